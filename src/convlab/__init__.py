@@ -1,0 +1,39 @@
+"""convlab: learn, see and check 2D convolution.
+
+A from-scratch NumPy convolution engine with PyTorch's exact semantics
+(:mod:`convlab.functional`, :mod:`convlab.nn`), a slow readable twin that is the
+lesson's loop (:mod:`convlab.functional.reference`), and errors that restate the
+values involved (:mod:`convlab.errors`).
+
+Example:
+    >>> import convlab
+    >>> image = [[[1, 2, 0, 0], [5, 3, 0, 4], [2, 1, 3, 1], [0, 2, 1, 2]]]
+    >>> convlab.functional.conv2d(image, [[[[1, 0], [0, -1]]]])[0, 1, 0]  # the lesson's out[1, 0]
+    np.float32(4.0)
+"""
+
+from . import functional, nn
+from .errors import (
+    ArgumentError,
+    ArgumentTypeError,
+    ConvlabError,
+    ConvlabWarning,
+    DtypeError,
+    ShapeError,
+    StateError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ArgumentError",
+    "ArgumentTypeError",
+    "ConvlabError",
+    "ConvlabWarning",
+    "DtypeError",
+    "ShapeError",
+    "StateError",
+    "__version__",
+    "functional",
+    "nn",
+]

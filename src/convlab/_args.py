@@ -1,0 +1,212 @@
+"""Normalise user arguments once, at the boundary, into one canonical form.
+
+Everything past this module works with plain ints, ``(h, w)`` pairs and explicit
+``((top, bottom), (left, right))`` paddings, so no other code re-checks or
+re-interprets what the user typed. Bad values are rejected here, naming the
+argument, its value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+
+from .errors import ArgumentError, ArgumentTypeError, DtypeError
+
+__all__ = [
+    "PADDING_MODES",
+    "Array",
+    "Pad2d",
+    "Pair",
+    "as_int",
+    "conv_padding",
+    "flag",
+    "float_arrays",
+    "padding_mode",
+    "pair",
+]
+
+Array = np.ndarray[Any, Any]
+Pair = tuple[int, int]
+Pad2d = tuple[Pair, Pair]
+"""Explicit padding: ((top, bottom), (left, right))."""
+
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+def _shown(value: object) -> str:
+    """How a value is named in messages: its repr and, where it helps, its type."""
+    if isinstance(value, (bool, float, str)) or value is None:
+        return f"{value!r} ({type(value).__name__})"
+    return repr(value)
+
+
+def as_int(value: object, name: str, *, minimum: int) -> int:
+    """Check that ``value`` is a true integer (not a bool, not a float) of at least ``minimum``.
+
+    Example:
+        >>> as_int(2, "stride", minimum=1)
+        2
+    """
+    if isinstance(value, (bool, np.bool_)):
+        raise ArgumentTypeError(
+            f"{name} must be an int, got the bool {value!r}",
+            fix=f"pass a number, e.g. {name}={int(value) if int(value) >= minimum else minimum}",
+        )
+    if isinstance(value, numbers.Integral):
+        number = int(value)
+    elif isinstance(value, numbers.Real):
+        real = float(value)
+        suggestion = f"{name}={int(real)}" if math.isfinite(real) and real.is_integer() else f"{name}={minimum}"
+        raise ArgumentTypeError(
+            f"{name} must be an int, got {_shown(value)}",
+            fix=f"pass a whole number, e.g. {suggestion}",
+        )
+    else:
+        raise ArgumentTypeError(
+            f"{name} must be an int or a pair of ints, got {_shown(value)}",
+            fix=f"pass e.g. {name}={minimum} or {name}=({minimum}, {minimum})",
+        )
+    if number < minimum:
+        allowed = "positive" if minimum == 1 else "non-negative" if minimum == 0 else f">= {minimum}"
+        raise ArgumentError(
+            f"{name} must be {allowed}, got {number}",
+            fix=f"use {name}={minimum} or larger",
+        )
+    return number
+
+
+def pair(value: object, name: str, *, minimum: int) -> Pair:
+    """Normalise an int or an ``(h, w)`` pair of ints to a pair, like PyTorch's ``_pair``.
+
+    Only an int, a tuple or a list of length two, or a NumPy integer array of
+    that shape is accepted; any other iterable is refused rather than guessed at.
+
+    Example:
+        >>> pair(3, "kernel_size", minimum=1)
+        (3, 3)
+        >>> pair((1, 2), "padding", minimum=0)
+        (1, 2)
+    """
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        value = tuple(value.tolist())
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ArgumentError(
+                f"{name} must be an int or a pair (h, w), got {value!r} with {len(value)} values",
+                fix=f"pass one value per spatial dimension, e.g. {name}=({minimum}, {minimum})",
+            )
+        return (as_int(value[0], name, minimum=minimum), as_int(value[1], name, minimum=minimum))
+    number = as_int(value, name, minimum=minimum)
+    return (number, number)
+
+
+def flag(value: object, name: str) -> bool:
+    """Check a True/False option; 0/1 and other truthy values are refused so typos surface."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ArgumentTypeError(f"{name} must be True or False, got {_shown(value)}", fix=f"pass {name}=True")
+    return bool(value)
+
+
+def padding_mode(value: object) -> str:
+    """Check a ``padding_mode`` string against PyTorch's four modes."""
+    if value not in PADDING_MODES:
+        raise ArgumentError(
+            f"padding_mode must be one of {', '.join(map(repr, PADDING_MODES))}, got {_shown(value)}",
+            fix="use padding_mode='zeros' (the default) unless you need another border",
+        )
+    return str(value)
+
+
+def conv_padding(padding: object, *, kernel_size: Pair, stride: Pair, dilation: Pair) -> Pad2d:
+    """Resolve a convolution's ``padding`` argument into explicit ``((top, bottom), (left, right))``.
+
+    ``"valid"`` means no padding. ``"same"`` pads ``dilation * (kernel - 1)`` in
+    total per dimension, half on each side with the odd one on the bottom/right,
+    exactly as PyTorch does; like PyTorch it is refused for strides above 1.
+
+    Example:
+        >>> conv_padding("same", kernel_size=(4, 3), stride=(1, 1), dilation=(1, 1))
+        ((1, 2), (1, 1))
+    """
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0), (0, 0))
+        if padding == "same":
+            if stride != (1, 1):
+                raise ArgumentError(
+                    f"padding='same' is not supported with stride={stride} (PyTorch refuses it too)",
+                    evidence=["'same' keeps H and W unchanged, which a stride above 1 cannot do"],
+                    fix="pass an explicit padding such as padding=((kernel_size - 1) // 2), or use stride=1",
+                )
+            totals = [d * (k - 1) for k, d in zip(kernel_size, dilation)]
+            top, left = (total // 2 for total in totals)
+            return ((top, totals[0] - top), (left, totals[1] - left))
+        raise ArgumentError(
+            f"padding must be an int, a pair (h, w), 'valid' or 'same', got {padding!r}",
+            fix="use padding='same' to keep the size or padding='valid' for none",
+        )
+    ph, pw = pair(padding, "padding", minimum=0)
+    return ((ph, ph), (pw, pw))
+
+
+def _to_array(value: object, name: str) -> Array:
+    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor: accept it without importing torch
+        value = value.detach().cpu().numpy()
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as error:
+        raise ArgumentTypeError(
+            f"{name} could not be read as an array: {error}",
+            fix=f"pass {name} as a NumPy array or as nested lists of equal length",
+        ) from None
+    if array.dtype.kind not in "biuf":
+        raise ArgumentTypeError(
+            f"{name} must hold real numbers, got dtype {array.dtype}",
+            fix=f"convert it first, e.g. {name} = np.asarray({name}, dtype=np.float32)",
+        )
+    return array
+
+
+def float_arrays(named: dict[str, object]) -> dict[str, Array]:
+    """Convert array arguments to one common float dtype, PyTorch style.
+
+    The rule, in order:
+
+    * float32 and float64 arrays keep their dtype; float16 is computed in float32;
+    * ints, bools and plain Python lists or numbers take the dtype of the float
+      arrays beside them, and float32 when there are none (PyTorch's default dtype);
+    * float32 and float64 arrays together are refused, as PyTorch refuses them,
+      rather than silently promoted.
+
+    ``None`` entries (an absent bias) are left out of the result.
+
+    Example:
+        >>> arrays = float_arrays({"input": [[1, 2]], "weight": np.ones((1, 1))})
+        >>> arrays["input"].dtype, arrays["weight"].dtype
+        (dtype('float64'), dtype('float64'))
+    """
+    arrays: dict[str, Array] = {}
+    strong: dict[str, np.dtype[Any]] = {}
+    for name, value in named.items():
+        if value is None:
+            continue
+        array = _to_array(value, name)
+        arrays[name] = array
+        typed = isinstance(value, np.ndarray) or not isinstance(value, (list, tuple, numbers.Number))
+        if typed and array.dtype.kind == "f":
+            strong[name] = np.dtype(np.float64) if array.dtype == np.float64 else np.dtype(np.float32)
+    kinds = set(strong.values())
+    if len(kinds) > 1:
+        listed = ", ".join(f"{name} is {dtype}" for name, dtype in strong.items())
+        cast_name = next(name for name, dtype in strong.items() if dtype == np.float64)
+        raise DtypeError(
+            f"arrays must share one float dtype, but {listed}",
+            evidence=["convlab, like PyTorch, does not mix float32 and float64 in one convolution"],
+            fix=f"{cast_name} = {cast_name}.astype(np.float32)",
+        )
+    target = kinds.pop() if kinds else np.dtype(np.float32)
+    return {name: np.asarray(array, dtype=target) for name, array in arrays.items()}

@@ -1,0 +1,124 @@
+"""im2col + GEMM: copy every window into a column, then one matrix product does all the sums.
+
+The lesson's loop computes ``sum(patch * kernel)`` once per output position.
+Laying each patch out as a column of a matrix turns all those sums into one
+matrix product, which BLAS runs at close to the machine's peak::
+
+    columns: (C/groups * kH * kW, H_out * W_out)   one column per output position
+    weight:  (O/groups, C/groups * kH * kW)         one row per output channel
+    output = weight @ columns: (O/groups, H_out * W_out), already in NCHW order
+
+The windows are first taken as a zero-copy strided view of the padded input;
+only the copy into columns touches memory, a few images at a time so the
+workspace stays bounded.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ..._args import Array, Pair
+
+__all__ = ["forward", "input_grad", "weight_grad", "windows"]
+
+WORKSPACE_BYTES = 64 * 2**20
+"""Upper bound for one chunk of columns; whole images are taken until it is reached."""
+
+
+def windows(padded: Array, kernel_size: Pair, stride: Pair, dilation: Pair, output_size: Pair) -> Array:
+    """Every window of ``padded`` as a read-only view, without copying.
+
+    ``view[n, c, a, b, i, j]`` is ``padded[n, c, i * sh + a * dh, j * sw + b * dw]``:
+    kernel offset (a, b) of the window that produces output (i, j).
+
+    Shape:
+        (N, C, H_pad, W_pad) -> (N, C, kH, kW, H_out, W_out)
+    """
+    (kh, kw), (sh, sw), (dh, dw), (Ho, Wo) = kernel_size, stride, dilation, output_size
+    n_stride, c_stride, h_stride, w_stride = padded.strides
+    return as_strided(
+        padded,
+        shape=(padded.shape[0], padded.shape[1], kh, kw, Ho, Wo),
+        strides=(n_stride, c_stride, h_stride * dh, w_stride * dw, h_stride * sh, w_stride * sw),
+        writeable=False,
+    )
+
+
+def _output_size(padded_size: Pair, kernel_size: Pair, stride: Pair, dilation: Pair) -> Pair:
+    h, w = ((p - d * (k - 1) - 1) // s + 1 for p, k, s, d in zip(padded_size, kernel_size, stride, dilation))
+    return (h, w)
+
+
+def _chunks(batch: int, bytes_per_image: int) -> list[slice]:
+    step = max(1, WORKSPACE_BYTES // max(1, bytes_per_image))
+    return [slice(start, min(start + step, batch)) for start in range(0, batch, step)]
+
+
+def forward(padded: Array, weight: Array, bias: Array | None, stride: Pair, dilation: Pair, groups: int) -> Array:
+    """Convolve an already padded input.
+
+    Shape:
+        padded (N, C, H_pad, W_pad), weight (O, C/groups, kH, kW), bias (O,) -> (N, O, H_out, W_out)
+    """
+    N, C = padded.shape[:2]
+    O, C_g, kh, kw = weight.shape
+    Ho, Wo = _output_size(padded.shape[2:], (kh, kw), stride, dilation)
+    K, L = C_g * kh * kw, Ho * Wo
+    view = windows(padded, (kh, kw), stride, dilation, (Ho, Wo))
+    w = weight.reshape(groups, O // groups, K)
+    out = np.empty((N, O, Ho, Wo), dtype=weight.dtype)
+    out_by_group = out.reshape(N, groups, O // groups, L)
+    for chunk in _chunks(N, C * kh * kw * L * padded.itemsize):
+        columns = view[chunk].reshape(-1, groups, K, L)  # the one copy: windows -> columns
+        np.matmul(w, columns, out=out_by_group[chunk])
+    if bias is not None:
+        out += bias[:, None, None]
+    return out
+
+
+def input_grad(
+    weight: Array, grad_output: Array, padded_size: Pair, stride: Pair, dilation: Pair, groups: int
+) -> Array:
+    """Gradient with respect to the padded input: columns = weight.T @ grad, then each column back to its window.
+
+    Shape:
+        weight (O, C/groups, kH, kW), grad_output (N, O, H_out, W_out) -> (N, C, H_pad, W_pad)
+    """
+    N, O, Ho, Wo = grad_output.shape
+    _, C_g, kh, kw = weight.shape
+    C, (dh, dw), (sh, sw) = C_g * groups, dilation, stride
+    w_t = weight.reshape(groups, O // groups, C_g * kh * kw).transpose(0, 2, 1)
+    grad_padded = np.zeros((N, C, *padded_size), dtype=weight.dtype)
+    for chunk in _chunks(N, C * kh * kw * Ho * Wo * weight.itemsize):
+        grad = grad_output[chunk].reshape(-1, groups, O // groups, Ho * Wo)
+        columns = np.matmul(w_t, grad).reshape(-1, C, kh, kw, Ho, Wo)
+        target = grad_padded[chunk]
+        for a in range(kh):  # a Python loop over kernel offsets only; each step adds a whole strided plane
+            for b in range(kw):
+                rows = slice(a * dh, a * dh + sh * (Ho - 1) + 1, sh)
+                cols = slice(b * dw, b * dw + sw * (Wo - 1) + 1, sw)
+                target[:, :, rows, cols] += columns[:, :, a, b]
+    return grad_padded
+
+
+def weight_grad(
+    padded: Array, grad_output: Array, kernel_size: Pair, stride: Pair, dilation: Pair, groups: int
+) -> Array:
+    """Gradient with respect to the weight: grad @ columns.T, summed over the batch.
+
+    Shape:
+        padded (N, C, H_pad, W_pad), grad_output (N, O, H_out, W_out) -> (O, C/groups, kH, kW)
+    """
+    N, C = padded.shape[:2]
+    _, O, Ho, Wo = grad_output.shape
+    (kh, kw), C_g = kernel_size, C // groups
+    K, L = C_g * kh * kw, Ho * Wo
+    view = windows(padded, kernel_size, stride, dilation, (Ho, Wo))
+    grad_weight = np.zeros((groups, O // groups, K), dtype=padded.dtype)
+    for chunk in _chunks(N, C * kh * kw * L * padded.itemsize):
+        columns = view[chunk].reshape(-1, groups, K, L)
+        grad = grad_output[chunk].reshape(-1, groups, O // groups, L)
+        for image in range(columns.shape[0]):
+            grad_weight += np.matmul(grad[image], columns[image].transpose(0, 2, 1))
+    return grad_weight.reshape(O, C_g, kh, kw)

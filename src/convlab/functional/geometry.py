@@ -1,0 +1,442 @@
+"""The geometry of one convolution: its normalised settings and the sizes they imply, checked once.
+
+Every convolution entry point (forward, gradients, transposed, the reference loop)
+builds one of these before touching data, so all of them accept and refuse exactly
+the same things with the same messages.
+
+The output size of one spatial dimension, as the lesson writes it (with dilation,
+the kernel spans ``dilation * (kernel - 1) + 1`` input cells)::
+
+    out = floor((in + pad_before + pad_after - dilation * (kernel - 1) - 1) / stride) + 1
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .._args import Pad2d, Pair, conv_padding, flag, padding_mode, pair
+from .._args import as_int as _as_int
+from ..errors import ArgumentError, ShapeError
+
+__all__ = [
+    "ConvGeometry",
+    "PoolGeometry",
+    "TransposeGeometry",
+    "check_padding_fits",
+    "conv2d_geometry",
+    "conv_transpose2d_geometry",
+    "output_length",
+    "pool2d_geometry",
+    "pool_output_length",
+    "with_batch_axis",
+]
+
+
+def output_length(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
+    """Output length of one spatial dimension; ``padding`` is the total of both sides.
+
+    Example:
+        >>> output_length(6, kernel=3, stride=2, padding=2, dilation=1)  # the lesson's size lab
+        3
+    """
+    return (size + padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def with_batch_axis(array: np.ndarray[Any, Any], name: str, op: str) -> tuple[np.ndarray[Any, Any], bool]:
+    """Return ``array`` as (N, C, H, W) and whether it came in unbatched as (C, H, W)."""
+    if array.ndim == 4:
+        return array, False
+    if array.ndim == 3:
+        return array[None], True
+    fixes = {
+        2: f"a single-channel image needs batch and channel axes: {name} = {name}[None, None]",
+        1: f"{name} must be an image, not a vector; reshape it to (N, C, H, W)",
+        0: f"{name} must be an image, not a scalar",
+    }
+    raise ShapeError(
+        f"{op}: {name} must have 4 dims (N, C, H, W) or 3 dims (C, H, W), "
+        f"got shape {array.shape} with {array.ndim} dims",
+        fix=fixes.get(array.ndim, f"remove the extra axes so that {name} is (N, C, H, W)"),
+    )
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """One checked 2-D convolution: input (N, C, H, W) * weight (O, C/groups, kH, kW) -> (N, O, H_out, W_out)."""
+
+    batch: int
+    in_channels: int
+    out_channels: int
+    groups: int
+    input_size: Pair
+    kernel_size: Pair
+    stride: Pair
+    padding: Pad2d  # ((top, bottom), (left, right))
+    dilation: Pair
+    padding_mode: str
+    output_size: Pair
+
+    @property
+    def padded_size(self) -> Pair:
+        """(H + top + bottom, W + left + right)."""
+        (top, bottom), (left, right) = self.padding
+        return (self.input_size[0] + top + bottom, self.input_size[1] + left + right)
+
+    @property
+    def input_shape(self) -> tuple[int, int, int, int]:
+        return (self.batch, self.in_channels, *self.input_size)
+
+    @property
+    def output_shape(self) -> tuple[int, int, int, int]:
+        return (self.batch, self.out_channels, *self.output_size)
+
+    @property
+    def weight_shape(self) -> tuple[int, int, int, int]:
+        return (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
+
+
+def _check_out_channels_divisible(out_channels: int, groups: int, op: str, weight_shape: tuple[int, ...]) -> None:
+    if out_channels % groups:
+        raise ArgumentError(
+            f"{op}: groups={groups} must divide the {out_channels} output channels (weight shape {weight_shape})",
+            fix=f"use a number of output channels divisible by {groups}, "
+            f"e.g. {max(groups, out_channels - out_channels % groups)}",
+        )
+
+
+def _check_bias(bias_shape: tuple[int, ...] | None, channels: int, op: str) -> None:
+    if bias_shape is not None and bias_shape != (channels,):
+        raise ShapeError(
+            f"{op}: bias must have shape ({channels},), one value per output channel, got {bias_shape}",
+            fix=f"pass a bias of length {channels}, or bias=None",
+        )
+
+
+def check_padding_fits(padding: Pad2d, size: Pair, mode: str, op: str) -> None:
+    """Reflect needs pad < size (it never repeats the edge); circular wraps at most once: pad <= size."""
+    if mode not in ("reflect", "circular"):
+        return
+    for axis, (before_after, length) in enumerate(zip(padding, size)):
+        pad = max(before_after)
+        too_big = pad >= length if mode == "reflect" else pad > length
+        if too_big:
+            dim = "HW"[axis]
+            limit = f"less than {dim}={length}" if mode == "reflect" else f"at most {dim}={length}"
+            raise ArgumentError(
+                f"{op}: padding_mode={mode!r} needs padding {limit}, got padding {pad} on {dim}",
+                evidence=[f"input size {size}, padding ((top, bottom), (left, right)) = {padding}"],
+                fix="use padding_mode='replicate' or 'zeros', or pad less",
+            )
+
+
+def conv2d_geometry(
+    op: str,
+    input_shape: tuple[int, ...],
+    weight_shape: tuple[int, ...],
+    stride: object = 1,
+    padding: object = 0,
+    dilation: object = 1,
+    groups: object = 1,
+    padding_mode_: object = "zeros",
+    bias_shape: tuple[int, ...] | None = None,
+) -> ConvGeometry:
+    """Check one convolution's arguments against the array shapes and compute its sizes.
+
+    Args:
+        op: the calling function's name, used in messages.
+        input_shape: (N, C, H, W).
+        weight_shape: (O, C/groups, kH, kW).
+        stride, padding, dilation, groups, padding_mode_: as in :func:`convlab.functional.conv2d`.
+        bias_shape: (O,) or None.
+    """
+    if len(weight_shape) != 4:
+        fix = (
+            "a 2-D kernel needs out and in channel axes: weight = weight[None, None]"
+            if len(weight_shape) == 2
+            else "reshape the weight to (out_channels, in_channels/groups, kH, kW)"
+        )
+        raise ShapeError(
+            f"{op}: weight must have 4 dims (out_channels, in_channels/groups, kH, kW), "
+            f"got shape {weight_shape} with {len(weight_shape)} dims",
+            fix=fix,
+        )
+    N, C, H, W = input_shape
+    O, C_per_group, kh, kw = weight_shape
+    if min(C, H, W) < 1 or min(O, C_per_group, kh, kw) < 1:
+        raise ShapeError(
+            f"{op}: input {input_shape} and weight {weight_shape} must have no empty axis except the batch",
+            fix="check how the arrays were sliced or reshaped",
+        )
+    g = _as_int(groups, "groups", minimum=1)
+    if C_per_group * g != C:
+        raise ShapeError(
+            f"{op}: input has {C} channels but the weight expects {C_per_group * g}",
+            evidence=[
+                f"input shape {input_shape} is (N, C, H, W), so C = {C}",
+                f"weight shape {weight_shape} is (out_channels, in_channels/groups, kH, kW): "
+                f"{C_per_group} × groups {g} = {C_per_group * g} input channels",
+            ],
+            fix=f"make the layer's in_channels {C} (weight shape ({O}, {C // g}, {kh}, {kw})), "
+            f"or feed an input with {C_per_group * g} channels",
+        )
+    _check_out_channels_divisible(O, g, op, weight_shape)
+    _check_bias(bias_shape, O, op)
+    kernel = (kh, kw)
+    stride_ = pair(stride, "stride", minimum=1)
+    dilation_ = pair(dilation, "dilation", minimum=1)
+    pads = conv_padding(padding, kernel_size=kernel, stride=stride_, dilation=dilation_)
+    mode = padding_mode(padding_mode_)
+    check_padding_fits(pads, (H, W), mode, op)
+    output_size = []
+    for axis in range(2):
+        size, k, d = (H, W)[axis], kernel[axis], dilation_[axis]
+        padded = size + sum(pads[axis])
+        span = d * (k - 1) + 1
+        if span > padded:
+            dim = "HW"[axis]
+            spanned = f"{k}" if d == 1 else f"{span} (kernel {k} with dilation {d}: {d}*({k}-1)+1)"
+            raise ShapeError(
+                f"{op}: the kernel spans {spanned} cells along {dim} but the padded input has only {padded}",
+                evidence=[f"input {dim} = {size}, padding {pads[axis]}, kernel_size {kernel}"],
+                fix=f"pad by at least {(span - size + 1) // 2} on each side along {dim}, "
+                "or use a smaller kernel or dilation",
+            )
+        output_size.append(output_length(size, k, stride_[axis], sum(pads[axis]), d))
+    return ConvGeometry(
+        batch=N,
+        in_channels=C,
+        out_channels=O,
+        groups=g,
+        input_size=(H, W),
+        kernel_size=kernel,
+        stride=stride_,
+        padding=pads,
+        dilation=dilation_,
+        padding_mode=mode,
+        output_size=(output_size[0], output_size[1]),
+    )
+
+
+@dataclass(frozen=True)
+class TransposeGeometry:
+    """One checked transposed convolution: input (N, C_in, H, W) with weight (C_in, C_out/groups, kH, kW).
+
+    Its output size per dimension is
+    ``(in - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1``.
+    """
+
+    batch: int
+    in_channels: int
+    out_channels: int
+    groups: int
+    input_size: Pair
+    kernel_size: Pair
+    stride: Pair
+    padding: Pair
+    output_padding: Pair
+    dilation: Pair
+    output_size: Pair
+
+    @property
+    def output_shape(self) -> tuple[int, int, int, int]:
+        return (self.batch, self.out_channels, *self.output_size)
+
+
+def conv_transpose2d_geometry(
+    op: str,
+    input_shape: tuple[int, ...],
+    weight_shape: tuple[int, ...],
+    stride: object = 1,
+    padding: object = 0,
+    output_padding: object = 0,
+    groups: object = 1,
+    dilation: object = 1,
+    bias_shape: tuple[int, ...] | None = None,
+) -> TransposeGeometry:
+    """Check a transposed convolution's arguments against the array shapes and compute its output size."""
+    if len(weight_shape) != 4:
+        raise ShapeError(
+            f"{op}: weight must have 4 dims (in_channels, out_channels/groups, kH, kW), "
+            f"got shape {weight_shape} with {len(weight_shape)} dims",
+            fix="reshape the weight to (in_channels, out_channels/groups, kH, kW)",
+        )
+    N, C, H, W = input_shape
+    C_w, O_per_group, kh, kw = weight_shape
+    if min(C, H, W) < 1 or min(C_w, O_per_group, kh, kw) < 1:
+        raise ShapeError(
+            f"{op}: input {input_shape} and weight {weight_shape} must have no empty axis except the batch",
+            fix="check how the arrays were sliced or reshaped",
+        )
+    g = _as_int(groups, "groups", minimum=1)
+    if C_w != C:
+        raise ShapeError(
+            f"{op}: input has {C} channels but the weight expects {C_w}",
+            evidence=[
+                f"input shape {input_shape} is (N, C_in, H, W)",
+                f"a transposed convolution's weight {weight_shape} is (in_channels, out_channels/groups, kH, kW)",
+            ],
+            fix=f"make the layer's in_channels {C}, or feed an input with {C_w} channels",
+        )
+    if C % g:
+        raise ArgumentError(
+            f"{op}: groups={g} must divide the {C} input channels",
+            fix=f"use a groups value that divides {C}, e.g. groups=1",
+        )
+    O = O_per_group * g
+    _check_bias(bias_shape, O, op)
+    stride_ = pair(stride, "stride", minimum=1)
+    dilation_ = pair(dilation, "dilation", minimum=1)
+    if isinstance(padding, str):
+        raise ArgumentError(
+            f"{op}: padding must be an int or a pair (h, w), got {padding!r}",
+            evidence=["PyTorch's transposed convolution accepts no 'same' or 'valid'"],
+            fix="pass padding as a number, e.g. padding=1",
+        )
+    padding_ = pair(padding, "padding", minimum=0)
+    output_padding_ = pair(output_padding, "output_padding", minimum=0)
+    for axis in range(2):
+        if output_padding_[axis] >= max(stride_[axis], dilation_[axis]):
+            raise ArgumentError(
+                f"{op}: output_padding must be smaller than stride or dilation, got output_padding="
+                f"{output_padding_} with stride={stride_} and dilation={dilation_}",
+                evidence=["output_padding only picks one of the sizes a strided convolution could have come from"],
+                fix=f"use output_padding={max(stride_[axis], dilation_[axis]) - 1} or less",
+            )
+    sizes = [
+        (n - 1) * s - 2 * p + d * (k - 1) + o + 1
+        for n, s, p, d, k, o in zip((H, W), stride_, padding_, dilation_, (kh, kw), output_padding_)
+    ]
+    for axis, size in enumerate(sizes):
+        if size < 1:
+            dim = "HW"[axis]
+            raise ShapeError(
+                f"{op}: the output {dim} would be {size}: padding {padding_[axis]} crops more than "
+                f"the {size + 2 * padding_[axis]} cells the transposed convolution produces",
+                fix=f"use padding={max(0, (size + 2 * padding_[axis] - 1) // 2)} or less",
+            )
+    return TransposeGeometry(
+        batch=N,
+        in_channels=C,
+        out_channels=O,
+        groups=g,
+        input_size=(H, W),
+        kernel_size=(kh, kw),
+        stride=stride_,
+        padding=padding_,
+        output_padding=output_padding_,
+        dilation=dilation_,
+        output_size=(sizes[0], sizes[1]),
+    )
+
+
+@dataclass(frozen=True)
+class PoolGeometry:
+    """One checked 2-D pooling window: input (N, C, H, W) -> (N, C, H_out, W_out).
+
+    The output length per dimension follows PyTorch::
+
+        out = floor_or_ceil((in + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1
+
+    and with ``ceil_mode`` the last window is dropped if it would start in the
+    bottom/right padding (it must start inside the input or the top/left padding).
+    """
+
+    batch: int
+    channels: int
+    input_size: Pair
+    kernel_size: Pair
+    stride: Pair
+    padding: Pair
+    dilation: Pair
+    ceil_mode: bool
+    output_size: Pair
+
+    @property
+    def output_shape(self) -> tuple[int, int, int, int]:
+        return (self.batch, self.channels, *self.output_size)
+
+    @property
+    def padded_size(self) -> Pair:
+        """Rows and columns of the padded input the windows need: the input plus padding on every
+        side, and more at the bottom/right where a ceil-mode window hangs past it."""
+        sizes = [
+            max(n + 2 * p, (length - 1) * s + d * (k - 1) + 1)
+            for n, p, length, s, d, k in zip(
+                self.input_size, self.padding, self.output_size, self.stride, self.dilation, self.kernel_size
+            )
+        ]
+        return (sizes[0], sizes[1])
+
+
+def pool_output_length(size: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool) -> int:
+    """Output length of one pooled dimension, PyTorch's rule; ``padding`` is per side.
+
+    Example:
+        >>> pool_output_length(6, kernel=3, stride=2, padding=1, dilation=1, ceil_mode=True)
+        4
+    """
+    span = size + 2 * padding - dilation * (kernel - 1) - 1
+    length = (span + (stride - 1 if ceil_mode else 0)) // stride + 1
+    if ceil_mode and (length - 1) * stride >= size + padding:
+        length -= 1  # that window would start in the bottom/right padding
+    return length
+
+
+def pool2d_geometry(
+    op: str,
+    input_shape: tuple[int, ...],
+    kernel_size: object,
+    stride: object = None,
+    padding: object = 0,
+    dilation: object = 1,
+    ceil_mode: object = False,
+) -> PoolGeometry:
+    """Check a pooling call's arguments against the input shape and compute its output size."""
+    N, C, H, W = input_shape
+    if min(C, H, W) < 1:
+        raise ShapeError(
+            f"{op}: input {input_shape} must have no empty axis except the batch",
+            fix="check how the input was sliced or reshaped",
+        )
+    kernel = pair(kernel_size, "kernel_size", minimum=1)
+    no_stride = stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0)  # PyTorch: [] too
+    stride_ = kernel if no_stride else pair(stride, "stride", minimum=1)
+    padding_ = pair(padding, "padding", minimum=0)
+    dilation_ = pair(dilation, "dilation", minimum=1)
+    ceil = flag(ceil_mode, "ceil_mode")
+    for axis in range(2):
+        if padding_[axis] > kernel[axis] // 2:
+            raise ArgumentError(
+                f"{op}: padding must be at most half the kernel size, got padding={padding_} "
+                f"with kernel_size={kernel}",
+                evidence=["a window that lies wholly in the padding would pool nothing (PyTorch refuses it too)"],
+                fix=f"use padding={kernel[axis] // 2} or less",
+            )
+    output_size = [
+        pool_output_length(n, k, s, p, d, ceil)
+        for n, k, s, p, d in zip((H, W), kernel, stride_, padding_, dilation_)
+    ]
+    for axis, length in enumerate(output_size):
+        if length < 1:
+            dim = "HW"[axis]
+            span = dilation_[axis] * (kernel[axis] - 1) + 1
+            raise ShapeError(
+                f"{op}: the pooling window spans {span} cells along {dim} but the padded input has only "
+                f"{(H, W)[axis] + 2 * padding_[axis]}",
+                evidence=[f"input size {(H, W)}, kernel_size {kernel}, padding {padding_}, dilation {dilation_}"],
+                fix="use a smaller kernel_size, or pool an earlier, larger feature map",
+            )
+    return PoolGeometry(
+        batch=N,
+        channels=C,
+        input_size=(H, W),
+        kernel_size=kernel,
+        stride=stride_,
+        padding=padding_,
+        dilation=dilation_,
+        ceil_mode=ceil,
+        output_size=(output_size[0], output_size[1]),
+    )

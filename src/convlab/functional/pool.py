@@ -1,0 +1,230 @@
+"""Max and average pooling and, right beside them, their gradients.
+
+Pooling slides a window like convolution but has no weights: it keeps the
+largest value (max) or the mean (avg) of each window. The fast path loops over
+the kH * kW kernel offsets, never over output pixels: at offset (a, b) the
+window cells of all outputs form one strided plane of the padded input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from .._args import Array, flag
+from .calls import avg_pool_options, pool2d_call, pool2d_grad_call, unbatch
+from .geometry import PoolGeometry
+from .padding import pool_pad
+
+__all__ = ["avg_pool2d", "avg_pool2d_grad", "max_pool2d", "max_pool2d_grad"]
+
+
+def _offsets(geo: PoolGeometry) -> Iterator[tuple[slice, slice]]:
+    """For each kernel offset (a, b), the padded-input plane its window cells form, in row-major order."""
+    (kh, kw), (sh, sw), (dh, dw), (Ho, Wo) = geo.kernel_size, geo.stride, geo.dilation, geo.output_size
+    for a in range(kh):
+        for b in range(kw):
+            yield (slice(a * dh, a * dh + sh * (Ho - 1) + 1, sh), slice(b * dw, b * dw + sw * (Wo - 1) + 1, sw))
+
+
+def _crop(padded: Array, geo: PoolGeometry) -> Array:
+    (ph, pw), (H, W) = geo.padding, geo.input_size
+    return padded[:, :, ph : ph + H, pw : pw + W]
+
+
+def _argmax(padded: Array, geo: PoolGeometry) -> tuple[Array, Array]:
+    """Each window's maximum and the index of the kernel offset holding it.
+
+    Ties go to the first offset in row-major order and NaN wins, as in PyTorch.
+    """
+    planes = _offsets(geo)
+    first_rows, first_cols = next(planes)
+    best = padded[:, :, first_rows, first_cols].copy()
+    where = np.zeros(best.shape, dtype=np.intp)
+    for index, (rows, cols) in enumerate(planes, start=1):
+        candidate = padded[:, :, rows, cols]
+        better = (candidate > best) | np.isnan(candidate)
+        np.copyto(best, candidate, where=better)
+        where[better] = index
+    return best, where
+
+
+def max_pool2d(
+    input: object,
+    kernel_size: object,
+    stride: object = None,
+    padding: object = 0,
+    dilation: object = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Array | tuple[Array, Array]:
+    """2-D max pooling with the meaning of ``torch.nn.functional.max_pool2d``.
+
+    Args:
+        input: array of shape (N, C, H, W) or (C, H, W).
+        kernel_size: window size, int or (kH, kW).
+        stride: window step. Default: kernel_size.
+        padding: implicit -inf border on every side, at most half the kernel. Default: 0.
+        dilation: spacing between window cells. Default: 1.
+        ceil_mode: round the output size up, letting a last window hang over the
+            bottom/right if it starts inside the input or left padding. Default: False.
+        return_indices: also return where each maximum came from, as an index
+            into the flattened H_in * W_in plane (as PyTorch does). Default: False.
+
+    Shape:
+        (N, C, H_in, W_in) -> (N, C, H_out, W_out), where
+        ``H_out = floor_or_ceil((H_in + 2 * pH - dH * (kH - 1) - 1) / sH) + 1``.
+
+    Example:
+        >>> max_pool2d([[[1.0, 2.0], [4.0, 3.0]]], 2)
+        array([[[4.]]], dtype=float32)
+    """
+    call = pool2d_call("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
+    padded = pool_pad(call.input, call.geometry, -np.inf)
+    if flag(return_indices, "return_indices"):
+        out, winner = _argmax(padded, call.geometry)
+        return unbatch(out, call.unbatched), unbatch(_flat_index(winner, call.geometry), call.unbatched)
+    planes = _offsets(call.geometry)
+    first_rows, first_cols = next(planes)
+    out = padded[:, :, first_rows, first_cols].copy()
+    for rows, cols in planes:
+        np.maximum(out, padded[:, :, rows, cols], out=out)  # NaN propagates, as in PyTorch
+    return unbatch(out, call.unbatched)
+
+
+def _flat_index(winner: Array, geo: PoolGeometry) -> Array:
+    """Turn each window's winning kernel offset into an index into the unpadded H * W plane."""
+    (sh, sw), (dh, dw), (ph, pw) = geo.stride, geo.dilation, geo.padding
+    a, b = np.divmod(winner, geo.kernel_size[1])
+    rows = np.arange(geo.output_size[0])[:, None] * sh + a * dh - ph
+    cols = np.arange(geo.output_size[1])[None, :] * sw + b * dw - pw
+    flat: Array = (rows * geo.input_size[1] + cols).astype(np.int64)
+    return flat
+
+
+def max_pool2d_grad(
+    input: object,
+    grad_output: object,
+    kernel_size: object,
+    stride: object = None,
+    padding: object = 0,
+    dilation: object = 1,
+    ceil_mode: bool = False,
+) -> Array:
+    """Gradient of :func:`max_pool2d` with respect to its input.
+
+    Only the cell that won each window receives that window's gradient; a cell
+    that wins several overlapping windows receives the sum.
+
+    Shape:
+        input (N, C, H_in, W_in), grad_output (N, C, H_out, W_out) -> (N, C, H_in, W_in)
+
+    Example:
+        >>> max_pool2d_grad([[[1.0, 2.0], [4.0, 3.0]]], [[[1.0]]], 2)
+        array([[[0., 0.],
+                [1., 0.]]], dtype=float32)
+    """
+    call, grad = pool2d_grad_call(
+        "max_pool2d_grad", input, grad_output, kernel_size, stride, padding, dilation, ceil_mode, needs_values=True
+    )
+    padded = pool_pad(call.input, call.geometry, -np.inf)
+    _, winner = _argmax(padded, call.geometry)
+    grad_padded = np.zeros(padded.shape, dtype=grad.dtype)
+    for index, (rows, cols) in enumerate(_offsets(call.geometry)):
+        grad_padded[:, :, rows, cols] += np.where(winner == index, grad, 0)
+    return unbatch(np.ascontiguousarray(_crop(grad_padded, call.geometry)), call.unbatched)
+
+
+def _avg_divisor(
+    geo: PoolGeometry, count_include_pad: bool, divisor_override: int | None, dtype: np.dtype[Any]
+) -> Array:
+    """How many cells each window averages over, shape (H_out, W_out).
+
+    With ``count_include_pad`` a window counts its cells inside the padded input,
+    otherwise only those inside the input; cells a ceil-mode window hangs past
+    the padding never count (PyTorch's rule).
+    """
+    if divisor_override is not None:
+        return np.full(geo.output_size, divisor_override, dtype=dtype)
+    counts = []
+    for size, k, s, p, length in zip(geo.input_size, geo.kernel_size, geo.stride, geo.padding, geo.output_size):
+        start = np.arange(length) * s - p  # window start in unpadded coordinates
+        stop = np.minimum(start + k, size + p)
+        if not count_include_pad:
+            start, stop = np.maximum(start, 0), np.minimum(stop, size)
+        counts.append(stop - start)
+    divisor: Array = np.outer(counts[0], counts[1]).astype(dtype)
+    return divisor
+
+
+def avg_pool2d(
+    input: object,
+    kernel_size: object,
+    stride: object = None,
+    padding: object = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Array:
+    """2-D average pooling with the meaning of ``torch.nn.functional.avg_pool2d``.
+
+    Args:
+        input: array of shape (N, C, H, W) or (C, H, W).
+        kernel_size: window size, int or (kH, kW).
+        stride: window step. Default: kernel_size.
+        padding: implicit zero border on every side, at most half the kernel. Default: 0.
+        ceil_mode: round the output size up (see :func:`max_pool2d`). Default: False.
+        count_include_pad: count padding cells in the divisor. Default: True.
+        divisor_override: divide every window's sum by this instead. Default: None.
+
+    Shape:
+        (N, C, H_in, W_in) -> (N, C, H_out, W_out), ``H_out`` as in :func:`max_pool2d` with dilation 1.
+
+    Example:
+        >>> avg_pool2d([[[1.0, 2.0], [4.0, 3.0]]], 2)
+        array([[[2.5]]], dtype=float32)
+    """
+    call = pool2d_call("avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode)
+    include_pad, override = avg_pool_options(count_include_pad, divisor_override)
+    padded = pool_pad(call.input, call.geometry, 0.0)
+    total = np.zeros(call.geometry.output_shape, dtype=call.input.dtype)
+    for rows, cols in _offsets(call.geometry):
+        total += padded[:, :, rows, cols]
+    total /= _avg_divisor(call.geometry, include_pad, override, total.dtype)
+    return unbatch(total, call.unbatched)
+
+
+def avg_pool2d_grad(
+    input_shape: tuple[int, ...],
+    grad_output: object,
+    kernel_size: object,
+    stride: object = None,
+    padding: object = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Array:
+    """Gradient of :func:`avg_pool2d` with respect to its input.
+
+    Each window's gradient is shared equally, ``grad / divisor``, by its cells.
+
+    Shape:
+        grad_output (N, C, H_out, W_out) -> (N, C, H_in, W_in)
+
+    Example:
+        >>> avg_pool2d_grad((1, 2, 2), [[[1.0]]], 2)
+        array([[[0.25, 0.25],
+                [0.25, 0.25]]], dtype=float32)
+    """
+    call, grad = pool2d_grad_call(
+        "avg_pool2d_grad", input_shape, grad_output, kernel_size, stride, padding, 1, ceil_mode, needs_values=False
+    )
+    include_pad, override = avg_pool_options(count_include_pad, divisor_override)
+    geo = call.geometry
+    share = grad / _avg_divisor(geo, include_pad, override, grad.dtype)
+    grad_padded = np.zeros((geo.batch, geo.channels, *geo.padded_size), dtype=grad.dtype)
+    for rows, cols in _offsets(geo):
+        grad_padded[:, :, rows, cols] += share
+    return unbatch(np.ascontiguousarray(_crop(grad_padded, geo)), call.unbatched)

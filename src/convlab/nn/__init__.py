@@ -1,0 +1,25 @@
+"""convlab's layers, named and initialised as in ``torch.nn``, each with an explicit ``backward``."""
+
+from .activation import ReLU
+from .container import Sequential
+from .conv import Conv2d, ConvTranspose2d
+from .flatten import Flatten
+from .linear import Linear
+from .module import Module, Parameter
+from .pooling import AvgPool2d, MaxPool2d
+from .torch_bridge import from_torch, to_torch
+
+__all__ = [
+    "AvgPool2d",
+    "Conv2d",
+    "ConvTranspose2d",
+    "Flatten",
+    "Linear",
+    "MaxPool2d",
+    "Module",
+    "Parameter",
+    "ReLU",
+    "Sequential",
+    "from_torch",
+    "to_torch",
+]

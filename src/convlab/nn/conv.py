@@ -1,0 +1,256 @@
+"""Conv2d and ConvTranspose2d layers: they own weight and bias; the arithmetic is convlab.functional's."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .._args import Array, as_int, conv_padding, flag, pair
+from .._args import padding_mode as check_padding_mode
+from ..errors import ArgumentError
+from ..functional import (
+    conv2d,
+    conv2d_bias_grad,
+    conv2d_input_grad,
+    conv2d_weight_grad,
+    conv_transpose2d,
+    conv_transpose2d_input_grad,
+    conv_transpose2d_weight_grad,
+)
+from .module import Module, Parameter, check_dtype
+
+__all__ = ["Conv2d", "ConvTranspose2d"]
+
+
+def _uniform(rng: np.random.Generator, bound: float, shape: tuple[int, ...], dtype: np.dtype[Any]) -> Parameter:
+    return Parameter(rng.uniform(-bound, bound, size=shape).astype(dtype))
+
+
+def _conv_repr(layer: Conv2d | ConvTranspose2d, optional: list[tuple[str, object, object]]) -> str:
+    """PyTorch's repr: channels, kernel and stride always; other settings only when not at their default."""
+    text = f"{layer.in_channels}, {layer.out_channels}, kernel_size={layer.kernel_size}, stride={layer.stride}"
+    optional = [
+        *optional,
+        ("groups", layer.groups, 1),
+        ("bias", layer.bias is not None, True),
+        ("padding_mode", layer.padding_mode, "zeros"),
+    ]
+    for name, value, default in optional:
+        if value != default:
+            text += f", {name}={value}"
+    return text
+
+
+def _channels(in_channels: object, out_channels: object, groups: object, owner: str) -> tuple[int, int, int]:
+    c_in = as_int(in_channels, "in_channels", minimum=1)
+    c_out = as_int(out_channels, "out_channels", minimum=1)
+    g = as_int(groups, "groups", minimum=1)
+    for name, count in (("in_channels", c_in), ("out_channels", c_out)):
+        if count % g:
+            raise ArgumentError(
+                f"{owner}: {name}={count} must be divisible by groups={g}",
+                evidence=["each group convolves in_channels/groups inputs into out_channels/groups outputs"],
+                fix=f"use groups=1, or a groups value that divides both {c_in} and {c_out}",
+            )
+    return c_in, c_out, g
+
+
+class Conv2d(Module):
+    """2-D convolution layer with the meaning, initialisation and repr of ``torch.nn.Conv2d``.
+
+    Args:
+        in_channels: channels C_in of the input.
+        out_channels: channels C_out of the output, one kernel each.
+        kernel_size: int or (kH, kW).
+        stride: int or (sH, sW). Default: 1.
+        padding: int, (pH, pW), "valid" or "same". Default: 0.
+        dilation: int or (dH, dW). Default: 1.
+        groups: independent channel groups. Default: 1.
+        bias: learn a bias per output channel. Default: True.
+        padding_mode: "zeros", "reflect", "replicate" or "circular". Default: "zeros".
+        dtype: numpy.float32 or numpy.float64. Default: numpy.float32.
+        seed: seed for the initial weights, for repeatable runs. Default: None.
+
+    Attributes:
+        weight: Parameter (C_out, C_in / groups, kH, kW), uniform in ``±1/sqrt(fan_in)``,
+            ``fan_in = C_in / groups * kH * kW`` (PyTorch's default initialisation).
+        bias: Parameter (C_out,), same bound, or None.
+
+    Shape:
+        (N, C_in, H_in, W_in) -> (N, C_out, H_out, W_out), see :func:`convlab.functional.conv2d`.
+
+    Example:
+        >>> conv = Conv2d(3, 8, kernel_size=3, padding=1, seed=0)
+        >>> conv
+        Conv2d(3, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))
+        >>> conv(np.zeros((2, 3, 32, 32), dtype=np.float32)).shape
+        (2, 8, 32, 32)
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] | str = 0,
+        dilation: int | tuple[int, int] = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        *,
+        dtype: object = np.float32,
+        seed: int | None = None,
+    ) -> None:
+        self.in_channels, self.out_channels, self.groups = _channels(in_channels, out_channels, groups, "Conv2d")
+        self.kernel_size = pair(kernel_size, "kernel_size", minimum=1)
+        self.stride = pair(stride, "stride", minimum=1)
+        self.dilation = pair(dilation, "dilation", minimum=1)
+        conv_padding(
+            padding, kernel_size=self.kernel_size, stride=self.stride, dilation=self.dilation
+        )  # checks it
+        self.padding: tuple[int, int] | str = (
+            padding if isinstance(padding, str) else pair(padding, "padding", minimum=0)
+        )
+        self.padding_mode = check_padding_mode(padding_mode)
+        rng = np.random.default_rng(seed)
+        fan_in = self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
+        bound = 1 / math.sqrt(fan_in)
+        resolved = check_dtype(dtype, "Conv2d")
+        shape = (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
+        self.weight = _uniform(rng, bound, shape, resolved)
+        self.bias: Parameter | None = (
+            _uniform(rng, bound, (self.out_channels,), resolved) if flag(bias, "bias") else None
+        )
+        self._input: Array | None = None
+
+    def _settings(self) -> dict[str, Any]:
+        return {
+            "stride": self.stride,
+            "padding": self.padding,
+            "dilation": self.dilation,
+            "groups": self.groups,
+            "padding_mode": self.padding_mode,
+        }
+
+    def forward(self, input: object) -> Array:
+        """Convolve ``input`` and keep it for :meth:`backward`."""
+        self._input = np.asarray(input)
+        return conv2d(self._input, self.weight, self.bias, **self._settings())
+
+    def backward(self, grad_output: object) -> Array:
+        """Add the parameter gradients to ``.grad`` and return the gradient for the input."""
+        x = self._saved()
+        grad = np.asarray(grad_output)
+        self.weight.accumulate(conv2d_weight_grad(x, self.weight.shape, grad, **self._settings()))
+        if self.bias is not None:
+            self.bias.accumulate(conv2d_bias_grad(grad))
+        return conv2d_input_grad(x.shape, self.weight, grad, **self._settings())
+
+    def extra_repr(self) -> str:
+        return _conv_repr(self, [("padding", self.padding, (0, 0)), ("dilation", self.dilation, (1, 1))])
+
+
+class ConvTranspose2d(Module):
+    """2-D transposed convolution layer with the meaning, initialisation and repr of ``torch.nn.ConvTranspose2d``.
+
+    Args:
+        in_channels, out_channels, kernel_size, stride, padding, groups, bias, dilation:
+            as in :class:`Conv2d` (padding is an int or a pair only).
+        output_padding: extra rows/columns at the bottom/right, smaller than stride or dilation. Default: 0.
+        padding_mode: only "zeros", as in PyTorch. Default: "zeros".
+        dtype, seed: as in :class:`Conv2d`.
+
+    Attributes:
+        weight: Parameter (C_in, C_out / groups, kH, kW) (in before out), uniform in
+            ``±1/sqrt(C_out / groups * kH * kW)`` (PyTorch computes fan_in from weight axis 1).
+        bias: Parameter (C_out,) or None.
+
+    Shape:
+        (N, C_in, H_in, W_in) -> (N, C_out, H_out, W_out), see :func:`convlab.functional.conv_transpose2d`.
+
+    Example:
+        >>> up = ConvTranspose2d(8, 3, kernel_size=2, stride=2, seed=0)
+        >>> up(np.zeros((1, 8, 16, 16), dtype=np.float32)).shape
+        (1, 3, 32, 32)
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] = 0,
+        output_padding: int | tuple[int, int] = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: int | tuple[int, int] = 1,
+        padding_mode: str = "zeros",
+        *,
+        dtype: object = np.float32,
+        seed: int | None = None,
+    ) -> None:
+        self.in_channels, self.out_channels, self.groups = _channels(
+            in_channels, out_channels, groups, "ConvTranspose2d"
+        )
+        self.kernel_size = pair(kernel_size, "kernel_size", minimum=1)
+        self.stride = pair(stride, "stride", minimum=1)
+        self.padding = pair(padding, "padding", minimum=0)
+        self.output_padding = pair(output_padding, "output_padding", minimum=0)
+        self.dilation = pair(dilation, "dilation", minimum=1)
+        if any(o >= max(s, d) for o, s, d in zip(self.output_padding, self.stride, self.dilation)):
+            raise ArgumentError(
+                f"ConvTranspose2d: output_padding={self.output_padding} must be smaller than stride={self.stride} "
+                f"or dilation={self.dilation}",
+                fix="use output_padding=stride - 1 or less",
+            )
+        if padding_mode != "zeros":
+            raise ArgumentError(
+                f"ConvTranspose2d: only padding_mode='zeros' is supported, got {padding_mode!r} (as in PyTorch)",
+                fix="leave padding_mode='zeros'",
+            )
+        self.padding_mode = "zeros"
+        rng = np.random.default_rng(seed)
+        fan_in = self.out_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
+        bound = 1 / math.sqrt(fan_in)
+        resolved = check_dtype(dtype, "ConvTranspose2d")
+        shape = (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
+        self.weight = _uniform(rng, bound, shape, resolved)
+        self.bias: Parameter | None = (
+            _uniform(rng, bound, (self.out_channels,), resolved) if flag(bias, "bias") else None
+        )
+        self._input: Array | None = None
+
+    def _settings(self) -> dict[str, Any]:
+        return {
+            "stride": self.stride,
+            "padding": self.padding,
+            "output_padding": self.output_padding,
+            "groups": self.groups,
+            "dilation": self.dilation,
+        }
+
+    def forward(self, input: object) -> Array:
+        self._input = np.asarray(input)
+        return conv_transpose2d(self._input, self.weight, self.bias, **self._settings())
+
+    def backward(self, grad_output: object) -> Array:
+        x = self._saved()
+        grad = np.asarray(grad_output)
+        self.weight.accumulate(conv_transpose2d_weight_grad(x, self.weight.shape, grad, **self._settings()))
+        if self.bias is not None:
+            self.bias.accumulate(conv2d_bias_grad(grad))
+        return conv_transpose2d_input_grad(x.shape, self.weight, grad, **self._settings())
+
+    def extra_repr(self) -> str:
+        return _conv_repr(
+            self,
+            [
+                ("padding", self.padding, (0, 0)),
+                ("dilation", self.dilation, (1, 1)),
+                ("output_padding", self.output_padding, (0, 0)),
+            ],
+        )

@@ -1,0 +1,137 @@
+"""The base of convlab's layers: a Module runs forward, remembers what backward needs, and owns Parameters.
+
+As in PyTorch, calling a module runs ``forward``; unlike PyTorch there is no
+autograd, so each module also has an explicit ``backward(grad_output)`` that
+returns the gradient for its input and adds its parameters' gradients to
+``param.grad`` (adding, like PyTorch, until ``zero_grad()``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from .._args import Array
+from ..errors import ArgumentError, ShapeError, StateError
+
+__all__ = ["Module", "Parameter", "check_dtype"]
+
+
+class Parameter(np.ndarray):  # an ndarray with a .grad slot
+    """A learnable array: a NumPy array with a ``.grad`` slot, like ``torch.nn.Parameter``.
+
+    Arithmetic on a Parameter returns plain arrays; only views keep the class.
+
+    Example:
+        >>> p = Parameter(np.zeros(3, dtype=np.float32))
+        >>> p.grad is None, type(p * 2).__name__
+        (True, 'ndarray')
+    """
+
+    grad: Array | None
+
+    def __new__(cls, data: Array) -> Parameter:
+        parameter = np.asarray(data).view(cls)
+        parameter.grad = None
+        return parameter
+
+    def __array_finalize__(self, obj: object) -> None:
+        self.grad = None
+
+    def __array_wrap__(self, array: Array, context: Any = None, return_scalar: bool = False) -> Any:
+        plain = array.view(np.ndarray)
+        return plain[()] if return_scalar else plain
+
+    def accumulate(self, grad: Array) -> None:
+        """Add ``grad`` to ``.grad`` (set it if empty), as PyTorch's backward does."""
+        self.grad = grad.astype(self.dtype, copy=True) if self.grad is None else self.grad + grad
+
+
+def check_dtype(dtype: object, owner: str) -> np.dtype[Any]:
+    """A layer's parameter dtype: float32 (default) or float64."""
+    try:
+        resolved: np.dtype[Any] | None = np.dtype(dtype)  # type: ignore[call-overload]
+    except TypeError:
+        resolved = None
+    if resolved is None or resolved not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ArgumentError(
+            f"{owner}: dtype must be numpy.float32 or numpy.float64, got {dtype!r}",
+            fix="use dtype=np.float32 (the default) or dtype=np.float64",
+        )
+    return resolved
+
+
+class Module:
+    """Base class of every layer. Subclasses define ``forward``, ``backward`` and ``extra_repr``."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        current = self.__dict__.get(name)
+        if isinstance(current, Parameter) and not isinstance(value, Parameter):
+            value = self._replacement(name, current, value)
+        super().__setattr__(name, value)
+
+    def _replacement(self, name: str, current: Parameter, value: object) -> Parameter:
+        """Assigning new values to a parameter keeps its shape and dtype (and checks them)."""
+        array = np.asarray(value)
+        if array.shape != current.shape:
+            raise ShapeError(
+                f"{type(self).__name__}.{name} must keep its shape {current.shape}, "
+                f"got an array of shape {array.shape}",
+                fix=f"reshape the new values, e.g. value.reshape{current.shape}",
+            )
+        return Parameter(array.astype(current.dtype))
+
+    def __call__(self, input: object) -> Array:
+        return self.forward(input)
+
+    def forward(self, input: object) -> Array:
+        raise NotImplementedError
+
+    def backward(self, grad_output: object) -> Array:
+        raise NotImplementedError
+
+    def _saved(self, name: str = "_input") -> Any:
+        saved = self.__dict__.get(name)
+        if saved is None:
+            raise StateError(
+                f"{type(self).__name__}.backward was called before forward",
+                fix="call the layer on an input first: y = layer(x), then layer.backward(grad_y)",
+            )
+        return saved
+
+    def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
+        """(name, parameter) pairs, children's prefixed with their index, as in PyTorch."""
+        for name, value in vars(self).items():
+            if isinstance(value, Parameter):
+                yield name, value
+        for prefix, child in self.named_children():
+            for name, parameter in child.named_parameters():
+                yield f"{prefix}.{name}", parameter
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        return iter(())
+
+    def parameters(self) -> list[Parameter]:
+        return [parameter for _, parameter in self.named_parameters()]
+
+    def zero_grad(self) -> None:
+        for parameter in self.parameters():
+            parameter.grad = None
+
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        children = list(self.named_children())
+        if not children:
+            return f"{type(self).__name__}({self.extra_repr()})"
+        lines = [f"  ({name}): " + repr(child).replace("\n", "\n  ") for name, child in children]
+        return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
+
+    def to_torch(self) -> Any:
+        """The same layer as a ``torch.nn`` module with the same weights (needs torch installed)."""
+        from .torch_bridge import to_torch
+
+        return to_torch(self)

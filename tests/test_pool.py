@@ -1,0 +1,99 @@
+"""max_pool2d and avg_pool2d, forward and backward, against PyTorch and the lesson-style loop."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import assume, given, settings
+
+import convlab.functional as F
+from convlab.functional import reference
+from tests.oracle import check, count, tensor
+from tests.strategies import PoolConfig, pool_configs
+
+
+@settings(max_examples=300)
+@given(pool_configs())
+def test_max_pool2d_forward_indices_and_gradient_match_torch(cfg: PoolConfig) -> None:
+    x = cfg.input()
+    xt = tensor(x, requires_grad=True)
+    theirs, their_indices = torch.nn.functional.max_pool2d(xt, **cfg.max_kwargs(), return_indices=True)
+    grad = np.random.default_rng(cfg.seed + 1).standard_normal(tuple(theirs.shape))
+    theirs.backward(tensor(grad))
+    out, indices = F.max_pool2d(x, **cfg.max_kwargs(), return_indices=True)
+    np.testing.assert_array_equal(out, theirs.detach().numpy())  # max selects, so values are exact
+    # with dilation and padding a window can miss the input entirely: both give -inf, but PyTorch then
+    # reports an index outside the input, so indices and gradients are compared only when every window pooled
+    assume(not np.isneginf(out).any())
+    count("max_pool2d vs torch")
+    np.testing.assert_array_equal(indices, their_indices.numpy())
+    np.testing.assert_array_equal(F.max_pool2d(x, **cfg.max_kwargs()), out)
+    check(
+        "max_pool2d_grad",
+        F.max_pool2d_grad(x, grad, **cfg.max_kwargs()),
+        xt.grad.numpy(),
+        F.max_pool2d_grad(x, np.abs(grad), **cfg.max_kwargs()),
+    )
+    np.testing.assert_array_equal(reference.max_pool2d(x, **cfg.max_kwargs()), out)
+
+
+@settings(max_examples=300)
+@given(pool_configs(dilated=False))
+def test_avg_pool2d_forward_and_gradient_match_torch(cfg: PoolConfig) -> None:
+    count("avg_pool2d vs torch")
+    x = cfg.input()
+    xt = tensor(x, requires_grad=True)
+    theirs = torch.nn.functional.avg_pool2d(xt, **cfg.avg_kwargs())
+    grad = np.random.default_rng(cfg.seed + 1).standard_normal(tuple(theirs.shape))
+    theirs.backward(tensor(grad))
+    scale = F.avg_pool2d(np.abs(x), **cfg.avg_kwargs())
+    check("avg_pool2d", F.avg_pool2d(x, **cfg.avg_kwargs()), theirs.detach().numpy(), scale)
+    check("avg_pool2d loop", reference.avg_pool2d(x, **cfg.avg_kwargs()), theirs.detach().numpy(), scale)
+    check(
+        "avg_pool2d_grad",
+        F.avg_pool2d_grad(x.shape, grad, **cfg.avg_kwargs()),
+        xt.grad.numpy(),
+        F.avg_pool2d_grad(x.shape, np.abs(grad), **cfg.avg_kwargs()),
+    )
+
+
+@settings(max_examples=100)
+@given(pool_configs())
+def test_pooling_float32_stays_float32(cfg: PoolConfig) -> None:
+    count("pooling float32")
+    x = cfg.input(np.float32)
+    theirs = torch.nn.functional.avg_pool2d(tensor(x), **cfg.avg_kwargs()) if cfg.dilation in (1, (1, 1)) else None
+    assert F.max_pool2d(x, **cfg.max_kwargs()).dtype == np.float32
+    if theirs is not None:
+        check(
+            "avg_pool2d float32",
+            F.avg_pool2d(x, **cfg.avg_kwargs()),
+            theirs.numpy(),
+            F.avg_pool2d(np.abs(x).astype(np.float64), **cfg.avg_kwargs()),
+        )
+
+
+def test_ceil_mode_keeps_a_last_window_that_starts_inside_the_input() -> None:
+    x = np.arange(36.0).reshape(1, 1, 6, 6)
+    assert F.max_pool2d(x, 3, 2, ceil_mode=False).shape == (1, 1, 2, 2)
+    assert F.max_pool2d(x, 3, 2, ceil_mode=True).shape == (1, 1, 3, 3)  # window at row 4 covers rows 4-5 only
+    assert F.max_pool2d(x, 3, 2, padding=1, ceil_mode=True).shape == (1, 1, 4, 4)
+
+
+def test_ceil_mode_drops_a_window_that_would_start_in_the_right_padding() -> None:
+    # H=5, k=2, s=2, p=1: ceil((5 + 2 - 2) / 2) + 1 = 4, but window 3 starts at padded index 6 = H + p: dropped
+    assert F.max_pool2d(np.ones((1, 5, 5)), 2, 2, padding=1, ceil_mode=True).shape == (1, 3, 3)
+
+
+def test_max_pool_propagates_nan_like_torch() -> None:
+    x = np.array([[[1.0, np.nan], [3.0, 2.0]]])
+    assert np.isnan(F.max_pool2d(x, 2)).all()
+    assert np.isnan(torch.nn.functional.max_pool2d(tensor(x), 2).numpy()).all()
+
+
+@pytest.mark.parametrize("count_include_pad", [True, False])
+def test_avg_pool_divisor_at_a_padded_corner(count_include_pad: bool) -> None:
+    out = F.avg_pool2d(np.ones((1, 4, 4)), 3, stride=1, padding=1, count_include_pad=count_include_pad)
+    # the corner window covers 4 input cells and 5 padding cells
+    assert out[0, 0, 0] == pytest.approx(4 / 9 if count_include_pad else 1.0)
