@@ -1,4 +1,4 @@
-"""Shared test set-up: hypothesis profiles, an example counter, and names for doctests."""
+"""Shared test set-up: hypothesis profiles and a count of the configurations they drew."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import os
 import sys
 from collections import Counter
 
-import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 
@@ -30,8 +29,3 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     oracle = sys.modules.get("tests.oracle")
     for dtype, (error, where) in sorted(getattr(oracle, "WORST", {}).items()):
         terminalreporter.write_line(f"largest {dtype} error against PyTorch: {error:.3g} of scale ({where})")
-
-
-@pytest.fixture(autouse=True)
-def _doctest_names(doctest_namespace: dict[str, object]) -> None:
-    doctest_namespace["np"] = np

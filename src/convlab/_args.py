@@ -136,13 +136,14 @@ def conv_padding(padding: object, *, kernel_size: Pair, stride: Pair, dilation: 
         if padding == "valid":
             return ((0, 0), (0, 0))
         if padding == "same":
+            totals = [d * (k - 1) for k, d in zip(kernel_size, dilation)]
             if stride != (1, 1):
+                explicit = (totals[0] // 2, totals[1] // 2)
                 raise ArgumentError(
                     f"padding='same' is not supported with stride={stride} (PyTorch refuses it too)",
                     evidence=["'same' keeps H and W unchanged, which a stride above 1 cannot do"],
-                    fix="pass an explicit padding such as padding=((kernel_size - 1) // 2), or use stride=1",
+                    fix=f"pass padding={explicit} explicitly (output about input/stride), or use stride=1",
                 )
-            totals = [d * (k - 1) for k, d in zip(kernel_size, dilation)]
             top, left = (total // 2 for total in totals)
             return ((top, totals[0] - top), (left, totals[1] - left))
         raise ArgumentError(
@@ -160,7 +161,8 @@ def _to_array(value: object, name: str) -> Array:
         array = np.asarray(value)
     except (ValueError, TypeError) as error:
         raise ArgumentTypeError(
-            f"{name} could not be read as an array: {error}",
+            f"{name} could not be read as an array: its nested lists are not all of equal length",
+            evidence=[f"NumPy said: {error}"],
             fix=f"pass {name} as a NumPy array or as nested lists of equal length",
         ) from None
     if array.dtype.kind not in "biuf":

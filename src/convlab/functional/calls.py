@@ -50,8 +50,9 @@ def shape_argument(value: object, name: str, ndims: tuple[int, ...]) -> tuple[in
     """Check a shape given as a tuple of ints, e.g. ``input_shape=(1, 3, 8, 8)``."""
     if not isinstance(value, (tuple, list)) or len(value) not in ndims:
         wanted = " or ".join(str(n) for n in ndims)
+        shown = f"an array of shape {value.shape}" if isinstance(value, np.ndarray) else repr(value)
         raise ArgumentTypeError(
-            f"{name} must be a tuple of {wanted} ints, got {value!r}",
+            f"{name} must be a tuple of {wanted} ints, got {shown}",
             fix=f"pass the shape itself, e.g. {name}=x.shape",
         )
     return tuple(as_int(n, name, minimum=0) for n in value)

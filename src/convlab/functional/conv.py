@@ -158,6 +158,7 @@ def conv2d_bias_grad(grad_output: object) -> Array:
         grad_output (N, C_out, H_out, W_out) or (C_out, H_out, W_out) -> (C_out,)
 
     Example:
+        >>> import numpy as np
         >>> conv2d_bias_grad(np.ones((2, 3, 4, 4)))
         array([32., 32., 32.])
     """

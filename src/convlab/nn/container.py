@@ -18,6 +18,7 @@ class Sequential(Module):
     layer after it returned: the chain rule, one layer at a time.
 
     Example:
+        >>> import numpy as np
         >>> from convlab.nn import Conv2d, ReLU
         >>> net = Sequential(Conv2d(1, 4, 3, padding=1, seed=0), ReLU())
         >>> net(np.zeros((1, 1, 8, 8), dtype=np.float32)).shape
