@@ -36,7 +36,11 @@ ENV = {
 def measure(engine: str, index: int) -> float:
     out = subprocess.run(
         [sys.executable, str(HERE / "worker.py"), engine, str(index)],
-        capture_output=True, text=True, check=True, env=ENV, cwd=HERE,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=ENV,
+        cwd=HERE,
     ).stdout
     return float(json.loads(out)["median"])
 
@@ -46,8 +50,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", default="")
     args = parser.parse_args()
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     flags = Path("/proc/cpuinfo").read_text()
     simd = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "SSE"
     print(f"# {cpu}, {simd}, {os.cpu_count()} cores, float32, 2 threads each, {args.rounds} rounds")
@@ -61,8 +71,11 @@ def main() -> None:
             ours.append(measure("convlab", index))
             theirs.append(measure("torch", index))
         a, b = statistics.median(ours), statistics.median(theirs)
-        print(f"| {case.name:42} | {a * 1e3:10.2f} | {b * 1e3:8.2f} | {a / b:5.2f} | "
-              f"{case.flops / a / 1e9:15.1f} | {case.flops / b / 1e9:13.1f} |", flush=True)
+        print(
+            f"| {case.name:42} | {a * 1e3:10.2f} | {b * 1e3:8.2f} | {a / b:5.2f} | "
+            f"{case.flops / a / 1e9:15.1f} | {case.flops / b / 1e9:13.1f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
