@@ -28,4 +28,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             terminalreporter.write_line(f"  {count:5d}  {name}")
     oracle = sys.modules.get("tests.oracle")
     for dtype, (error, where) in sorted(getattr(oracle, "WORST", {}).items()):
-        terminalreporter.write_line(f"largest {dtype} error against PyTorch: {error:.3g} of scale ({where})")
+        absolute = getattr(oracle, "WORST_ABSOLUTE", {}).get(dtype, 0.0)
+        terminalreporter.write_line(
+            f"largest {dtype} error against PyTorch: {error:.3g} of scale ({where}); "
+            f"largest absolute {absolute:.3g}"
+        )

@@ -25,6 +25,8 @@ from tests.conftest import EXAMPLES
 TOLERANCE = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-5}
 WORST: dict[str, tuple[float, str]] = {}
 """dtype name -> (largest |error| / scale seen, where)."""
+WORST_ABSOLUTE: dict[str, float] = {}
+"""dtype name -> largest |error| seen."""
 
 
 def tensor(array: Any, requires_grad: bool = False) -> torch.Tensor:
@@ -49,6 +51,8 @@ def check(name: str, actual: Any, expected: Any, scale: Any) -> None:
     error = np.abs(actual.astype(np.float64) - expected.astype(np.float64)) / scale
     worst = float(error.max())
     key = str(actual.dtype)
+    absolute = float(np.abs(actual.astype(np.float64) - expected.astype(np.float64)).max())
+    WORST_ABSOLUTE[key] = max(WORST_ABSOLUTE.get(key, 0.0), absolute)
     if worst > WORST.get(key, (0.0, ""))[0]:
         WORST[key] = (worst, name)
     assert worst <= TOLERANCE[actual.dtype], (

@@ -95,8 +95,21 @@ def conv_transpose2d_input_grad(
 ) -> Array:
     """Gradient of :func:`conv_transpose2d` with respect to its input: a plain conv2d of grad_output.
 
+    Each input value stamped ``value * kernel`` into a window, so its gradient is
+    that window of grad_output times the kernel, summed: conv2d's forward sum.
+
+    Args:
+        input_shape: shape of the forward input, (N, C_in, H, W) or (C_in, H, W).
+        weight: the forward weight, (C_in, C_out / groups, kH, kW).
+        grad_output: gradient of the loss with respect to conv_transpose2d's output.
+        stride, padding, output_padding, groups, dilation, algorithm: as in :func:`conv_transpose2d`.
+
     Shape:
         grad_output (N, C_out, H_out, W_out) -> (N, C_in, H_in, W_in)
+
+    Example:
+        >>> conv_transpose2d_input_grad((1, 1, 2), [[[[1.0, 1.0]]]], [[[1.0, 1.0, 2.0, 2.0]]], stride=2)
+        array([[[2., 4.]]], dtype=float32)
     """
     w, grad, geo, unbatched = conv_transpose2d_input_grad_call(
         "conv_transpose2d_input_grad",
@@ -132,8 +145,18 @@ def conv_transpose2d_weight_grad(
     It is conv2d's weight gradient with the roles swapped: grad_output plays the
     input and the transposed convolution's input plays the output gradient.
 
+    Args:
+        input: the forward input, (N, C_in, H, W) or (C_in, H, W).
+        weight_shape: shape of the forward weight, (C_in, C_out / groups, kH, kW).
+        grad_output: gradient of the loss with respect to conv_transpose2d's output.
+        stride, padding, output_padding, groups, dilation, algorithm: as in :func:`conv_transpose2d`.
+
     Shape:
         input (N, C_in, H_in, W_in), grad_output (N, C_out, H_out, W_out) -> (C_in, C_out / groups, kH, kW)
+
+    Example:
+        >>> conv_transpose2d_weight_grad([[[1.0, 2.0]]], (1, 1, 1, 2), [[[1.0, 1.0, 2.0, 2.0]]], stride=2)
+        array([[[[5., 5.]]]], dtype=float32)
     """
     x, grad, geo = conv_transpose2d_weight_grad_call(
         "conv_transpose2d_weight_grad",
