@@ -1,35 +1,112 @@
-"""The convlab command as a user runs it."""
+"""The convlab command as a user runs it: help, the tour, flatten arithmetic, errors."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from convlab.cli import main
 
 
-def test_demo_prints_lab1_and_the_hand_computed_sum(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo"]) == 0
-    out = capsys.readouterr().out
-    assert out.startswith("manual_conv_lab\n[[-2.  2. -4.]\n [ 4.  0. -1.]\n [ 0.  0.  1.]]\n")
-    assert "1*1 + 2*0 + 5*0 + 3*(-1) = -2" in out
-    assert "agree: yes" in out
-
-
 def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 0
-    assert "demo" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    for command in ("tour", "lab", "explain", "exercises", "flatten"):
+        assert command in printed
 
 
-def test_the_installed_command_runs_and_stays_light() -> None:
-    """`convlab --help` must not pull in matplotlib, scipy or torch."""
+@pytest.mark.parametrize("command", ["tour", "lab", "explain", "exercises", "flatten"])
+def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--help"])
+    assert exited.value.code == 0
+    assert "usage: convlab " + command in capsys.readouterr().out
+
+
+def test_help_stays_light() -> None:
+    """`convlab --help` imports neither NumPy's heavy friends nor NumPy itself."""
     code = (
         "import sys; from convlab.cli import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-        "heavy = [m for m in ('torch', 'scipy', 'matplotlib') if m in sys.modules]\n"
-        "print('HEAVY', heavy)"
+        "print('HEAVY', [m for m in ('torch', 'scipy', 'matplotlib', 'numpy') if m in sys.modules])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "HEAVY []" in out
+
+
+def test_usage_errors_are_one_line_with_exit_code_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["lab", "--stride", "two"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "two" in err
+
+
+def test_flatten_shows_the_lessons_numbers(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["flatten"]) == 0
+    printed = capsys.readouterr().out
+    assert "1,024 * 512 = 524,288 weights" in printed
+    assert "224 x 224 x 3 image: 150,528 input values" in printed
+    assert "8 * 1 * 3 * 3 = 72 weights + 8 biases = 80 parameters" in printed
+
+
+def test_flatten_for_any_sizes(capsys: pytest.CaptureFixture[str]) -> None:
+    main(
+        [
+            "flatten",
+            "--image",
+            "28x28",
+            "--outputs",
+            "10",
+            "--out-channels",
+            "4",
+            "--kernel-size",
+            "5",
+            "--no-bias",
+        ]
+    )
+    printed = capsys.readouterr().out
+    assert "784 * 10 = 7,840 weights" in printed
+    assert "4 * 1 * 5 * 5 = 100 weights" in printed
+    assert "biases" not in printed
+
+
+def test_the_tour_walks_the_lesson_and_writes_its_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "convlab-tour"
+    assert main(["tour", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("matches the lesson's expected output: yes") == 5
+    assert "NO" not in printed
+    assert "1*1 + 2*0 + 5*0 + 3*(-1) = -2" in printed
+    assert "H_out = floor((6 + 2*1 - 3) / 2) + 1 = floor(5 / 2) + 1 = 3" in printed
+    assert "524,288" in printed
+    assert printed.count("torch: shapes and values agree") == 5
+    assert {path.name for path in out.iterdir()} == {"tour.txt", "manual_conv.npy", "edge.npy"}
+    assert (out / "tour.txt").read_text().startswith("convlab tour")
+
+
+def test_the_tour_never_overwrites_a_folder_without_force(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "busy"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    assert main(["tour", "--out", str(out)]) == 2
+    assert "not empty" in capsys.readouterr().err
+    assert (out / "notes.txt").read_text() == "mine"
+    assert main(["tour", "--out", str(out), "--force"]) == 0
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_the_installed_command_runs_the_tour(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "convlab", "tour"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "convlab-tour" / "tour.txt").exists()

@@ -2,8 +2,12 @@
 
 A from-scratch NumPy convolution engine with PyTorch's exact semantics
 (:mod:`convlab.functional`, :mod:`convlab.nn`), a slow readable twin that is the
-lesson's loop (:mod:`convlab.functional.reference`), and errors that restate the
-values involved (:mod:`convlab.errors`).
+lesson's loop (:mod:`convlab.functional.reference`), the lesson's labs,
+explanations and exercises (:mod:`convlab.labs`, :mod:`convlab.explain`,
+:mod:`convlab.exercises`), and errors that restate the values involved
+(:mod:`convlab.errors`).
+
+Submodules load on first use, so ``import convlab`` and the ``convlab`` command start fast.
 
 Example:
     >>> import convlab
@@ -12,7 +16,11 @@ Example:
     np.float32(4.0)
 """
 
-from . import functional, nn
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 from .errors import (
     ArgumentError,
     ArgumentTypeError,
@@ -25,6 +33,8 @@ from .errors import (
 
 __version__ = "0.1.0"
 
+_SUBMODULES = ("exercises", "explain", "flatten_cost", "functional", "labs", "nn", "shapes", "textmatrix")
+
 __all__ = [
     "ArgumentError",
     "ArgumentTypeError",
@@ -34,6 +44,11 @@ __all__ = [
     "ShapeError",
     "StateError",
     "__version__",
-    "functional",
-    "nn",
+    *_SUBMODULES,
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'convlab' has no attribute {name!r}")

@@ -1,0 +1,77 @@
+"""The ``convlab`` command: a thin layer over the Python API.
+
+Each subcommand lives in its own module with an ``add_parser(commands)`` that
+registers it; the modules import NumPy and the rest of convlab only when their
+command runs, so ``convlab --help`` starts fast. Errors from convlab are printed
+as one line on stderr with exit code 2; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from . import exercises, explain, flatten, lab, tour
+
+__all__ = ["main"]
+
+_COMMANDS = (tour, lab, explain, exercises, flatten)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but its usage errors follow convlab's rule: one line, exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"convlab: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="convlab",
+        description="Learn, see and check 2D convolution: the lesson's labs, explanations and exercises "
+        "on a from-scratch NumPy engine with PyTorch's semantics.",
+        epilog="Start with `convlab tour`. Every command has --help.",
+    )
+    parser.add_argument("--version", action="version", version=f"convlab {_version()}")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for command in _COMMANDS:
+        command.add_parser(commands)
+    return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("convlab")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``convlab`` command; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        code: int = args.run(args)
+        return code
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130
+    except Exception as error:
+        from ..errors import ConvlabError
+
+        if args.debug or not isinstance(error, ConvlabError):
+            raise
+        fix = f" (fix: {error.fix})" if error.fix else ""
+        print(f"convlab: error: {error.message}{fix}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

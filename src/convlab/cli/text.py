@@ -1,0 +1,75 @@
+"""Text rendering shared by the commands: number grids with a highlighted window, and colour when it helps.
+
+Colour is used only on a terminal that is not asked to avoid it (``NO_COLOR``,
+``TERM=dumb``); otherwise the window is marked with brackets, so everything
+also reads in plain text and in greyscale.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Collection
+
+from .._args import Array, Pad2d
+
+HIGHLIGHT = "\x1b[30;43m"  # black on yellow
+DIM = "\x1b[2m"
+RESET = "\x1b[0m"
+
+
+def use_colour(choice: str = "auto") -> bool:
+    if choice in ("always", "never"):
+        return choice == "always"
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def cell_text(value: float) -> str:
+    text = f"{float(value):.4g}"
+    return "0" if text == "-0" else text
+
+
+def grid(
+    values: Array,
+    padding: Pad2d = ((0, 0), (0, 0)),
+    highlight: Collection[tuple[int, int]] = (),
+    colour: bool = False,
+    indent: str = "  ",
+    blank: Collection[tuple[int, int]] = (),
+) -> list[str]:
+    """Lines showing a 2-D array; padding is fenced off with | and -, highlighted cells get [ ] or colour.
+
+    Cells in ``blank`` (not computed yet) are shown as a dot.
+    """
+    (top, bottom), (left, right) = padding
+    rows, cols = values.shape
+    texts = [["·" if (r, c) in blank else cell_text(values[r, c]) for c in range(cols)] for r in range(rows)]
+    width = max((len(text) for row in texts for text in row), default=1)
+    lines = []
+    for r in range(rows):
+        cells = []
+        for c in range(cols):
+            text = texts[r][c].rjust(width)
+            inside = top <= r < rows - bottom and left <= c < cols - right
+            if (r, c) in highlight:
+                cell = f"{HIGHLIGHT} {text} {RESET}" if colour else f"[{text}]"
+            else:
+                cell = f" {text} "
+                if colour and not inside:
+                    cell = f"{DIM}{cell}{RESET}"
+            if c == left and left:
+                cells.append("|")
+            if c == cols - right and right:
+                cells.append("|")
+            cells.append(cell)
+        line = (indent + "".join(cells)).rstrip()
+        if r == top and top:
+            lines.append(indent + _rule(cells, width))
+        if r == rows - bottom and bottom:
+            lines.append(indent + _rule(cells, width))
+        lines.append(line)
+    return lines
+
+
+def _rule(cells: list[str], width: int) -> str:
+    return "".join("+" if cell == "|" else "-" * (width + 2) for cell in cells)

@@ -1,0 +1,197 @@
+"""``convlab tour``: the whole lesson in order, on bundled data, with its checks; files go to ./convlab-tour/."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+SECTIONS: list[tuple[str, Callable[[Path], list[str]]]] = []
+
+
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "tour",
+        help="walk the whole lesson: labs, explanations, shapes, flatten arithmetic (start here)",
+        description="Walk the lesson 'Convolution Basics' in order on bundled data: why not flatten, the five "
+        "labs checked against the lesson's expected output (and PyTorch, if installed), one value explained "
+        "step by step, the output-size formula worked through, multi-channel shapes. Files are written to "
+        "the output folder, which must be empty unless --force.",
+    )
+    parser.add_argument("--out", default="convlab-tour", help="output folder (default: ./convlab-tour)")
+    parser.add_argument("--force", action="store_true", help="write into a folder that is not empty")
+    parser.set_defaults(run=run)
+
+
+def _section(title: str) -> Callable[[Callable[[Path], list[str]]], Callable[[Path], list[str]]]:
+    def register(function: Callable[[Path], list[str]]) -> Callable[[Path], list[str]]:
+        SECTIONS.append((title, function))
+        return function
+
+    return register
+
+
+def _same_as_lesson(name: str, lines: list[str]) -> bool:
+    from ..labs import LESSON_OUTPUT
+
+    return " ".join("\n".join(lines).split()) == " ".join(LESSON_OUTPUT[name].split())
+
+
+@_section("Why not flatten the image first?")
+def _flatten(out: Path) -> list[str]:
+    from ..flatten_cost import flatten_vs_conv
+    from .flatten import render
+
+    lines = []
+    for height, width, channels in ((32, 32, 1), (224, 224, 3)):
+        lines += [*render(flatten_vs_conv(height, width, channels)), ""]
+    return [*lines, "Convolution keeps local windows and reuses one kernel everywhere: parameter sharing."]
+
+
+@_section("Lab 1: compute convolution by hand")
+def _lab1(out: Path) -> list[str]:
+    import numpy as np
+
+    from ..explain import explain
+    from ..functional import reference
+    from ..labs import value_lab
+    from .explain import render as render_trace
+    from .lab import render
+
+    lab = value_lab("manual_conv")
+    lines = render(lab)
+    np.save(out / "manual_conv.npy", lab.output)
+    loop = reference.conv2d(lab.image[None, None], lab.kernel[None, None])[0, 0]
+    same_as_loop = np.array_equal(loop, lab.output)
+    lines += [
+        f"matches the lesson's expected output: {'yes' if _same_as_lesson('manual_conv', lines) else 'NO'}",
+        f"the lesson's loop (convlab.functional.reference) gives the same: {'yes' if same_as_loop else 'NO'}",
+        "",
+        "The top-left value, explained:",
+        *render_trace(explain(lab.image, lab.kernel, at=(0, 0))),
+        "",
+        "Exercise 2, out[1, 0]:",
+        *[
+            line
+            for line in render_trace(explain(lab.image, lab.kernel, at=(1, 0)))
+            if " = " in line or "reads" in line
+        ],
+    ]
+    return lines
+
+
+@_section("Lab 2: a kernel as an edge detector")
+def _lab2(out: Path) -> list[str]:
+    import numpy as np
+
+    from ..labs import value_lab
+    from .lab import render
+
+    lab = value_lab("edge")
+    lines = render(lab)
+    np.save(out / "edge.npy", lab.output)
+    return [
+        *lines,
+        f"matches the lesson's expected output: {'yes' if _same_as_lesson('edge', lines) else 'NO'}",
+        "The 1s sit where the image turns from 0 to 1 going right: the kernel [-1, 1] fires on that edge.",
+    ]
+
+
+@_section("Stride, padding and output size")
+def _size(out: Path) -> list[str]:
+    from ..labs import shape_lab
+    from .lab import render
+
+    lab = shape_lab("size")
+    lines = render(lab)
+    check = _same_as_lesson("size", lines)
+    return [
+        *lines,
+        f"matches the lesson's expected output: {'yes' if check else 'NO'}",
+        "output = floor((input + 2*padding - kernel_size) / stride) + 1, here:",
+        *(f"  {line}" for line in lab.derivation),
+        "Exercise 3, the same with stride=1:",
+        *(f"  {line}" for line in shape_lab("size", stride=1).derivation),
+    ]
+
+
+@_section("Multi-channel convolution")
+def _channel(out: Path) -> list[str]:
+    from ..labs import shape_lab
+    from .lab import render
+
+    lab = shape_lab("channel")
+    lines = render(lab)
+    return [
+        *lines,
+        f"matches the lesson's expected output: {'yes' if _same_as_lesson('channel', lines) else 'NO'}",
+        f"{lab.input_shape[0]}: two images in the batch; {lab.input_shape[1]}: RGB input channels; "
+        f"{lab.output_shape[1]}: eight learned feature maps;",
+        f"{lab.weight_shape}: eight kernels, each looking across three input channels.",
+        f"Exercise 4, out_channels=16: weight {shape_lab('channel', out_channels=16).weight_shape}; "
+        "output and bias change too.",
+    ]
+
+
+@_section("Basic Conv2d checklist")
+def _checklist(out: Path) -> list[str]:
+    from ..labs import shape_lab
+    from .lab import render
+
+    lab = shape_lab("conv2d")
+    lines = render(lab)
+    return [
+        *lines,
+        f"matches the lesson's expected output: {'yes' if _same_as_lesson('conv2d', lines) else 'NO'}",
+        f"input [N, C, H, W] = {list(lab.input_shape)}; in_channels {lab.layer.in_channels} equals C "
+        f"{lab.input_shape[1]}; out_channels makes {lab.output_shape[1]} feature maps; "
+        f"kernel 3, stride 1, padding 1 keep H and W at {lab.output_shape[2]}.",
+    ]
+
+
+@_section("Cross-check against PyTorch")
+def _torch(out: Path) -> list[str]:
+    import importlib.util
+
+    from ..labs import LAB_NAMES, cross_check, run
+
+    if importlib.util.find_spec("torch") is None:
+        return ["PyTorch is not installed, so this check was skipped (pip install torch==2.13.0 to run it)."]
+    return [f"{name}: {cross_check(run(name)).detail}" for name in LAB_NAMES]
+
+
+def _prepare(folder: Path, force: bool) -> None:
+    from ..errors import ArgumentError
+
+    if folder.exists() and not folder.is_dir():
+        raise ArgumentError(f"{folder} exists and is not a folder", fix="pass --out with another name")
+    if folder.is_dir() and any(folder.iterdir()) and not force:
+        raise ArgumentError(
+            f"{folder}/ is not empty; the tour will not overwrite it",
+            fix="pass --force to write into it, or --out another folder",
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    folder = Path(args.out)
+    _prepare(folder, args.force)
+    transcript = ["convlab tour: the lesson 'Convolution Basics', run on convlab's own engine", ""]
+    print(transcript[0])
+    for number, (title, section) in enumerate(SECTIONS, start=1):
+        block = ["", f"{number}. {title}", "-" * (len(title) + len(str(number)) + 2), *section(folder)]
+        print("\n".join(block), flush=True)
+        transcript += block
+    files = [*sorted(path.name for path in folder.iterdir()), "tour.txt"]
+    summary = [
+        "",
+        "Summary",
+        "-------",
+        f"Shown: {len(SECTIONS)} parts of the lesson, each lab checked against its expected output.",
+        f"Files in {folder}/: {', '.join(sorted(set(files)))}",
+        "Next: convlab lab --help, convlab explain --lab manual_conv --all, convlab exercises",
+    ]
+    print("\n".join(summary))
+    (folder / "tour.txt").write_text("\n".join(transcript + summary) + "\n")
+    return 0

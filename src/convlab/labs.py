@@ -1,0 +1,311 @@
+"""The lesson's five labs as functions that return data; printing lives with the interface.
+
+* ``manual_conv`` (Lab 1) and ``edge`` (Lab 2) convolve a small image with a
+  small kernel and return the output values;
+* ``size``, ``channel`` and ``conv2d`` (Labs 3 to 5) run a ``convlab.nn.Conv2d``
+  and return the shapes of input, output, weight and bias, with the output-size
+  formula worked through.
+
+Every lab takes options so the lesson's exercises can be done on it, and can be
+cross-checked against real PyTorch with :func:`cross_check`.
+
+Example:
+    >>> run("manual_conv").output
+    array([[-2.,  2., -4.],
+           [ 4.,  0., -1.],
+           [ 0.,  0.,  1.]], dtype=float32)
+    >>> run("size", stride=1).output_shape
+    (1, 2, 6, 6)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ._args import Array, Pair, as_int, conv_padding, pair
+from .errors import ArgumentError, ConvlabError
+from .textmatrix import load_matrix
+
+__all__ = [
+    "LAB_NAMES",
+    "LESSON_OUTPUT",
+    "ShapeLab",
+    "ValueLab",
+    "cross_check",
+    "run",
+    "shape_lab",
+    "value_lab",
+]
+
+LAB_NAMES = ("manual_conv", "edge", "size", "channel", "conv2d")
+
+_VALUE_PRESETS: dict[str, tuple[list[list[int]], list[list[int]]]] = {
+    "manual_conv": ([[1, 2, 0, 0], [5, 3, 0, 4], [2, 1, 3, 1], [0, 2, 1, 2]], [[1, 0], [0, -1]]),
+    "edge": (
+        [[0, 0, 0, 0, 0], [0, 0, 1, 1, 1], [0, 0, 1, 1, 1], [0, 0, 1, 1, 1], [0, 0, 0, 0, 0]],
+        [[-1, 1]],
+    ),
+}
+
+_SHAPE_PRESETS: dict[str, dict[str, Any]] = {
+    # the lesson's settings: x = torch.randn(batch, in_channels, H, W); nn.Conv2d(in, out, k, stride, padding)
+    "size": {
+        "batch": 1,
+        "in_channels": 1,
+        "out_channels": 2,
+        "kernel_size": 3,
+        "stride": 2,
+        "padding": 1,
+        "size": (6, 6),
+    },
+    "channel": {
+        "batch": 2,
+        "in_channels": 3,
+        "out_channels": 8,
+        "kernel_size": 3,
+        "stride": 1,
+        "padding": 1,
+        "size": (32, 32),
+    },
+    "conv2d": {
+        "batch": 1,
+        "in_channels": 1,
+        "out_channels": 4,
+        "kernel_size": 3,
+        "stride": 1,
+        "padding": 1,
+        "size": (8, 8),
+    },
+}
+
+LESSON_OUTPUT = {
+    "manual_conv": "manual_conv_lab\n[[-2. 2. -4.]\n[ 4. 0. -1.]\n[ 0. 0. 1.]]",
+    "edge": "edge_lab\n[[0. 0. 0. 0.]\n[0. 1. 0. 0.]\n[0. 1. 0. 0.]\n[0. 1. 0. 0.]\n[0. 0. 0. 0.]]",
+    "size": "size_lab\ninput: (1, 1, 6, 6)\noutput: (1, 2, 3, 3)",
+    "channel": "channel_lab\ninput: (2, 3, 32, 32)\noutput: (2, 8, 32, 32)\nweight: (8, 3, 3, 3)\nbias: (8,)",
+    "conv2d": "conv2d_lab\ninput: (1, 1, 8, 8)\noutput: (1, 4, 8, 8)\nweight: (4, 1, 3, 3)\nbias: (4,)",
+}
+"""Each lab's "Expected output" as the lesson prints it (its text collapses NumPy's column spacing)."""
+
+
+@dataclass(frozen=True)
+class ValueLab:
+    """Labs 1 and 2: an image, a kernel, and every output value (``out = conv2d(image, kernel)``).
+
+    Shape:
+        image (H, W), kernel (kH, kW) -> output (H_out, W_out)
+    """
+
+    name: str
+    image: Array
+    kernel: Array
+    stride: Pair
+    padding: Any
+    dilation: Pair
+    output: Array
+    changed: bool  # the learner changed the lesson's image, kernel or settings
+
+    @property
+    def title(self) -> str:
+        return f"{self.name}_lab"
+
+
+@dataclass(frozen=True)
+class ShapeLab:
+    """Labs 3 to 5: a Conv2d on a random input, and the shapes that come out."""
+
+    name: str
+    input: Array
+    output: Array
+    layer: Any  # the convlab.nn.Conv2d that ran
+    derivation: tuple[str, str]  # the H and W output-size formulas with these numbers
+    show_parameters: bool  # the size lab prints only input and output
+    changed: bool
+
+    @property
+    def title(self) -> str:
+        return f"{self.name}_lab"
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.input.shape)
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        return tuple(self.output.shape)
+
+    @property
+    def weight_shape(self) -> tuple[int, ...]:
+        return tuple(self.layer.weight.shape)
+
+    @property
+    def bias_shape(self) -> tuple[int, ...]:
+        return tuple(self.layer.bias.shape)
+
+
+def _check_name(name: str) -> None:
+    if name not in LAB_NAMES:
+        raise ArgumentError(
+            f"there is no lab {name!r}; the labs are {', '.join(LAB_NAMES)}",
+            fix="convlab lab manual_conv   (or no name for all five)",
+        )
+
+
+def _matrix(value: object, name: str) -> Array:
+    if isinstance(value, str):
+        return load_matrix(value, name)
+    array = np.asarray(value, dtype=np.float32)
+    if array.ndim != 2:
+        raise ArgumentError(f"{name} must be a 2-D matrix, got shape {array.shape}", fix=f'--{name} "1 0; 0 -1"')
+    return array
+
+
+def _value_lab(
+    name: str,
+    image: object = None,
+    kernel: object = None,
+    stride: object = 1,
+    padding: object = 0,
+    dilation: object = 1,
+) -> ValueLab:
+    from .functional import conv2d
+
+    preset_image, preset_kernel = _VALUE_PRESETS[name]
+    image_ = _matrix(preset_image if image is None else image, "image")
+    kernel_ = _matrix(preset_kernel if kernel is None else kernel, "kernel")
+    output = conv2d(image_[None, None], kernel_[None, None], stride=stride, padding=padding, dilation=dilation)
+    stride_, dilation_ = pair(stride, "stride", minimum=1), pair(dilation, "dilation", minimum=1)
+    changed = not (
+        np.array_equal(image_, preset_image)
+        and np.array_equal(kernel_, preset_kernel)
+        and stride_ == (1, 1)
+        and dilation_ == (1, 1)
+        and padding in (0, (0, 0), "valid")
+    )
+    return ValueLab(name, image_, kernel_, stride_, padding, dilation_, output[0, 0], changed)
+
+
+def _shape_lab(name: str, seed: int = 0, **options: Any) -> ShapeLab:
+    from .nn import Conv2d
+    from .shapes import output_size_derivation
+
+    settings = {**_SHAPE_PRESETS[name], **options}
+    batch = as_int(settings["batch"], "batch", minimum=1)
+    in_channels = as_int(settings["in_channels"], "in_channels", minimum=1)
+    size = pair(settings["size"], "size", minimum=1)
+    layer = Conv2d(
+        in_channels,
+        settings["out_channels"],
+        settings["kernel_size"],
+        stride=settings["stride"],
+        padding=settings["padding"],
+        seed=seed,
+    )
+    x = np.random.default_rng(seed).standard_normal((batch, in_channels, *size)).astype(np.float32)
+    output = layer(x)
+    pads = conv_padding(layer.padding, kernel_size=layer.kernel_size, stride=layer.stride, dilation=layer.dilation)
+    derivation = tuple(
+        output_size_derivation(
+            size[axis],
+            layer.kernel_size[axis],
+            layer.stride[axis],
+            pads[axis][0] if pads[axis][0] == pads[axis][1] else pads[axis],
+            name="HW"[axis],
+        )
+        for axis in range(2)
+    )
+    changed = {key: settings[key] for key in _SHAPE_PRESETS[name]} != _SHAPE_PRESETS[name]
+    return ShapeLab(name, x, output, layer, (derivation[0], derivation[1]), name != "size", changed)
+
+
+_SHAPE_OPTIONS = {"batch", "in_channels", "out_channels", "kernel_size", "stride", "padding", "size", "seed"}
+_VALUE_OPTIONS = {"image", "kernel", "stride", "padding", "dilation"}
+
+
+def value_lab(name: str, **options: Any) -> ValueLab:
+    """Lab 1 or 2 (``manual_conv``, ``edge``) with options; see :func:`run`."""
+    lab = run(name, **options)
+    if not isinstance(lab, ValueLab):
+        raise ArgumentError(f"{name!r} is a shape lab, not a value lab", fix="use manual_conv or edge")
+    return lab
+
+
+def shape_lab(name: str, **options: Any) -> ShapeLab:
+    """Lab 3, 4 or 5 (``size``, ``channel``, ``conv2d``) with options; see :func:`run`."""
+    lab = run(name, **options)
+    if not isinstance(lab, ShapeLab):
+        raise ArgumentError(f"{name!r} is a value lab, not a shape lab", fix="use size, channel or conv2d")
+    return lab
+
+
+def run(name: str, **options: Any) -> ValueLab | ShapeLab:
+    """Run one lab and return its data.
+
+    Args:
+        name: "manual_conv", "edge", "size", "channel" or "conv2d".
+        options: for manual_conv and edge: ``image``, ``kernel`` (arrays, nested lists,
+            text such as "1 0; 0 -1", or a .npy/.png path), ``stride``, ``padding``,
+            ``dilation``; for size, channel and conv2d: ``batch``, ``in_channels``,
+            ``out_channels``, ``kernel_size``, ``stride``, ``padding``, ``size`` (H or
+            (H, W)), ``seed``. Options left out keep the lesson's values.
+
+    Example:
+        >>> run("channel", out_channels=16).weight_shape  # exercise 4
+        (16, 3, 3, 3)
+    """
+    _check_name(name)
+    allowed = _VALUE_OPTIONS if name in _VALUE_PRESETS else _SHAPE_OPTIONS
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise ArgumentError(
+            f"lab {name!r} has no option {unknown[0]!r}; its options are {', '.join(sorted(allowed))}",
+            fix=f"convlab lab {name} --help",
+        )
+    options = {key: value for key, value in options.items() if value is not None}
+    if name in _VALUE_PRESETS:
+        return _value_lab(name, **options)
+    return _shape_lab(name, **options)
+
+
+@dataclass(frozen=True)
+class CrossCheck:
+    """Whether PyTorch, given the same lab, agrees with convlab."""
+
+    agree: bool
+    detail: str
+
+
+def cross_check(lab: ValueLab | ShapeLab) -> CrossCheck:
+    """Run the same lab through PyTorch and compare values and shapes.
+
+    Raises:
+        ConvlabError: if PyTorch is not installed.
+    """
+    try:
+        import torch
+    except ImportError:
+        raise ConvlabError(
+            "--torch needs PyTorch, which is not installed", fix="pip install torch==2.13.0"
+        ) from None
+    if isinstance(lab, ValueLab):
+        theirs = torch.nn.functional.conv2d(
+            torch.from_numpy(lab.image[None, None]),
+            torch.from_numpy(lab.kernel[None, None]),
+            stride=lab.stride,
+            padding=lab.padding,
+            dilation=lab.dilation,
+        ).numpy()[0, 0]
+    else:
+        theirs = lab.layer.to_torch()(torch.from_numpy(lab.input)).detach().numpy()
+    if theirs.shape != lab.output.shape:
+        return CrossCheck(False, f"shapes differ: convlab {lab.output.shape}, torch {tuple(theirs.shape)}")
+    difference = float(np.abs(theirs - lab.output).max()) if theirs.size else 0.0
+    agree = bool(np.allclose(theirs, lab.output, rtol=1e-5, atol=1e-5))
+    verdict = "agree" if agree else "DIFFER"
+    return CrossCheck(
+        agree,
+        f"torch: shapes and values {verdict} (output {tuple(theirs.shape)}, largest difference {difference:.2g})",
+    )
