@@ -12,6 +12,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from .. import __version__
 from . import exercises, explain, flatten, lab, tour
 
 __all__ = ["main"]
@@ -33,21 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
         "on a from-scratch NumPy engine with PyTorch's semantics.",
         epilog="Start with `convlab tour`. Every command has --help.",
     )
-    parser.add_argument("--version", action="version", version=f"convlab {_version()}")
+    parser.add_argument("--version", action="version", version=f"convlab {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for command in _COMMANDS:
         command.add_parser(commands)
     return parser
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("convlab")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
