@@ -18,8 +18,35 @@ from hypothesis import strategies as st
 MODES = ("zeros", "reflect", "replicate", "circular")
 
 
+class _DrawsArrays:
+    """Input, weight and bias drawn from the configuration's seed, in its shapes."""
+
+    batch: int | None  # None: an unbatched (C, H, W) input
+    in_channels: int
+    out_channels: int
+    size: tuple[int, int]
+    bias: bool
+    seed: int
+
+    @property
+    def weight_shape(self) -> tuple[int, int, int, int]:
+        raise NotImplementedError
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        spatial = (self.in_channels, *self.size)
+        return spatial if self.batch is None else (self.batch, *spatial)
+
+    def arrays(self, dtype: Any = np.float64) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        rng = np.random.default_rng(self.seed)
+        x = rng.standard_normal(self.input_shape).astype(dtype)
+        w = rng.standard_normal(self.weight_shape).astype(dtype)
+        b = rng.standard_normal(self.out_channels).astype(dtype) if self.bias else None
+        return x, w, b
+
+
 @dataclass(frozen=True)
-class ConvConfig:
+class ConvConfig(_DrawsArrays):
     batch: int | None  # None: an unbatched (C, H, W) input
     in_channels: int
     out_channels: int
@@ -34,11 +61,6 @@ class ConvConfig:
     seed: int
 
     @property
-    def input_shape(self) -> tuple[int, ...]:
-        spatial = (self.in_channels, *self.size)
-        return spatial if self.batch is None else (self.batch, *spatial)
-
-    @property
     def weight_shape(self) -> tuple[int, int, int, int]:
         return (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
 
@@ -50,13 +72,6 @@ class ConvConfig:
             "groups": self.groups,
             "padding_mode": self.padding_mode,
         }
-
-    def arrays(self, dtype: Any = np.float64) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        rng = np.random.default_rng(self.seed)
-        x = rng.standard_normal(self.input_shape).astype(dtype)
-        w = rng.standard_normal(self.weight_shape).astype(dtype)
-        b = rng.standard_normal(self.out_channels).astype(dtype) if self.bias else None
-        return x, w, b
 
 
 def _explicit(padding: Any, kernel: tuple[int, int], dilation: tuple[int, int]) -> list[tuple[int, int]]:
@@ -129,7 +144,7 @@ def conv_configs(
 
 
 @dataclass(frozen=True)
-class TransposeConfig:
+class TransposeConfig(_DrawsArrays):
     batch: int | None
     in_channels: int
     out_channels: int
@@ -144,11 +159,6 @@ class TransposeConfig:
     seed: int
 
     @property
-    def input_shape(self) -> tuple[int, ...]:
-        spatial = (self.in_channels, *self.size)
-        return spatial if self.batch is None else (self.batch, *spatial)
-
-    @property
     def weight_shape(self) -> tuple[int, int, int, int]:
         return (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
 
@@ -160,13 +170,6 @@ class TransposeConfig:
             "groups": self.groups,
             "dilation": self.dilation,
         }
-
-    def arrays(self, dtype: Any = np.float64) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        rng = np.random.default_rng(self.seed)
-        x = rng.standard_normal(self.input_shape).astype(dtype)
-        w = rng.standard_normal(self.weight_shape).astype(dtype)
-        b = rng.standard_normal(self.out_channels).astype(dtype) if self.bias else None
-        return x, w, b
 
 
 @st.composite

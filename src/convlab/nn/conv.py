@@ -24,8 +24,21 @@ from .module import Module, Parameter, check_dtype
 __all__ = ["Conv2d", "ConvTranspose2d"]
 
 
-def _uniform(rng: np.random.Generator, bound: float, shape: tuple[int, ...], dtype: np.dtype[Any]) -> Parameter:
-    return Parameter(rng.uniform(-bound, bound, size=shape).astype(dtype))
+def _parameters(
+    weight_shape: tuple[int, ...], out_channels: int, bias: object, dtype: object, seed: int | None, owner: str
+) -> tuple[Parameter, Parameter | None]:
+    """PyTorch's default initialisation: weight and bias uniform in ±1/sqrt(fan_in).
+
+    PyTorch computes fan_in from the weight's axis 1 and the kernel, so a
+    transposed convolution's fan_in counts its *output* channels per group.
+    """
+    resolved = check_dtype(dtype, owner)
+    rng = np.random.default_rng(seed)
+    bound = 1 / math.sqrt(math.prod(weight_shape[1:]))
+    weight = Parameter(rng.uniform(-bound, bound, size=weight_shape).astype(resolved))
+    if not flag(bias, "bias"):
+        return weight, None
+    return weight, Parameter(rng.uniform(-bound, bound, size=out_channels).astype(resolved))
 
 
 def _conv_repr(layer: Conv2d | ConvTranspose2d, optional: list[tuple[str, object, object]]) -> str:
@@ -115,15 +128,8 @@ class Conv2d(Module):
             padding if isinstance(padding, str) else pair(padding, "padding", minimum=0)
         )
         self.padding_mode = check_padding_mode(padding_mode)
-        rng = np.random.default_rng(seed)
-        fan_in = self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
-        bound = 1 / math.sqrt(fan_in)
-        resolved = check_dtype(dtype, "Conv2d")
         shape = (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
-        self.weight = _uniform(rng, bound, shape, resolved)
-        self.bias: Parameter | None = (
-            _uniform(rng, bound, (self.out_channels,), resolved) if flag(bias, "bias") else None
-        )
+        self.weight, self.bias = _parameters(shape, self.out_channels, bias, dtype, seed, "Conv2d")
         self._input: Array | None = None
 
     def _settings(self) -> dict[str, Any]:
@@ -213,15 +219,8 @@ class ConvTranspose2d(Module):
                 fix="leave padding_mode='zeros'",
             )
         self.padding_mode = "zeros"
-        rng = np.random.default_rng(seed)
-        fan_in = self.out_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
-        bound = 1 / math.sqrt(fan_in)
-        resolved = check_dtype(dtype, "ConvTranspose2d")
         shape = (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
-        self.weight = _uniform(rng, bound, shape, resolved)
-        self.bias: Parameter | None = (
-            _uniform(rng, bound, (self.out_channels,), resolved) if flag(bias, "bias") else None
-        )
+        self.weight, self.bias = _parameters(shape, self.out_channels, bias, dtype, seed, "ConvTranspose2d")
         self._input: Array | None = None
 
     def _settings(self) -> dict[str, Any]:
