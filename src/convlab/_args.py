@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any
+import sys
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+from .errors import ArgumentError, ArgumentTypeError
 
-from .errors import ArgumentError, ArgumentTypeError, DtypeError
+if TYPE_CHECKING:
+    import numpy as np
+
+    Array = np.ndarray[Any, Any]
+else:
+    Array = Any  # NumPy is imported only where arrays are made, so argument checks start fast
 
 __all__ = [
     "PADDING_MODES",
@@ -24,17 +30,21 @@ __all__ = [
     "as_int",
     "conv_padding",
     "flag",
-    "float_arrays",
     "padding_mode",
     "pair",
 ]
 
-Array = np.ndarray[Any, Any]
 Pair = tuple[int, int]
 Pad2d = tuple[Pair, Pair]
 """Explicit padding: ((top, bottom), (left, right))."""
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+def _is_numpy(value: object, kind: str) -> bool:
+    """isinstance against a NumPy type without importing NumPy: if it is not loaded, no value can be one."""
+    numpy = sys.modules.get("numpy")
+    return numpy is not None and isinstance(value, getattr(numpy, kind))
 
 
 def _shown(value: object) -> str:
@@ -51,10 +61,10 @@ def as_int(value: object, name: str, *, minimum: int) -> int:
         >>> as_int(2, "stride", minimum=1)
         2
     """
-    if isinstance(value, (bool, np.bool_)):
+    if isinstance(value, bool) or _is_numpy(value, "bool_"):
         raise ArgumentTypeError(
             f"{name} must be an int, got the bool {value!r}",
-            fix=f"pass a number, e.g. {name}={int(value) if int(value) >= minimum else minimum}",
+            fix=f"pass a number, e.g. {name}={max(minimum, 1 if value else 0)}",
         )
     if isinstance(value, numbers.Integral):
         number = int(value)
@@ -91,8 +101,8 @@ def pair(value: object, name: str, *, minimum: int) -> Pair:
         >>> pair((1, 2), "padding", minimum=0)
         (1, 2)
     """
-    if isinstance(value, np.ndarray) and value.ndim == 1:
-        value = tuple(value.tolist())
+    if _is_numpy(value, "ndarray") and value.ndim == 1:  # type: ignore[attr-defined]
+        value = tuple(value.tolist())  # type: ignore[attr-defined]
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
             raise ArgumentError(
@@ -106,7 +116,7 @@ def pair(value: object, name: str, *, minimum: int) -> Pair:
 
 def flag(value: object, name: str) -> bool:
     """Check a True/False option; 0/1 and other truthy values are refused so typos surface."""
-    if not isinstance(value, (bool, np.bool_)):
+    if not (isinstance(value, bool) or _is_numpy(value, "bool_")):
         raise ArgumentTypeError(f"{name} must be True or False, got {_shown(value)}", fix=f"pass {name}=True")
     return bool(value)
 
@@ -152,63 +162,3 @@ def conv_padding(padding: object, *, kernel_size: Pair, stride: Pair, dilation: 
         )
     ph, pw = pair(padding, "padding", minimum=0)
     return ((ph, ph), (pw, pw))
-
-
-def _to_array(value: object, name: str) -> Array:
-    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor: accept it without importing torch
-        value = value.detach().cpu().numpy()
-    try:
-        array = np.asarray(value)
-    except (ValueError, TypeError) as error:
-        raise ArgumentTypeError(
-            f"{name} could not be read as an array: its nested lists are not all of equal length",
-            evidence=[f"NumPy said: {error}"],
-            fix=f"pass {name} as a NumPy array or as nested lists of equal length",
-        ) from None
-    if array.dtype.kind not in "biuf":
-        raise ArgumentTypeError(
-            f"{name} must hold real numbers, got dtype {array.dtype}",
-            fix=f"convert it first, e.g. {name} = np.asarray({name}, dtype=np.float32)",
-        )
-    return array
-
-
-def float_arrays(named: dict[str, object]) -> dict[str, Array]:
-    """Convert array arguments to one common float dtype, PyTorch style.
-
-    The rule, in order:
-
-    * float32 and float64 arrays keep their dtype; float16 is computed in float32;
-    * ints, bools and plain Python lists or numbers take the dtype of the float
-      arrays beside them, and float32 when there are none (PyTorch's default dtype);
-    * float32 and float64 arrays together are refused, as PyTorch refuses them,
-      rather than silently promoted.
-
-    ``None`` entries (an absent bias) are left out of the result.
-
-    Example:
-        >>> arrays = float_arrays({"input": [[1, 2]], "weight": np.ones((1, 1))})
-        >>> arrays["input"].dtype, arrays["weight"].dtype
-        (dtype('float64'), dtype('float64'))
-    """
-    arrays: dict[str, Array] = {}
-    strong: dict[str, np.dtype[Any]] = {}
-    for name, value in named.items():
-        if value is None:
-            continue
-        array = _to_array(value, name)
-        arrays[name] = array
-        typed = isinstance(value, np.ndarray) or not isinstance(value, (list, tuple, numbers.Number))
-        if typed and array.dtype.kind == "f":
-            strong[name] = np.dtype(np.float64) if array.dtype == np.float64 else np.dtype(np.float32)
-    kinds = set(strong.values())
-    if len(kinds) > 1:
-        listed = ", ".join(f"{name} is {dtype}" for name, dtype in strong.items())
-        cast_name = next(name for name, dtype in strong.items() if dtype == np.float64)
-        raise DtypeError(
-            f"arrays must share one float dtype, but {listed}",
-            evidence=["convlab, like PyTorch, does not mix float32 and float64 in one convolution"],
-            fix=f"{cast_name} = {cast_name}.astype(np.float32)",
-        )
-    target = kinds.pop() if kinds else np.dtype(np.float32)
-    return {name: np.asarray(array, dtype=target) for name, array in arrays.items()}

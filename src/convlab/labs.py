@@ -190,7 +190,7 @@ def _value_lab(
 
 def _shape_lab(name: str, seed: int = 0, **options: Any) -> ShapeLab:
     from .nn import Conv2d
-    from .shapes import output_size_derivation
+    from .shapes import conv2d_derivation
 
     settings = {**_SHAPE_PRESETS[name], **options}
     batch = as_int(settings["batch"], "batch", minimum=1)
@@ -208,14 +208,7 @@ def _shape_lab(name: str, seed: int = 0, **options: Any) -> ShapeLab:
     output = layer(x)
     pads = conv_padding(layer.padding, kernel_size=layer.kernel_size, stride=layer.stride, dilation=layer.dilation)
     derivation = tuple(
-        output_size_derivation(
-            size[axis],
-            layer.kernel_size[axis],
-            layer.stride[axis],
-            pads[axis][0] if pads[axis][0] == pads[axis][1] else pads[axis],
-            name="HW"[axis],
-        )
-        for axis in range(2)
+        conv2d_derivation(size[a], layer.kernel_size[a], layer.stride[a], pads[a], name="HW"[a]) for a in range(2)
     )
     changed = {key: settings[key] for key in _SHAPE_PRESETS[name]} != _SHAPE_PRESETS[name]
     return ShapeLab(name, x, output, layer, (derivation[0], derivation[1]), name != "size", changed)

@@ -5,10 +5,32 @@ gradients). Each fast function has a slow twin in :mod:`convlab.functional.refer
 the lesson's loop, against which it is tested.
 """
 
-from .conv import conv2d, conv2d_bias_grad, conv2d_input_grad, conv2d_weight_grad
-from .conv_transpose import conv_transpose2d, conv_transpose2d_input_grad, conv_transpose2d_weight_grad
-from .padding import pad
-from .pool import avg_pool2d, avg_pool2d_grad, max_pool2d, max_pool2d_grad
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .conv import conv2d, conv2d_bias_grad, conv2d_input_grad, conv2d_weight_grad
+    from .conv_transpose import conv_transpose2d, conv_transpose2d_input_grad, conv_transpose2d_weight_grad
+    from .padding import pad
+    from .pool import avg_pool2d, avg_pool2d_grad, max_pool2d, max_pool2d_grad
+
+# Loaded on first use, so that code needing only sizes (convlab.shapes, convlab summary) never imports NumPy.
+_HOMES = {
+    "conv2d": "conv",
+    "conv2d_bias_grad": "conv",
+    "conv2d_input_grad": "conv",
+    "conv2d_weight_grad": "conv",
+    "conv_transpose2d": "conv_transpose",
+    "conv_transpose2d_input_grad": "conv_transpose",
+    "conv_transpose2d_weight_grad": "conv_transpose",
+    "pad": "padding",
+    "avg_pool2d": "pool",
+    "avg_pool2d_grad": "pool",
+    "max_pool2d": "pool",
+    "max_pool2d_grad": "pool",
+}
 
 __all__ = [
     "avg_pool2d",
@@ -24,3 +46,11 @@ __all__ = [
     "max_pool2d_grad",
     "pad",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(importlib.import_module(f".{_HOMES[name]}", __name__), name)
+    if name in ("reference", "algorithms", "geometry", "calls", "padding", "pool", "conv", "conv_transpose"):
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'convlab.functional' has no attribute {name!r}")

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._args import Array, as_int, flag, float_arrays
+from .._args import Array, as_int, flag
+from .._arrays import float_arrays
 from ..errors import ArgumentTypeError, ShapeError
 from .geometry import (
     ConvGeometry,

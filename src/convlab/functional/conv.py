@@ -7,7 +7,8 @@ All four functions check their arguments through :mod:`.calls`, pad through
 
 from __future__ import annotations
 
-from .._args import Array, float_arrays
+from .._args import Array
+from .._arrays import float_arrays
 from ..errors import ShapeError
 from .algorithms import choose
 from .calls import conv2d_call, conv2d_input_grad_call, conv2d_weight_grad_call, unbatch

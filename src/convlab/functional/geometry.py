@@ -13,11 +13,8 @@ the kernel spans ``dilation * (kernel - 1) + 1`` input cells)::
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-import numpy as np
-
-from .._args import Pad2d, Pair, conv_padding, flag, padding_mode, pair
+from .._args import Array, Pad2d, Pair, conv_padding, flag, padding_mode, pair
 from .._args import as_int as _as_int
 from ..errors import ArgumentError, ShapeError
 
@@ -26,6 +23,7 @@ __all__ = [
     "PoolGeometry",
     "TransposeGeometry",
     "check_padding_fits",
+    "checked_output_length",
     "conv2d_geometry",
     "conv_transpose2d_geometry",
     "output_length",
@@ -45,7 +43,35 @@ def output_length(size: int, kernel: int, stride: int, padding: int, dilation: i
     return (size + padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def with_batch_axis(array: np.ndarray[Any, Any], name: str, op: str) -> tuple[np.ndarray[Any, Any], bool]:
+def checked_output_length(
+    op: str, dim: str, size: int, kernel: int, stride: int, padding: Pair, dilation: int
+) -> int:
+    """:func:`output_length`, refusing an output of 0 or less with the dimension and the overshoot.
+
+    Args:
+        op: the caller's name, for the message.
+        dim: "H" or "W".
+        padding: (before, after) for this dimension.
+    """
+    padded = size + sum(padding)
+    span = dilation * (kernel - 1) + 1
+    if span > padded:
+        spanned = (
+            f"{kernel}"
+            if dilation == 1
+            else f"{span} (kernel {kernel} with dilation {dilation}: {dilation}*({kernel}-1)+1)"
+        )
+        raise ShapeError(
+            f"{op}: the kernel spans {spanned} cells along {dim} but the padded input has only {padded}: "
+            f"it overshoots by {span - padded}",
+            evidence=[f"input {dim} = {size}, padding (before, after) = {padding}, kernel {kernel}"],
+            fix=f"pad by at least {(span - size + 1) // 2} on each side along {dim}, "
+            "or use a smaller kernel or dilation",
+        )
+    return output_length(size, kernel, stride, sum(padding), dilation)
+
+
+def with_batch_axis(array: Array, name: str, op: str) -> tuple[Array, bool]:
     """Return ``array`` as (N, C, H, W) and whether it came in unbatched as (C, H, W)."""
     if array.ndim == 4:
         return array, False
@@ -190,21 +216,12 @@ def conv2d_geometry(
     pads = conv_padding(padding, kernel_size=kernel, stride=stride_, dilation=dilation_)
     mode = padding_mode(padding_mode_)
     check_padding_fits(pads, (H, W), mode, op)
-    output_size = []
-    for axis in range(2):
-        size, k, d = (H, W)[axis], kernel[axis], dilation_[axis]
-        padded = size + sum(pads[axis])
-        span = d * (k - 1) + 1
-        if span > padded:
-            dim = "HW"[axis]
-            spanned = f"{k}" if d == 1 else f"{span} (kernel {k} with dilation {d}: {d}*({k}-1)+1)"
-            raise ShapeError(
-                f"{op}: the kernel spans {spanned} cells along {dim} but the padded input has only {padded}",
-                evidence=[f"input {dim} = {size}, padding {pads[axis]}, kernel_size {kernel}"],
-                fix=f"pad by at least {(span - size + 1) // 2} on each side along {dim}, "
-                "or use a smaller kernel or dilation",
-            )
-        output_size.append(output_length(size, k, stride_[axis], sum(pads[axis]), d))
+    output_size = [
+        checked_output_length(
+            op, "HW"[axis], (H, W)[axis], kernel[axis], stride_[axis], pads[axis], dilation_[axis]
+        )
+        for axis in range(2)
+    ]
     return ConvGeometry(
         batch=N,
         in_channels=C,

@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from .._args import Pad2d, as_int, float_arrays
+from .._args import Pad2d, as_int
+from .._arrays import float_arrays
 from ..errors import ArgumentError
 from .geometry import PoolGeometry, check_padding_fits, with_batch_axis
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._args import Array, float_arrays
+from .._args import Array
+from .._arrays import float_arrays
 from .module import Module
 
 __all__ = ["ReLU"]

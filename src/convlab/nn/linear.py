@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-from .._args import Array, as_int, flag, float_arrays
+from .._args import Array, as_int, flag
+from .._arrays import float_arrays
 from ..errors import ShapeError
 from .module import Module, Parameter, check_dtype
 

@@ -1,0 +1,73 @@
+"""Arrays from what users pass (arrays, nested lists, torch tensors), in one float dtype, PyTorch style."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+from ._args import Array
+from .errors import ArgumentTypeError, DtypeError
+
+__all__ = ["float_arrays"]
+
+
+def _to_array(value: object, name: str) -> Array:
+    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor: accept it without importing torch
+        value = value.detach().cpu().numpy()
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as error:
+        raise ArgumentTypeError(
+            f"{name} could not be read as an array: its nested lists are not all of equal length",
+            evidence=[f"NumPy said: {error}"],
+            fix=f"pass {name} as a NumPy array or as nested lists of equal length",
+        ) from None
+    if array.dtype.kind not in "biuf":
+        raise ArgumentTypeError(
+            f"{name} must hold real numbers, got dtype {array.dtype}",
+            fix=f"convert it first, e.g. {name} = np.asarray({name}, dtype=np.float32)",
+        )
+    return array
+
+
+def float_arrays(named: dict[str, object]) -> dict[str, Array]:
+    """Convert array arguments to one common float dtype, PyTorch style.
+
+    The rule, in order:
+
+    * float32 and float64 arrays keep their dtype; float16 is computed in float32;
+    * ints, bools and plain Python lists or numbers take the dtype of the float
+      arrays beside them, and float32 when there are none (PyTorch's default dtype);
+    * float32 and float64 arrays together are refused, as PyTorch refuses them,
+      rather than silently promoted.
+
+    ``None`` entries (an absent bias) are left out of the result.
+
+    Example:
+        >>> arrays = float_arrays({"input": [[1, 2]], "weight": np.ones((1, 1))})
+        >>> arrays["input"].dtype, arrays["weight"].dtype
+        (dtype('float64'), dtype('float64'))
+    """
+    arrays: dict[str, Array] = {}
+    strong: dict[str, np.dtype[Any]] = {}
+    for name, value in named.items():
+        if value is None:
+            continue
+        array = _to_array(value, name)
+        arrays[name] = array
+        typed = isinstance(value, np.ndarray) or not isinstance(value, (list, tuple, numbers.Number))
+        if typed and array.dtype.kind == "f":
+            strong[name] = np.dtype(np.float64) if array.dtype == np.float64 else np.dtype(np.float32)
+    kinds = set(strong.values())
+    if len(kinds) > 1:
+        listed = ", ".join(f"{name} is {dtype}" for name, dtype in strong.items())
+        cast_name = next(name for name, dtype in strong.items() if dtype == np.float64)
+        raise DtypeError(
+            f"arrays must share one float dtype, but {listed}",
+            evidence=["convlab, like PyTorch, does not mix float32 and float64 in one convolution"],
+            fix=f"{cast_name} = {cast_name}.astype(np.float32)",
+        )
+    target = kinds.pop() if kinds else np.dtype(np.float32)
+    return {name: np.asarray(array, dtype=target) for name, array in arrays.items()}

@@ -1,0 +1,200 @@
+"""A small language for layer stacks: ``"conv3x3(64,s2,p1) relu maxpool(2) conv(128,k3,p1) flatten linear(10)"``.
+
+Grammar (spaces, commas or ``->`` separate layers; case does not matter)::
+
+    stack   := layer (sep layer)*
+    layer   := name [size] ["(" arg ("," arg)* ")"]
+    size    := N | NxM                       kernel size written on the name: conv3x3, maxpool2, conv1x7
+    arg     := N                             conv/convT/linear: output channels or features; pools: kernel size
+             | k N[xM] | s N[xM] | p N[xM] | p same | p valid | d N[xM] | g N | op N[xM]
+             | nobias | ceil
+    name    := conv | convT (also deconv) | maxpool | avgpool | gap (global average pool)
+             | relu | sigmoid | tanh | gelu | dropout | bn | flatten | linear (also fc)
+
+``k`` kernel, ``s`` stride, ``p`` padding, ``d`` dilation, ``g`` groups, ``op``
+output padding (convT only). Pools default to stride = kernel, as in PyTorch.
+
+Examples::
+
+    conv3x3(16,p1) relu conv3x3(16,p1) relu maxpool2 flatten linear(10)
+    conv(64,k7,s2,p3) bn relu maxpool(3,s2,p1)
+    conv3x3(32,d2,psame) convT(16,k2,s2)
+
+Errors name the token that could not be read and where it is.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .errors import ArgumentError
+from .graph import Activation, AdaptiveAvgPool, BatchNorm, ConvTranspose, Flatten, Graph, GraphBuilder, Linear, Op
+from .graph import conv as make_conv
+from .graph import pool as make_pool
+
+__all__ = ["parse_stack"]
+
+_LAYER = re.compile(r"(?P<name>[a-z]+?)(?P<size>\d+(?:x\d+)?)?(?:\((?P<args>[^()]*)\))?$")
+_ACTIVATIONS = ("relu", "sigmoid", "tanh", "gelu", "dropout", "softmax", "identity")
+_NAMES = (
+    "conv",
+    "convt",
+    "deconv",
+    "maxpool",
+    "avgpool",
+    "gap",
+    "bn",
+    "batchnorm",
+    "flatten",
+    "linear",
+    "fc",
+    *_ACTIVATIONS,
+)
+
+
+def _split(spec: str) -> list[tuple[str, int]]:
+    """Layer tokens with their positions; separators outside parentheses are spaces, commas and ->."""
+    tokens: list[tuple[str, int]] = []
+    depth, start = 0, None
+    text = spec.replace("->", "  ")
+    for index, char in enumerate(text + " "):
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth < 0:
+                raise ArgumentError(f"unmatched ')' at position {index} in {spec!r}", fix="check the parentheses")
+        if depth == 0 and char in " ,\t\n" and start is not None:
+            tokens.append((text[start:index], start))
+            start = None
+        elif start is None and char not in " ,\t\n":
+            start = index
+    if depth > 0:
+        raise ArgumentError(f"a '(' is never closed in {spec!r}", fix="close every ( with )")
+    return tokens
+
+
+def _pair_value(text: str, token: str, what: str) -> Any:
+    if re.fullmatch(r"\d+", text):
+        return int(text)
+    if re.fullmatch(r"\d+x\d+", text):
+        h, w = text.split("x")
+        return (int(h), int(w))
+    raise ArgumentError(
+        f"{token!r}: {what} must be a number or NxM, got {text!r}", fix=f"e.g. {token.split('(')[0]}(64,k3)"
+    )
+
+
+def _layer(token: str) -> Op:
+    match = _LAYER.match(token.lower())
+    if not match or match.group("name") not in _NAMES:
+        word = re.match(r"[a-zA-Z]*", token)
+        guess = word.group(0).lower() if word else token
+        raise ArgumentError(
+            f"unknown layer {guess!r} in {token!r}; known: {', '.join(_NAMES)}",
+            fix='e.g. "conv3x3(64,p1) relu maxpool2"',
+        )
+    name = match.group("name")
+    size = match.group("size")
+    args = [arg.strip() for arg in (match.group("args") or "").split(",") if arg.strip()]
+    settings: dict[str, Any] = {}
+    positional: list[int] = []
+    if size:
+        settings["k"] = _pair_value(size, token, "the kernel size")
+    for arg in args:
+        keyed = re.fullmatch(r"(k|s|p|d|g|op)(\w+)", arg)
+        if re.fullmatch(r"\d+", arg):
+            positional.append(int(arg))
+        elif arg in ("nobias", "ceil"):
+            settings[arg] = True
+        elif keyed:
+            key, value = keyed.groups()
+            settings[key] = value if key == "p" and value in ("same", "valid") else _pair_value(value, token, key)
+        else:
+            raise ArgumentError(
+                f"{token!r}: cannot read {arg!r}",
+                fix="arguments are N, kN, sN, pN, dN, gN, opN, nobias or ceil, e.g. conv(64,k3,s2,p1)",
+            )
+    return _op(name, token, positional, settings)
+
+
+def _op(name: str, token: str, positional: list[int], settings: dict[str, Any]) -> Op:
+    def need_one(what: str) -> int:
+        if len(positional) != 1:
+            raise ArgumentError(
+                f"{token!r}: give the number of {what} once, e.g. {name}(64)",
+                fix=f"{name}(64,k3,p1)" if "conv" in name else f"{name}(10)",
+            )
+        return positional[0]
+
+    if name == "conv":
+        if "k" not in settings:
+            raise ArgumentError(f"{token!r}: a conv needs a kernel size", fix="conv3x3(64) or conv(64,k3)")
+        return make_conv(
+            need_one("output channels"),
+            settings["k"],
+            settings.get("s", 1),
+            settings.get("p", 0),
+            settings.get("d", 1),
+            settings.get("g", 1),
+            not settings.get("nobias", False),
+        )
+    if name in ("convt", "deconv"):
+        if "k" not in settings:
+            raise ArgumentError(f"{token!r}: a convT needs a kernel size", fix="convT(32,k2,s2)")
+        from ._args import pair
+
+        return ConvTranspose(
+            need_one("output channels"),
+            pair(settings["k"], "kernel_size", minimum=1),
+            pair(settings.get("s", 1), "stride", minimum=1),
+            pair(settings.get("p", 0), "padding", minimum=0),
+            pair(settings.get("op", 0), "output_padding", minimum=0),
+            pair(settings.get("d", 1), "dilation", minimum=1),
+            settings.get("g", 1),
+            not settings.get("nobias", False),
+        )
+    if name in ("maxpool", "avgpool"):
+        kernel = settings.get("k", positional[0] if positional else None)
+        if kernel is None:
+            raise ArgumentError(f"{token!r}: a pool needs a kernel size", fix=f"{name}2 or {name}(3,s2,p1)")
+        return make_pool(
+            name[:3],
+            kernel,
+            settings.get("s"),
+            settings.get("p", 0),
+            settings.get("d", 1),
+            settings.get("ceil", False),
+        )
+    if name == "gap":
+        return AdaptiveAvgPool((1, 1))
+    if name in ("linear", "fc"):
+        return Linear(need_one("output features"), not settings.get("nobias", False))
+    if name in ("bn", "batchnorm"):
+        return BatchNorm()
+    if name == "flatten":
+        return Flatten()
+    return Activation(name)
+
+
+def parse_stack(spec: str, name: str = "stack") -> Graph:
+    """Parse a layer string into a chain :class:`~convlab.graph.Graph`.
+
+    Layers are named by position and kind: ``1.conv``, ``2.relu``, ...
+
+    Example:
+        >>> [node.name for node in parse_stack("conv3x3(8,p1) relu maxpool2").nodes]
+        ['1.conv', '2.relu', '3.maxpool']
+    """
+    builder = GraphBuilder(name)
+    tokens = _split(spec)
+    if not tokens:
+        raise ArgumentError("the layer string is empty", fix='e.g. "conv3x3(16,p1) relu maxpool2"')
+    for index, (token, position) in enumerate(tokens, start=1):
+        try:
+            op = _layer(token)
+        except ArgumentError as error:
+            raise ArgumentError(f"layer {index} at position {position}: {error.message}", fix=error.fix) from None
+        builder.add(f"{index}.{op.kind}", op)
+    return builder.build()

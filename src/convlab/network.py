@@ -1,0 +1,136 @@
+"""Whatever a user calls a model, as a :class:`~convlab.graph.Graph`, and input shapes as they write them.
+
+A model may be a preset name (``"resnet18"``), a layer string
+(``"conv3x3(16,p1) relu maxpool2"``), a graph, a ``convlab.nn.Sequential`` (or a
+single convlab layer), or a ``torch.nn.Module`` (traced with torch.fx).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import Any
+
+from ._args import as_int
+from .errors import ArgumentError, ArgumentTypeError
+from .graph import Activation, Flatten, Graph, GraphBuilder, Linear, Op, Pool
+from .graph import ConvTranspose as ConvTransposeOp
+from .graph import conv as make_conv
+
+__all__ = ["as_graph", "input_shape_of"]
+
+
+def input_shape_of(value: object, default: tuple[int, int, int] | None = None) -> tuple[int, int, int, int]:
+    """(C, H, W), (N, C, H, W), or a string such as ``3x224x224`` -> (N, C, H, W).
+
+    Example:
+        >>> input_shape_of("3x224x224")
+        (1, 3, 224, 224)
+    """
+    if value is None:
+        if default is None:
+            raise ArgumentError("this model needs an input shape", fix="e.g. --input 3x224x224")
+        value = default
+    if isinstance(value, str):
+        parts = [part for part in re.split(r"[x×,\s()]+", value.strip()) if part]
+        if not parts or not all(part.isdigit() for part in parts):
+            raise ArgumentError(f"input shape {value!r} is not C x H x W", fix="e.g. 3x224x224 or 1x3x224x224")
+        value = tuple(int(part) for part in parts)
+    if not isinstance(value, (tuple, list)) or len(value) not in (3, 4):
+        raise ArgumentError(
+            f"input shape must be (C, H, W) or (N, C, H, W), got {value!r}", fix="e.g. (3, 224, 224)"
+        )
+    shape = tuple(as_int(n, "input shape", minimum=1) for n in value)
+    return (1, *shape) if len(shape) == 3 else (shape[0], shape[1], shape[2], shape[3])
+
+
+def as_graph(model: object) -> tuple[Graph, tuple[int, int, int] | None]:
+    """The model's graph and, for presets, the input shape it was designed for."""
+    from .graph import Graph as GraphType
+
+    if isinstance(model, GraphType):
+        return model, None
+    if isinstance(model, str):
+        from .layerspec import parse_stack
+        from .models import PRESETS, preset
+
+        if model.strip().lower() in PRESETS:
+            return preset(model.strip().lower())
+        if re.fullmatch(r"[a-z0-9_]+", model.strip().lower()) and not re.search(r"\d|\(", model):
+            known = {"relu", "flatten", "bn", "gap", "sigmoid", "tanh", "gelu", "dropout", "softmax", "identity"}
+            if model.strip().lower() not in known:
+                raise ArgumentError(
+                    f"there is no preset {model!r}; the presets are {', '.join(PRESETS)}",
+                    fix='name a preset, or describe layers such as "conv3x3(16,p1) relu maxpool2"',
+                )
+        return parse_stack(model), None
+    layers = sys.modules.get("convlab.nn.module")  # a convlab layer exists only if convlab.nn was imported
+    if layers is not None and isinstance(model, layers.Module):
+        return _from_layers(model), None
+    if type(model).__module__.startswith("torch") or hasattr(model, "named_modules"):
+        from .torch_graph import trace
+
+        return trace(model), None
+    raise ArgumentTypeError(
+        f"cannot read a model from a {type(model).__name__}",
+        fix="pass a preset name, a layer string, a convlab.nn.Sequential or a torch.nn.Module",
+    )
+
+
+def _from_layers(model: Any) -> Graph:
+    """A convlab ``nn`` layer or Sequential as a chain graph."""
+    from . import nn
+
+    builder = GraphBuilder(type(model).__name__.lower())
+    layers = list(model) if isinstance(model, nn.Sequential) else [model]
+    for index, layer in enumerate(layers):
+        builder.add(f"{index}.{type(layer).__name__.lower()}", _op_of(layer))
+    return builder.build()
+
+
+def _op_of(layer: Any) -> Op:
+    from . import nn
+
+    if isinstance(layer, nn.Conv2d):
+        return make_conv(
+            layer.out_channels,
+            layer.kernel_size,
+            layer.stride,
+            layer.padding,
+            layer.dilation,
+            layer.groups,
+            layer.bias is not None,
+        )
+    if isinstance(layer, nn.ConvTranspose2d):
+        return ConvTransposeOp(
+            layer.out_channels,
+            layer.kernel_size,
+            layer.stride,
+            layer.padding,
+            layer.output_padding,
+            layer.dilation,
+            layer.groups,
+            layer.bias is not None,
+        )
+    if isinstance(layer, (nn.MaxPool2d, nn.AvgPool2d)):
+        from ._args import pair
+
+        mode = "max" if isinstance(layer, nn.MaxPool2d) else "avg"
+        dilation = layer.dilation if isinstance(layer, nn.MaxPool2d) else 1
+        return Pool(
+            mode,
+            pair(layer.kernel_size, "kernel_size", minimum=1),
+            pair(layer.stride, "stride", minimum=1),
+            pair(layer.padding, "padding", minimum=0),
+            pair(dilation, "dilation", minimum=1),
+            layer.ceil_mode,
+        )
+    if isinstance(layer, nn.ReLU):
+        return Activation("relu")
+    if isinstance(layer, nn.Flatten):
+        return Flatten()
+    if isinstance(layer, nn.Linear):
+        return Linear(layer.out_features, layer.bias is not None)
+    if isinstance(layer, nn.Sequential):
+        raise ArgumentTypeError("nested Sequential layers are not read yet", fix="flatten the Sequential into one")
+    raise ArgumentTypeError(f"{type(layer).__name__} has no layer kind in convlab's summary", fix="use nn layers")

@@ -1,0 +1,252 @@
+"""Receptive fields: how much of the input each layer's features see, computed and checked.
+
+The computed field follows the recurrence in :mod:`convlab.graph` layer by
+layer; at a merge of branches (a residual addition) it takes the largest and
+remembers which branch that was, so the path that sets the network's field can
+be named.
+
+The check does not trust the recurrence: it builds the same network with one
+channel per layer, positive averaging weights and pooling as averaging (so no
+gradient can cancel or be dropped by a max), back-propagates a one-hot gradient
+from the centre unit of the last local layer through convlab's own backward,
+and compares the input region that receives gradient with the computed field.
+
+Example:
+    >>> result = receptive_field("conv3x3(8) conv3x3(8) maxpool2 conv3x3(8)", "1x32x32", check=True)
+    >>> result.final.rf, result.check.agree
+    ((10.0, 10.0), True)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from .graph import AdaptiveAvgPool, Concat, Conv, ConvTranspose, Flatten, Graph, Linear, Node, Pool
+from .network import as_graph, input_shape_of
+from .summary import LayerRecord, analyse
+
+__all__ = ["Check", "ReceptiveField", "receptive_field"]
+
+
+@dataclass(frozen=True)
+class Check:
+    """The empirical check: the input region one output unit's gradient reaches, against the computed field."""
+
+    agree: bool
+    layer: str
+    unit: tuple[int, int]
+    input_size: tuple[int, int]
+    expected: tuple[tuple[int, int], tuple[int, int]]  # ((first row, last row), (first col, last col))
+    measured: tuple[tuple[int, int], tuple[int, int]] | None
+    text: str
+
+
+@dataclass(frozen=True)
+class ReceptiveField:
+    model: str
+    input_shape: tuple[int, int, int, int]
+    layers: tuple[LayerRecord, ...]
+    final: LayerRecord  # the last layer whose features are still local
+    path: tuple[str, ...]  # the layers that grow the field on the way to `final`, through the largest branches
+    check: Check | None
+
+
+def _final_local(graph: Graph, records: tuple[LayerRecord, ...]) -> int:
+    """Index of the last layer before flattening, fully connected or adaptive pooling."""
+    last = 0
+    for index, (node, record) in enumerate(zip(graph.nodes, records)):
+        if isinstance(node.op, (Flatten, Linear, AdaptiveAvgPool)) or record.rf is None:
+            break
+        last = index
+    return last
+
+
+def _grows(node: Node) -> bool:
+    """Whether a layer changes the receptive field (a window larger than 1, or a stride)."""
+    op = node.op
+    if isinstance(op, (Conv, Pool, ConvTranspose)):
+        return op.kernel_size != (1, 1) or op.stride != (1, 1)
+    return False
+
+
+def _path(graph: Graph, records: tuple[LayerRecord, ...], final: int) -> tuple[str, ...]:
+    """Walk back from ``final`` through the branch that set each merge's field, keeping the layers that grow it."""
+    by_name = {record.name: (node, record) for node, record in zip(graph.nodes, records)}
+    path, name = [], graph.nodes[final].name
+    while name != "input":
+        node, record = by_name[name]
+        if _grows(node):
+            path.append(name)
+        name = record.via or node.inputs[0]
+    return tuple(reversed(path))
+
+
+def receptive_field(model: object, input_shape: object = None, check: bool = False) -> ReceptiveField:
+    """Receptive field size, jump and start of every layer, and of the network's last local layer.
+
+    Args:
+        model: a preset name, a layer string, a ``convlab.nn.Sequential`` or a ``torch.nn.Module``.
+        input_shape: (C, H, W), (N, C, H, W) or "3x224x224"; presets default to their own.
+        check: also measure the field by back-propagating through the real layers.
+    """
+    graph, default = as_graph(model)
+    shape = input_shape_of(input_shape, default)
+    records = analyse(graph, shape)
+    final = _final_local(graph, records)
+    result = ReceptiveField(graph.name, shape, records, records[final], _path(graph, records, final), None)
+    if check:
+        result = ReceptiveField(
+            result.model, shape, records, result.final, result.path, measure(graph, shape, final, records)
+        )
+    return result
+
+
+def _check_size(
+    graph: Graph, shape: tuple[int, ...], final: int, records: tuple[LayerRecord, ...]
+) -> tuple[int, int]:
+    """An input large enough that the centre unit's field fits inside, keeping the stride pattern."""
+    rf, jump = records[final].rf, records[final].jump
+    assert rf is not None
+    if any(isinstance(node.op, AdaptiveAvgPool) for node in graph.nodes[: final + 1]):
+        return (shape[2], shape[3])  # an adaptive pool depends on the input size: keep it
+    sizes = []
+    for axis in range(2):
+        total_stride = max(1, round(jump[axis]))
+        needed = shape[2 + axis] + 2 * math.ceil(rf[axis])
+        sizes.append(math.ceil(needed / total_stride) * total_stride)
+    return (sizes[0], sizes[1])
+
+
+def measure(graph: Graph, shape: tuple[int, ...], final: int, records: tuple[LayerRecord, ...]) -> Check:
+    """Back-propagate a one-hot gradient from the centre unit of layer ``final`` and find the input it reaches."""
+    import numpy as np
+
+    from . import functional as F
+    from .graph import Field
+
+    height, width = _check_size(graph, shape, final, records)
+    nodes = graph.nodes[: final + 1]
+    check_records = analyse(Graph(graph.name, nodes), (1, shape[1], height, width))
+    values: dict[str, Any] = {"input": np.ones((1, 1, height, width))}
+    weights: dict[str, Any] = {}
+    for node in nodes:
+        values[node.name] = _forward(node, [values[source] for source in node.inputs], weights)
+    out = values[nodes[-1].name]
+    unit = (out.shape[2] // 2, out.shape[3] // 2)
+    grads: dict[str, Any] = {node.name: None for node in nodes}
+    grads[nodes[-1].name] = np.zeros_like(out)
+    grads[nodes[-1].name][0, 0, unit[0], unit[1]] = 1.0
+    grads["input"] = None
+    for node in reversed(nodes):
+        grad = grads[node.name]
+        if grad is None:
+            continue
+        inputs = [values[source] for source in node.inputs]
+        for source, input_grad in zip(node.inputs, _backward(node, inputs, grad, weights, F)):
+            grads[source] = input_grad if grads[source] is None else grads[source] + input_grad
+    reached = (
+        np.argwhere(np.abs(grads["input"][0]).sum(axis=0) > 0) if grads["input"] is not None else np.empty((0, 2))
+    )
+    field: Field = Field(check_records[final].rf, check_records[final].jump, check_records[final].start)
+    assert field.size is not None
+    expected = []
+    for axis, size in enumerate((height, width)):
+        centre = field.start[axis] + unit[axis] * field.jump[axis]
+        half = (field.size[axis] - 1) / 2
+        expected.append((max(0, math.ceil(centre - half)), min(size - 1, math.floor(centre + half))))
+    measured = None
+    if len(reached):
+        measured = (
+            (int(reached[:, 0].min()), int(reached[:, 0].max())),
+            (int(reached[:, 1].min()), int(reached[:, 1].max())),
+        )
+    exp = (expected[0], expected[1])
+    agree = measured == exp
+    name = nodes[-1].name
+    text = (
+        f"check: the gradient of {name}[{unit[0]}, {unit[1]}] on a {height}x{width} input reaches rows "
+        f"{_span(measured[0]) if measured else 'none'}, cols {_span(measured[1]) if measured else 'none'}; "
+        f"computed rows {_span(exp[0])}, cols {_span(exp[1])}: {'agree' if agree else 'DISAGREE'}"
+    )
+    return Check(agree, name, unit, (height, width), exp, measured, text)
+
+
+def _span(interval: tuple[int, int]) -> str:
+    return f"{interval[0]}..{interval[1]} ({interval[1] - interval[0] + 1})"
+
+
+def _forward(node: Node, inputs: list[Any], weights: dict[str, Any]) -> Any:
+    """One channel per layer, positive averaging weights, pooling as averaging: nothing can cancel."""
+    import numpy as np
+
+    from . import functional as F
+
+    op, x = node.op, inputs[0]
+    if isinstance(op, Conv):
+        weight = np.full((1, x.shape[1], *op.kernel_size), 1.0 / (x.shape[1] * math.prod(op.kernel_size)))
+        weights[node.name] = weight
+        return F.conv2d(x, weight, None, op.stride, op.padding, op.dilation)
+    if isinstance(op, ConvTranspose):
+        weight = np.full((x.shape[1], 1, *op.kernel_size), 1.0 / math.prod(op.kernel_size))
+        weights[node.name] = weight
+        return F.conv_transpose2d(x, weight, None, op.stride, op.padding, op.output_padding, 1, op.dilation)
+    if isinstance(op, Pool):
+        if op.dilation != (1, 1):  # a dilated window: the same cells as a dilated all-ones convolution
+            weight = np.full((x.shape[1], 1, *op.kernel_size), 1.0 / math.prod(op.kernel_size))
+            weights[node.name] = weight
+            padded = F.pad(x, _ceil_pads(op, x.shape))
+            return F.conv2d(padded, weight, None, op.stride, 0, op.dilation, groups=x.shape[1])
+        return F.avg_pool2d(x, op.kernel_size, op.stride, op.padding, op.ceil_mode)
+    if isinstance(op, AdaptiveAvgPool):
+        kernel = (x.shape[2] // op.output_size[0], x.shape[3] // op.output_size[1])
+        return F.avg_pool2d(x, kernel)
+    if isinstance(op, Concat):
+        return np.concatenate(inputs, axis=1)
+    if len(inputs) > 1:  # Add
+        return sum(inputs)
+    return x  # batch norm, activations, dropout: positive values pass unchanged
+
+
+def _ceil_pads(op: Pool, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """(left, right, top, bottom) zero padding that lets a dilated convolution make the pool's windows."""
+    extra = []
+    for axis in range(2):
+        size, p, s = shape[2 + axis], op.padding[axis], op.stride[axis]
+        span = op.dilation[axis] * (op.kernel_size[axis] - 1) + 1
+        length = math.ceil((size + 2 * p - span) / s) + 1 if op.ceil_mode else (size + 2 * p - span) // s + 1
+        extra.append(max(0, (length - 1) * s + span - (size + 2 * p)))
+    return (op.padding[1], op.padding[1] + extra[1], op.padding[0], op.padding[0] + extra[0])
+
+
+def _backward(node: Node, inputs: list[Any], grad: Any, weights: dict[str, Any], F: Any) -> list[Any]:
+    import numpy as np
+
+    op, x = node.op, inputs[0]
+    if isinstance(op, Conv):
+        return [F.conv2d_input_grad(x.shape, weights[node.name], grad, op.stride, op.padding, op.dilation)]
+    if isinstance(op, ConvTranspose):
+        return [
+            F.conv_transpose2d_input_grad(
+                x.shape, weights[node.name], grad, op.stride, op.padding, op.output_padding, 1, op.dilation
+            )
+        ]
+    if isinstance(op, Pool):
+        if op.dilation != (1, 1):
+            left, right, top, bottom = _ceil_pads(op, x.shape)
+            padded_shape = (*x.shape[:2], x.shape[2] + top + bottom, x.shape[3] + left + right)
+            padded_grad = F.conv2d_input_grad(
+                padded_shape, weights[node.name], grad, op.stride, 0, op.dilation, groups=x.shape[1]
+            )
+            return [padded_grad[:, :, top : top + x.shape[2], left : left + x.shape[3]]]
+        return [F.avg_pool2d_grad(x.shape, grad, op.kernel_size, op.stride, op.padding, op.ceil_mode)]
+    if isinstance(op, AdaptiveAvgPool):
+        kernel = (x.shape[2] // op.output_size[0], x.shape[3] // op.output_size[1])
+        return [F.avg_pool2d_grad(x.shape, grad, kernel)]
+    if isinstance(op, Concat):
+        bounds = np.cumsum([0, *(i.shape[1] for i in inputs)])
+        return [grad[:, bounds[k] : bounds[k + 1]] for k in range(len(inputs))]
+    if len(inputs) > 1:
+        return [grad for _ in inputs]
+    return [grad]

@@ -1,0 +1,119 @@
+"""Per-layer shapes, parameters, multiply-adds, activation memory and receptive fields of a network.
+
+Example:
+    >>> s = summary("conv3x3(8,p1) relu maxpool2 flatten linear(10)", "1x8x8")
+    >>> [layer.output_shape for layer in s.layers]
+    [(1, 8, 8, 8), (1, 8, 8, 8), (1, 8, 4, 4), (1, 128), (1, 10)]
+    >>> s.total_params
+    1370
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .errors import ShapeError
+from .graph import Field, Graph
+from .network import as_graph, input_shape_of
+
+__all__ = ["LayerRecord", "Summary", "analyse", "summary"]
+
+BYTES_PER_VALUE = 4  # float32 activations
+
+
+@dataclass(frozen=True)
+class LayerRecord:
+    """One layer's numbers. ``rf`` is None after flattening: every later unit sees the whole input."""
+
+    name: str
+    kind: str
+    description: str
+    inputs: tuple[str, ...]
+    output_shape: tuple[int, ...]
+    params: int
+    macs: int
+    memory_bytes: int
+    rf: tuple[float, float] | None
+    jump: tuple[float, float]
+    start: tuple[float, float]
+    via: str | None = None  # at a merge: the branch whose receptive field is the largest
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A network's layers and totals; ``str()`` is the table."""
+
+    model: str
+    input_shape: tuple[int, int, int, int]
+    layers: tuple[LayerRecord, ...]
+
+    @property
+    def total_params(self) -> int:
+        return sum(layer.params for layer in self.layers)
+
+    @property
+    def trainable_params(self) -> int:
+        return self.total_params  # every parameter convlab counts (weights, biases, norm scales) is trained
+
+    @property
+    def total_macs(self) -> int:
+        return sum(layer.macs for layer in self.layers)
+
+    @property
+    def total_memory_bytes(self) -> int:
+        return sum(layer.memory_bytes for layer in self.layers)
+
+    def __str__(self) -> str:
+        from .tables import summary_table
+
+        return summary_table(self)
+
+
+def analyse(graph: Graph, input_shape: tuple[int, int, int, int]) -> tuple[LayerRecord, ...]:
+    """Walk the graph once, computing every layer's record from its inputs'."""
+    shapes: dict[str, tuple[int, ...]] = {"input": input_shape}
+    fields: dict[str, Field] = {"input": Field.of_input()}
+    records = []
+    for node in graph.nodes:
+        inputs = [shapes[source] for source in node.inputs]
+        output = node.op.output_shape(inputs, node.name)
+        if min(output) < 1 and output[0] >= 1:
+            raise ShapeError(
+                f"{node.name}: output shape {output} has an empty axis", fix="check the sizes before it"
+            )
+        field, chosen = node.op.field([fields[source] for source in node.inputs], inputs)
+        shapes[node.name], fields[node.name] = output, field
+        records.append(
+            LayerRecord(
+                name=node.name,
+                kind=node.op.kind,
+                description=node.op.describe(),
+                inputs=node.inputs,
+                output_shape=output,
+                params=node.op.params(inputs),
+                macs=node.op.macs(inputs, output),
+                memory_bytes=math.prod(output) * BYTES_PER_VALUE,
+                rf=field.size,
+                jump=field.jump,
+                start=field.start,
+                via=node.inputs[chosen] if len(node.inputs) > 1 else None,
+            )
+        )
+    return tuple(records)
+
+
+def summary(model: object, input_shape: object = None) -> Summary:
+    """Per-layer output shape, parameters, MACs, activation memory and receptive field, with totals.
+
+    Args:
+        model: a preset name (lenet5, alexnet, vgg16, resnet18, resnet50, tinyvgg), a layer
+            string, a ``convlab.nn.Sequential`` or a ``torch.nn.Module``.
+        input_shape: (C, H, W), (N, C, H, W) or "3x224x224"; presets default to their own.
+
+    MACs are the multiply-adds of convolutions and linear layers without bias
+    (torchvision's model-card convention), for the whole batch N.
+    """
+    graph, default = as_graph(model)
+    shape = input_shape_of(input_shape, default)
+    return Summary(graph.name, shape, analyse(graph, shape))

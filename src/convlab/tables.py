@@ -1,0 +1,99 @@
+"""Aligned text tables for summaries and receptive fields (``str(summary)``, the ``convlab`` commands)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .receptive import ReceptiveField
+    from .summary import Summary
+
+
+def count(value: float) -> str:
+    """1234567 -> '1.23M' (MACs)."""
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if value >= scale:
+            return f"{value / scale:.2f}{unit}"
+    return f"{value:g}"
+
+
+def size_in_bytes(value: float) -> str:
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if value >= scale:
+            return f"{value / scale:.1f} {unit}"
+    return f"{value:g} B"
+
+
+def number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
+
+
+def pair_text(value: tuple[float, float] | None, joiner: str = "x") -> str:
+    if value is None:
+        return "global"
+    return number(value[0]) if value[0] == value[1] else f"{number(value[0])}{joiner}{number(value[1])}"
+
+
+def aligned(header: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> list[str]:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
+    lines = []
+    for row in (header, *rows):
+        cells = [
+            cell.rjust(width) if index in right else cell.ljust(width)
+            for index, (cell, width) in enumerate(zip(row, widths))
+        ]
+        lines.append("  ".join(cells).rstrip())
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return lines
+
+
+def summary_table(summary: Summary) -> str:
+    header = ("layer", "kind", "output shape", "params", "MACs", "memory", "RF", "jump", "start")
+    rows = [
+        (
+            layer.name,
+            layer.description,
+            str(layer.output_shape),
+            f"{layer.params:,}",
+            count(layer.macs) if layer.macs else "-",
+            size_in_bytes(layer.memory_bytes),
+            pair_text(layer.rf),
+            pair_text(layer.jump) if layer.rf else "-",
+            pair_text(layer.start, ",") if layer.rf else "-",
+        )
+        for layer in summary.layers
+    ]
+    lines = [f"{summary.model} on input {summary.input_shape}", *aligned(header, rows, {3, 4, 5, 6, 7, 8})]
+    lines.append(
+        f"total: {summary.total_params:,} params ({summary.trainable_params:,} trainable), "
+        f"{count(summary.total_macs)} MACs, {size_in_bytes(summary.total_memory_bytes)} of activations "
+        f"(float32, batch {summary.input_shape[0]})"
+    )
+    return "\n".join(lines)
+
+
+def receptive_table(result: ReceptiveField) -> str:
+    header = ("layer", "kind", "output shape", "RF", "jump", "start", "via")
+    rows = [
+        (
+            layer.name,
+            layer.description,
+            str(layer.output_shape),
+            pair_text(layer.rf),
+            pair_text(layer.jump) if layer.rf else "-",
+            pair_text(layer.start, ",") if layer.rf else "-",
+            layer.via or "",
+        )
+        for layer in result.layers
+    ]
+    lines = [f"{result.model} on input {result.input_shape}", *aligned(header, rows, {3, 4, 5})]
+    final = result.final
+    lines.append(
+        f"receptive field of {final.name}: {pair_text(final.rf)} input pixels, jump {pair_text(final.jump)}"
+    )
+    if result.path:
+        lines.append(f"set by the path: {' -> '.join(result.path)}")
+    if result.check is not None:
+        lines.append(result.check.text)
+    return "\n".join(lines)

@@ -1,0 +1,188 @@
+"""Read a ``torch.nn.Module`` as a convlab :class:`~convlab.graph.Graph`, by tracing it with torch.fx.
+
+Tracing follows ``forward`` symbolically, so residual additions (``out + identity``),
+concatenations (``torch.cat``) and functional calls (``F.relu``, ``torch.flatten``)
+become graph nodes. A model whose ``forward`` branches on tensor values cannot
+be traced; the error names the node where it failed.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+from ._args import pair
+from .errors import ArgumentError, ArgumentTypeError, ConvlabError
+from .graph import (
+    Activation,
+    AdaptiveAvgPool,
+    Add,
+    BatchNorm,
+    Concat,
+    ConvTranspose,
+    Flatten,
+    Graph,
+    GraphBuilder,
+    Linear,
+    Op,
+    Pool,
+)
+from .graph import conv as make_conv
+
+__all__ = ["trace"]
+
+_SHAPE_KEEPING_MODULES = (
+    "ReLU",
+    "ReLU6",
+    "LeakyReLU",
+    "GELU",
+    "SiLU",
+    "Sigmoid",
+    "Tanh",
+    "Dropout",
+    "Dropout2d",
+    "Identity",
+    "Softmax",
+    "Hardswish",
+    "ELU",
+)
+_SHAPE_KEEPING_FUNCTIONS = ("relu", "relu_", "gelu", "sigmoid", "tanh", "dropout", "silu", "softmax", "leaky_relu")
+
+
+def _module_op(module: Any, name: str) -> Op:
+    import torch.nn as nn
+
+    if isinstance(module, nn.Conv2d):
+        padding = module.padding if isinstance(module.padding, str) else pair(module.padding, "padding", minimum=0)
+        return make_conv(
+            module.out_channels,
+            pair(module.kernel_size, "kernel_size", minimum=1),
+            pair(module.stride, "stride", minimum=1),
+            padding,
+            pair(module.dilation, "dilation", minimum=1),
+            module.groups,
+            module.bias is not None,
+        )
+    if isinstance(module, nn.ConvTranspose2d):
+        return ConvTranspose(
+            module.out_channels,
+            pair(module.kernel_size, "kernel_size", minimum=1),
+            pair(module.stride, "stride", minimum=1),
+            pair(module.padding, "padding", minimum=0),
+            pair(module.output_padding, "output_padding", minimum=0),
+            pair(module.dilation, "dilation", minimum=1),
+            module.groups,
+            module.bias is not None,
+        )
+    if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
+        mode = "max" if isinstance(module, nn.MaxPool2d) else "avg"
+        kernel = pair(module.kernel_size, "kernel_size", minimum=1)
+        stride = kernel if module.stride is None else pair(module.stride, "stride", minimum=1)
+        dilation = pair(module.dilation, "dilation", minimum=1) if mode == "max" else (1, 1)
+        return Pool(mode, kernel, stride, pair(module.padding, "padding", minimum=0), dilation, module.ceil_mode)
+    if isinstance(module, nn.AdaptiveAvgPool2d):
+        size = module.output_size
+        return AdaptiveAvgPool(pair(size, "output_size", minimum=1))
+    if isinstance(module, nn.BatchNorm2d):
+        return BatchNorm()
+    if isinstance(module, nn.Linear):
+        return Linear(module.out_features, module.bias is not None)
+    if isinstance(module, nn.Flatten):
+        if module.start_dim != 1 or module.end_dim != -1:
+            raise ArgumentError(
+                f"{name}: only Flatten(start_dim=1) is read", fix="flatten everything but the batch"
+            )
+        return Flatten()
+    if type(module).__name__ in _SHAPE_KEEPING_MODULES:
+        return Activation(type(module).__name__.lower())
+    raise ArgumentTypeError(
+        f"{name}: {type(module).__name__} is not a layer convlab can summarise",
+        fix="use Conv2d, ConvTranspose2d, pooling, BatchNorm2d, activations, Flatten and Linear",
+    )
+
+
+def _function_op(target: Any, node: Any) -> Op:
+    import torch
+
+    name = getattr(target, "__name__", str(target))
+    if target in (operator.add, torch.add) or name in ("add", "iadd"):
+        return Add()
+    if target is torch.cat or name == "cat":
+        dim = node.kwargs.get("dim", node.args[1] if len(node.args) > 1 else 0)
+        if dim != 1:
+            raise ArgumentError(
+                f"{node.name}: only concatenation along channels (dim=1) is read", fix="cat on dim 1"
+            )
+        return Concat()
+    if target is torch.flatten or name == "flatten":
+        return Flatten()
+    if name in _SHAPE_KEEPING_FUNCTIONS:
+        return Activation(name.rstrip("_"))
+    if name in ("max_pool2d", "avg_pool2d"):
+        args = [*node.args[1:], None, None, None]
+        kernel = pair(node.kwargs.get("kernel_size", args[0]), "kernel_size", minimum=1)
+        stride = node.kwargs.get("stride", args[1])
+        return Pool(
+            name[:3],
+            kernel,
+            kernel if stride in (None, []) else pair(stride, "stride", minimum=1),
+            pair(node.kwargs.get("padding", args[2] or 0), "padding", minimum=0),
+        )
+    if name == "adaptive_avg_pool2d":
+        return AdaptiveAvgPool(pair(node.kwargs.get("output_size", node.args[1]), "output_size", minimum=1))
+    raise ArgumentTypeError(
+        f"node {node.name!r} calls {name}, which convlab cannot summarise",
+        fix="express it with torch.nn layers, +, torch.cat and torch.flatten",
+    )
+
+
+def trace(model: Any) -> Graph:
+    """The layer graph of a torch model, traced with ``torch.fx``.
+
+    Raises:
+        ConvlabError: the model cannot be traced (the message names where), or a
+            node is not a layer convlab can summarise.
+    """
+    try:
+        import torch.fx
+    except ImportError:
+        raise ConvlabError("reading a torch model needs PyTorch", fix="pip install torch==2.13.0") from None
+    try:
+        traced = torch.fx.symbolic_trace(model)
+    except Exception as error:  # tracing raises many kinds; the message says where
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ConvlabError(
+            f"torch.fx could not trace {type(model).__name__}: {first}",
+            fix="avoid Python control flow on tensor values in forward(), or describe the model as a layer string",
+        ) from None
+    modules = dict(traced.named_modules())
+    builder = GraphBuilder(type(model).__name__.lower())
+    aliases: dict[str, str] = {}
+    placeholders = [node for node in traced.graph.nodes if node.op == "placeholder"]
+    if len(placeholders) != 1:
+        raise ArgumentError(
+            f"the model takes {len(placeholders)} inputs; convlab reads models with one image input",
+            fix="wrap it in a module whose forward takes one tensor",
+        )
+    aliases[placeholders[0].name] = "input"
+    for node in traced.graph.nodes:
+        if node.op in ("placeholder", "output"):
+            continue
+        sources = [aliases[arg.name] for arg in node.all_input_nodes]
+        if node.op == "call_module":
+            op = _module_op(modules[node.target], node.target)
+            label = node.target
+        elif node.op == "call_function":
+            op = _function_op(node.target, node)
+            label = node.name
+        elif node.op == "call_method" and node.target in ("relu", "relu_", "sigmoid", "tanh"):
+            op, label = Activation(node.target.rstrip("_")), node.name
+        elif node.op == "call_method" and node.target in ("flatten", "view", "reshape"):
+            op, label = Flatten(), node.name
+        else:
+            raise ArgumentTypeError(
+                f"node {node.name!r} ({node.op} {node.target}) cannot be summarised",
+                fix="express it with torch.nn layers, +, torch.cat and torch.flatten",
+            )
+        aliases[node.name] = builder.add(label, op, *sources)
+    return builder.build()
