@@ -7,6 +7,7 @@ single convlab layer), or a ``torch.nn.Module`` (traced with torch.fx).
 
 from __future__ import annotations
 
+import difflib
 import re
 import sys
 from typing import Any
@@ -40,6 +41,10 @@ def input_shape_of(value: object, default: tuple[int, int, int] | None = None) -
         raise ArgumentError(
             f"input shape must be (C, H, W) or (N, C, H, W), got {value!r}", fix="e.g. (3, 224, 224)"
         )
+    if any(isinstance(n, int) and n < 1 for n in value):
+        raise ArgumentError(
+            f"input shape {tuple(value)} has a size below 1: every size must be at least 1", fix="e.g. 3x224x224"
+        )
     shape = tuple(as_int(n, "input shape", minimum=1) for n in value)
     return (1, *shape) if len(shape) == 3 else (shape[0], shape[1], shape[2], shape[3])
 
@@ -54,16 +59,21 @@ def as_graph(model: object) -> tuple[Graph, tuple[int, int, int] | None]:
         from .layerspec import parse_stack
         from .models import PRESETS, preset
 
-        if model.strip().lower() in PRESETS:
-            return preset(model.strip().lower())
-        if re.fullmatch(r"[a-z0-9_]+", model.strip().lower()) and not re.search(r"\d|\(", model):
-            known = {"relu", "flatten", "bn", "gap", "sigmoid", "tanh", "gelu", "dropout", "softmax", "identity"}
-            if model.strip().lower() not in known:
+        name = model.strip().lower()
+        if name in PRESETS:
+            return preset(name)
+        try:
+            return parse_stack(model), None
+        except ArgumentError:
+            if re.fullmatch(r"[a-z0-9_]+", name):  # one word: most likely a misspelt preset
+                close = difflib.get_close_matches(name, PRESETS, n=1)
                 raise ArgumentError(
-                    f"there is no preset {model!r}; the presets are {', '.join(PRESETS)}",
-                    fix='name a preset, or describe layers such as "conv3x3(16,p1) relu maxpool2"',
-                )
-        return parse_stack(model), None
+                    f"there is no preset or layer {model!r}; the presets are {', '.join(PRESETS)}",
+                    fix=f"did you mean {close[0]}?"
+                    if close
+                    else 'or describe layers: "conv3x3(16,p1) relu maxpool2"',
+                ) from None
+            raise
     layers = sys.modules.get("convlab.nn.module")  # a convlab layer exists only if convlab.nn was imported
     if layers is not None and isinstance(model, layers.Module):
         return _from_layers(model), None

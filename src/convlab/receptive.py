@@ -30,16 +30,19 @@ from .summary import LayerRecord, analyse
 __all__ = ["Check", "ReceptiveField", "receptive_field"]
 
 
+Interval = tuple[tuple[int, int], tuple[int, int]]  # ((first row, last row), (first col, last col))
+
+
 @dataclass(frozen=True)
 class Check:
     """The empirical check: the input region one output unit's gradient reaches, against the computed field."""
 
-    agree: bool
+    agree: bool | None  # None: not checked (the text says why)
     layer: str
     unit: tuple[int, int]
     input_size: tuple[int, int]
-    expected: tuple[tuple[int, int], tuple[int, int]]  # ((first row, last row), (first col, last col))
-    measured: tuple[tuple[int, int], tuple[int, int]] | None
+    expected: Interval | None
+    measured: Interval | None
     text: str
 
 
@@ -114,31 +117,79 @@ def _check_size(
     sizes = []
     for axis in range(2):
         total_stride = max(1, round(jump[axis]))
-        needed = shape[2 + axis] + 2 * math.ceil(rf[axis])
+        # room for the whole field on both sides of the centre unit, and a few units so the centre is interior
+        needed = shape[2 + axis] + 2 * math.ceil(rf[axis]) + 4 * total_stride
         sizes.append(math.ceil(needed / total_stride) * total_stride)
     return (sizes[0], sizes[1])
 
 
 def measure(graph: Graph, shape: tuple[int, ...], final: int, records: tuple[LayerRecord, ...]) -> Check:
-    """Back-propagate a one-hot gradient from the centre unit of layer ``final`` and find the input it reaches."""
+    """Back-propagate a one-hot gradient from the centre unit of layer ``final`` and find the input it reaches.
+
+    Not done through transposed convolutions: there neighbouring units see fields
+    of different sizes (a stride-2 upsampling alternates), so no single interval
+    is "the" field; the check then says so instead of agreeing.
+    """
     import numpy as np
 
-    from . import functional as F
-    from .graph import Field
-
-    height, width = _check_size(graph, shape, final, records)
     nodes = graph.nodes[: final + 1]
-    check_records = analyse(Graph(graph.name, nodes), (1, shape[1], height, width))
+    height, width = _check_size(graph, shape, final, records)
+    if any(isinstance(node.op, ConvTranspose) for node in nodes):
+        return Check(
+            None,
+            nodes[-1].name,
+            (0, 0),
+            (height, width),
+            None,
+            None,
+            "check: not done, transposed convolutions give neighbouring units fields of different sizes",
+        )
+    field = analyse(Graph(graph.name, nodes), (1, shape[1], height, width))[final]
     values: dict[str, Any] = {"input": np.ones((1, 1, height, width))}
     weights: dict[str, Any] = {}
     for node in nodes:
         values[node.name] = _forward(node, [values[source] for source in node.inputs], weights)
+    out_h, out_w = values[nodes[-1].name].shape[2:]
+    unit = (out_h // 2, out_w // 2)
+    expected = _expected(field, unit, (height, width))
+    measured = _reached(nodes, values, weights, unit)
+    agree = measured == expected
+    text = (
+        f"check: the gradient of {nodes[-1].name}[{unit[0]}, {unit[1]}] on a {height}x{width} input reaches "
+        f"rows {_span(measured[0]) if measured else 'none'}, cols {_span(measured[1]) if measured else 'none'}; "
+        f"computed rows {_span(expected[0]) if expected else 'none'}, "
+        f"cols {_span(expected[1]) if expected else 'none'}: {'agree' if agree else 'DISAGREE'}"
+    )
+    return Check(agree, nodes[-1].name, unit, (height, width), expected, measured, text)
+
+
+def _expected(record: LayerRecord, unit: tuple[int, int], size: tuple[int, int]) -> Interval | None:
+    """The input rows and columns the computed field of ``unit`` covers, inside the image; None if none."""
+    assert record.rf is not None
+    bounds = []
+    for axis in range(2):
+        centre = record.start[axis] + unit[axis] * record.jump[axis]
+        half = (record.rf[axis] - 1) / 2
+        first, last = max(0, math.ceil(centre - half)), min(size[axis] - 1, math.floor(centre + half))
+        if first > last:
+            return None
+        bounds.append((first, last))
+    return (bounds[0], bounds[1])
+
+
+def _reached(
+    nodes: tuple[Node, ...], values: dict[str, Any], weights: dict[str, Any], unit: tuple[int, int]
+) -> Interval | None:
+    """The bounding box of the input cells a one-hot gradient at ``unit`` reaches, through the real backward."""
+    import numpy as np
+
+    from . import functional as F
+
     out = values[nodes[-1].name]
-    unit = (out.shape[2] // 2, out.shape[3] // 2)
     grads: dict[str, Any] = {node.name: None for node in nodes}
+    grads["input"] = None
     grads[nodes[-1].name] = np.zeros_like(out)
     grads[nodes[-1].name][0, 0, unit[0], unit[1]] = 1.0
-    grads["input"] = None
     for node in reversed(nodes):
         grad = grads[node.name]
         if grad is None:
@@ -146,31 +197,15 @@ def measure(graph: Graph, shape: tuple[int, ...], final: int, records: tuple[Lay
         inputs = [values[source] for source in node.inputs]
         for source, input_grad in zip(node.inputs, _backward(node, inputs, grad, weights, F)):
             grads[source] = input_grad if grads[source] is None else grads[source] + input_grad
-    reached = (
-        np.argwhere(np.abs(grads["input"][0]).sum(axis=0) > 0) if grads["input"] is not None else np.empty((0, 2))
+    if grads["input"] is None:
+        return None
+    reached = np.argwhere(np.abs(grads["input"][0]).sum(axis=0) > 0)
+    if not len(reached):
+        return None
+    return (
+        (int(reached[:, 0].min()), int(reached[:, 0].max())),
+        (int(reached[:, 1].min()), int(reached[:, 1].max())),
     )
-    field: Field = Field(check_records[final].rf, check_records[final].jump, check_records[final].start)
-    assert field.size is not None
-    expected = []
-    for axis, size in enumerate((height, width)):
-        centre = field.start[axis] + unit[axis] * field.jump[axis]
-        half = (field.size[axis] - 1) / 2
-        expected.append((max(0, math.ceil(centre - half)), min(size - 1, math.floor(centre + half))))
-    measured = None
-    if len(reached):
-        measured = (
-            (int(reached[:, 0].min()), int(reached[:, 0].max())),
-            (int(reached[:, 1].min()), int(reached[:, 1].max())),
-        )
-    exp = (expected[0], expected[1])
-    agree = measured == exp
-    name = nodes[-1].name
-    text = (
-        f"check: the gradient of {name}[{unit[0]}, {unit[1]}] on a {height}x{width} input reaches rows "
-        f"{_span(measured[0]) if measured else 'none'}, cols {_span(measured[1]) if measured else 'none'}; "
-        f"computed rows {_span(exp[0])}, cols {_span(exp[1])}: {'agree' if agree else 'DISAGREE'}"
-    )
-    return Check(agree, name, unit, (height, width), exp, measured, text)
 
 
 def _span(interval: tuple[int, int]) -> str:

@@ -136,6 +136,17 @@ def _function_op(target: Any, node: Any) -> Op:
     )
 
 
+def _where(error: BaseException) -> str:
+    """The user's line where tracing failed: the last traceback frame outside torch itself."""
+    import traceback
+
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__) if "/torch/" not in frame.filename]
+    if not frames:
+        return "an unknown place"
+    frame = frames[-1]
+    return f"{frame.name}() line {frame.lineno}: `{(frame.line or '').strip()}`"
+
+
 def trace(model: Any) -> Graph:
     """The layer graph of a torch model, traced with ``torch.fx``.
 
@@ -152,7 +163,7 @@ def trace(model: Any) -> Graph:
     except Exception as error:  # tracing raises many kinds; the message says where
         first = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ConvlabError(
-            f"torch.fx could not trace {type(model).__name__}: {first}",
+            f"torch.fx could not trace {type(model).__name__} at {_where(error)}: {first}",
             fix="avoid Python control flow on tensor values in forward(), or describe the model as a layer string",
         ) from None
     modules = dict(traced.named_modules())

@@ -13,11 +13,11 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from . import exercises, explain, flatten, lab, tour
+from . import exercises, explain, flatten, lab, network, size, tour
 
 __all__ = ["main"]
 
-_COMMANDS = (tour, lab, explain, exercises, flatten)
+_COMMANDS = (tour, lab, explain, exercises, flatten, size, network)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,0 +1,148 @@
+"""``convlab summary`` and ``convlab rf``: a network's layers, sizes, parameters, MACs and receptive fields."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+from typing import Any
+
+_MODEL_HELP = "a preset (lenet5, alexnet, vgg16, resnet18, resnet50, tinyvgg) or a layer string"
+_EPILOG = (
+    "layer strings: layers separated by spaces, e.g.\n"
+    '  "conv3x3(64,s2,p1) relu maxpool(2) conv(128,k3,p1) flatten linear(10)"\n'
+    "  conv/convT take (out, kN, sN, pN|psame, dN, gN), pools take (kernel, sN, pN, ceil),\n"
+    "  linear takes (features); also relu, bn, flatten, gap, dropout.\n"
+)
+
+
+def add_parser(commands: Any) -> None:
+    for name, summary_help, description, example in (
+        (
+            "summary",
+            "per-layer shapes, parameters, MACs, memory and receptive fields",
+            "Per layer: output shape, parameters, multiply-adds (convolutions and linear layers, without bias, "
+            "as torchvision's model cards count them), activation memory (float32) and receptive field; totals "
+            "at the bottom.",
+            'convlab summary resnet18\n  convlab summary "conv3x3(16,p1) relu maxpool2" --input 3x32x32',
+        ),
+        (
+            "rf",
+            "receptive field of every layer, and of the network",
+            "Receptive field size, jump (effective stride) and start per layer, through residual branches (the "
+            "largest path is named). --check measures it by back-propagating through the real layers.",
+            "convlab rf vgg16\n  convlab rf resnet50 --check",
+        ),
+    ):
+        parser = commands.add_parser(
+            name,
+            help=summary_help,
+            description=description,
+            epilog=f"examples:\n  {example}\n  convlab {name} --model net.py:Net --input 3x32x32\n\n{_EPILOG}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        parser.add_argument("model", nargs="?", help=_MODEL_HELP)
+        parser.add_argument(
+            "--model",
+            dest="model_file",
+            metavar="FILE.py:CLASS",
+            help="a torch.nn.Module class in a Python file (built with no arguments)",
+        )
+        parser.add_argument("--input", help="input shape C x H x W (presets have their own default)")
+        parser.add_argument("--json", action="store_true", help="print JSON")
+        if name == "rf":
+            parser.add_argument("--check", action="store_true", help="measure it through the engine's backward")
+        parser.set_defaults(run=run_summary if name == "summary" else run_rf)
+
+
+def _model(args: argparse.Namespace) -> Any:
+    from ..errors import ArgumentError
+
+    if (args.model is None) == (args.model_file is None):
+        raise ArgumentError(
+            "name one model: a preset, a layer string, or --model FILE.py:CLASS", fix="convlab summary resnet18"
+        )
+    if args.model_file is None:
+        return args.model
+    return _load_torch_model(args.model_file)
+
+
+def _load_torch_model(spec: str) -> Any:
+    import importlib.util
+    from pathlib import Path
+
+    from ..errors import ArgumentError
+
+    path, _, class_name = spec.rpartition(":")
+    if not path or not class_name:
+        raise ArgumentError(f"--model needs FILE.py:CLASS, got {spec!r}", fix="--model net.py:Net")
+    if not Path(path).is_file():
+        raise ArgumentError(f"--model file {path!r} does not exist", fix="check the path")
+    module_spec = importlib.util.spec_from_file_location(Path(path).stem, path)
+    if module_spec is None or module_spec.loader is None:
+        raise ArgumentError(f"--model file {path!r} is not a Python file", fix="--model net.py:Net")
+    module = importlib.util.module_from_spec(module_spec)
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as error:  # the user's file: any failure is reported, not raised through
+        raise ArgumentError(
+            f"{path} failed to run: {type(error).__name__}: {error}", fix="run it with python"
+        ) from None
+    if not hasattr(module, class_name):
+        raise ArgumentError(f"{path} defines no {class_name!r}", fix=f"--model {path}:<the class of your model>")
+    try:
+        return getattr(module, class_name)()
+    except TypeError as error:
+        raise ArgumentError(
+            f"{class_name}() could not be built without arguments: {error}",
+            fix="give its __init__ defaults for every argument",
+        ) from None
+
+
+def _records(layers: Any) -> list[dict[str, Any]]:
+    return [asdict(layer) for layer in layers]
+
+
+def run_summary(args: argparse.Namespace) -> int:
+    from ..summary import summary
+
+    result = summary(_model(args), args.input)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "model": result.model,
+                    "input_shape": result.input_shape,
+                    "layers": _records(result.layers),
+                    "total_params": result.total_params,
+                    "total_macs": result.total_macs,
+                    "total_memory_bytes": result.total_memory_bytes,
+                }
+            )
+        )
+    else:
+        print(result)
+    return 0
+
+
+def run_rf(args: argparse.Namespace) -> int:
+    from ..receptive import receptive_field
+    from ..tables import receptive_table
+
+    result = receptive_field(_model(args), args.input, check=args.check)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "model": result.model,
+                    "input_shape": result.input_shape,
+                    "layers": _records(result.layers),
+                    "final": asdict(result.final),
+                    "path": result.path,
+                    "check": None if result.check is None else asdict(result.check),
+                }
+            )
+        )
+    else:
+        print(receptive_table(result))
+    return 1 if result.check is not None and result.check.agree is False else 0
