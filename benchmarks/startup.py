@@ -32,6 +32,7 @@ def main() -> None:
         'python -c "import numpy"': [sys.executable, "-c", "import numpy"],
         "convlab --help": [convlab, "--help"],
         "convlab lab": [convlab, "lab"],
+        "convlab summary resnet50": [convlab, "summary", "resnet50"],
     }
     print(f"| command | median wall time of {args.runs} runs |")
     print("|---|---:|")

@@ -19,7 +19,6 @@ Example:
 from __future__ import annotations
 
 import importlib
-from typing import Any
 
 from .errors import (
     ArgumentError,
@@ -48,7 +47,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name in _SUBMODULES:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'convlab' has no attribute {name!r}")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
-from dataclasses import asdict
 from typing import Any
 
 _MODEL_HELP = "a preset (lenet5, alexnet, vgg16, resnet18, resnet50, tinyvgg) or a layer string"
@@ -100,10 +98,14 @@ def _load_torch_model(spec: str) -> Any:
 
 
 def _records(layers: Any) -> list[dict[str, Any]]:
+    from dataclasses import asdict
+
     return [asdict(layer) for layer in layers]
 
 
 def run_summary(args: argparse.Namespace) -> int:
+    import json
+
     from ..summary import summary
 
     result = summary(_model(args), args.input)
@@ -126,6 +128,9 @@ def run_summary(args: argparse.Namespace) -> int:
 
 
 def run_rf(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import asdict
+
     from ..receptive import receptive_field
     from ..tables import receptive_table
 
