@@ -33,15 +33,15 @@ CASES: list[tuple[str, Callable[[], object], type[ConvlabError], list[str]]] = [
     ),
     (
         "channels do not match",
-        lambda: F.conv2d(np.zeros((1, 8, 8, 3), np.float32), w),
+        lambda: F.conv2d(np.zeros((1, 8, 8, 8), np.float32), w),
         ShapeError,
-        ["input has 8 channels", "expects 3", "(1, 8, 8, 3)", "(4, 3, 3, 3)", "fix:"],
+        ["input has 8 channels", "expects 3", "(1, 8, 8, 8)", "(4, 3, 3, 3)", "nn.Conv2d(8, 4, 3)"],
     ),
     (
         "groups do not divide the input channels",
         lambda: F.conv2d(x, np.zeros((4, 1, 3, 3), np.float32), groups=2),
         ShapeError,
-        ["3 channels", "1 × groups 2 = 2"],
+        ["3 channels", "1 x groups 2 = 2"],
     ),
     (
         "groups do not divide the output channels",

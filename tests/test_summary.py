@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from convlab import nn
 from convlab.errors import ArgumentError, ConvlabError, ShapeError
 from convlab.layerspec import parse_stack
-from convlab.summary import summary
+from convlab.summarize import summary
 from tests.oracle import count
 
 # Published figures: torchvision's model cards (docs.pytorch.org/vision/stable/models.html), "Params" and "GFLOPS";
@@ -175,7 +175,7 @@ def test_a_convlab_sequential_is_read() -> None:
         ("conv(8)", "1x8x8", ArgumentError, "needs a kernel size"),
         ("conv3x3(8,q2)", "1x8x8", ArgumentError, "cannot read 'q2'"),
         ("conv3x3(8) conv9x9(4)", "1x8x8", ShapeError, "2.conv: conv2d: the kernel spans 9"),
-        ("conv3x3(8) linear(4)", "1x8x8", ShapeError, "needs a flat"),
+        ("conv3x3(8) linear(4)", "1x8x8", ShapeError, "got an image batch (1, 8, 6, 6): flatten it first"),
         ("relu", "3x0x8", ArgumentError, "below 1"),
         ("relu", "3-by-8", ArgumentError, "is not C x H x W"),
         ("conv3x3(8)", None, ArgumentError, "needs an input shape"),

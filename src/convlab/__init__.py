@@ -32,7 +32,29 @@ from .errors import (
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("exercises", "explain", "flatten_cost", "functional", "labs", "nn", "shapes", "textmatrix")
+_SUBMODULES = (
+    "diagnose",
+    "exercises",
+    "explain",
+    "flatten_cost",
+    "functional",
+    "graph",
+    "labs",
+    "layerspec",
+    "models",
+    "nn",
+    "receptive",
+    "shapes",
+    "stack_check",
+    "summarize",
+    "textmatrix",
+)
+_FUNCTIONS = {  # convlab.<name> -> where it lives
+    "summary": "summarize",
+    "receptive_field": "receptive",
+    "check": "stack_check",
+    "explain_errors": "diagnose",
+}
 
 __all__ = [
     "ArgumentError",
@@ -44,10 +66,13 @@ __all__ = [
     "StateError",
     "__version__",
     *_SUBMODULES,
+    *_FUNCTIONS,
 ]
 
 
 def __getattr__(name: str) -> object:
     if name in _SUBMODULES:
         return importlib.import_module(f".{name}", __name__)
+    if name in _FUNCTIONS:
+        return getattr(importlib.import_module(f".{_FUNCTIONS[name]}", __name__), name)
     raise AttributeError(f"module 'convlab' has no attribute {name!r}")

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ._args import Array
+from .diagnose import dtype_mismatch, warn
 from .errors import ArgumentTypeError, DtypeError
 
 __all__ = ["float_arrays"]
@@ -62,12 +63,14 @@ def float_arrays(named: dict[str, object]) -> dict[str, Array]:
             strong[name] = np.dtype(np.float64) if array.dtype == np.float64 else np.dtype(np.float32)
     kinds = set(strong.values())
     if len(kinds) > 1:
-        listed = ", ".join(f"{name} is {dtype}" for name, dtype in strong.items())
-        cast_name = next(name for name, dtype in strong.items() if dtype == np.float64)
-        raise DtypeError(
-            f"arrays must share one float dtype, but {listed}",
-            evidence=["convlab, like PyTorch, does not mix float32 and float64 in one convolution"],
-            fix=f"{cast_name} = {cast_name}.astype(np.float32)",
+        raise dtype_mismatch(strong).error(DtypeError)
+    image = arrays.get("input")
+    if image is not None and image.dtype == np.uint8 and image.size and int(image.max()) > 1:
+        warn(
+            "uint8-not-scaled",
+            f"the input is a uint8 image with values up to {int(image.max())}: it is used "
+            "as is, 0..255, while networks usually expect 0..1",
+            "x = x.astype(np.float32) / 255",
         )
     target = kinds.pop() if kinds else np.dtype(np.float32)
     return {name: np.asarray(array, dtype=target) for name, array in arrays.items()}

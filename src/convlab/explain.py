@@ -195,9 +195,7 @@ def _traces(
         )
     if n >= geo.batch:
         raise ArgumentError(f"explain: image {n} does not exist; the batch has {geo.batch}", fix="use image=0")
-    output = conv2d(
-        call.input[n : n + 1], call.weight, call.bias, stride, padding, dilation, groups, padding_mode
-    )[0, o]
+    output = conv2d(call.input, call.weight, call.bias, stride, padding, dilation, groups, padding_mode)[n, o]
     padded = pad2d(call.input[n], geo.padding, geo.padding_mode)
     Ho, Wo = geo.output_size
     per_group_in, per_group_out = geo.in_channels // geo.groups, geo.out_channels // geo.groups

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 from ._args import Pair, as_int, conv_padding, pair
-from .errors import ArgumentError, ShapeError
+from .diagnose import Diagnosis, channel_mismatch, linear_mismatch, norm_mismatch
+from .errors import ArgumentError, ConvlabError, ShapeError
 from .shapes import conv2d_output_size, conv_transpose2d_output_size, pool2d_output_size
 
 __all__ = [
@@ -72,6 +73,21 @@ class Field:
         return Field((size[0], size[1]), (jump[0], jump[1]), (start[0], start[1]))
 
 
+def _named(name: str, diagnosis: Diagnosis) -> ConvlabError:
+    """The diagnosis as an error that names the layer."""
+    return replace(diagnosis, what=f"{name}: {diagnosis.what}").error(ShapeError)
+
+
+def _in_layer(name: str, error: ShapeError, shape: Shape) -> ConvlabError:
+    """An error from a layer's arithmetic, naming the layer and its input (keeping the diagnosis)."""
+    diagnosis = getattr(error, "diagnosis", None)
+    if isinstance(diagnosis, Diagnosis):
+        return _named(name, replace(diagnosis, evidence=(*diagnosis.evidence, f"its input is {shape}")))
+    return ShapeError(
+        f"{name}: {error.message}", evidence=[*error.evidence, f"its input is {shape}"], fix=error.fix
+    )
+
+
 def _spatial(shape: Shape, name: str, kind: str) -> tuple[int, int, int, int]:
     if len(shape) != 4:
         raise ShapeError(
@@ -102,6 +118,10 @@ class Op:
     def describe(self) -> str:
         return self.kind
 
+    def expected_input(self, inputs: list[Shape]) -> list[Shape] | None:
+        """The input shapes this layer was built for, if it declares them (checking goes on past a mismatch)."""
+        return None
+
 
 @dataclass(frozen=True)
 class Conv(Op):
@@ -112,10 +132,14 @@ class Conv(Op):
     dilation: Pair = (1, 1)
     groups: int = 1
     bias: bool = True
+    in_channels: int | None = None  # declared by a torch or convlab layer; None: whatever arrives
     kind: ClassVar[str] = "conv"
 
     def output_shape(self, inputs: list[Shape], name: str) -> Shape:
         n, c, h, w = _spatial(inputs[0], name, self.kind)
+        if self.in_channels is not None and c != self.in_channels:
+            weight = (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
+            raise _named(name, channel_mismatch("conv2d", inputs[0], weight, self.groups))
         if c % self.groups or self.out_channels % self.groups:
             raise ShapeError(
                 f"{name}: groups={self.groups} must divide in_channels={c} and out_channels={self.out_channels}",
@@ -124,9 +148,7 @@ class Conv(Op):
         try:
             size = conv2d_output_size((h, w), self.kernel_size, self.stride, self.padding, self.dilation)
         except ShapeError as error:
-            raise ShapeError(
-                f"{name}: {error.message}", evidence=[f"its input is {inputs[0]}"], fix=error.fix
-            ) from None
+            raise _in_layer(name, error, inputs[0]) from None
         assert isinstance(size, tuple)
         return (n, self.out_channels, *size)
 
@@ -138,6 +160,11 @@ class Conv(Op):
 
     def macs(self, inputs: list[Shape], output: Shape) -> int:
         return math.prod(output) * (inputs[0][1] // self.groups) * math.prod(self.kernel_size)
+
+    def expected_input(self, inputs: list[Shape]) -> list[Shape] | None:
+        if self.in_channels is None or len(inputs[0]) != 4:
+            return None
+        return [(inputs[0][0], self.in_channels, *inputs[0][2:])]
 
     def _pads(self) -> Pair:
         pads = conv_padding(self.padding, kernel_size=self.kernel_size, stride=self.stride, dilation=self.dilation)
@@ -177,15 +204,32 @@ class ConvTranspose(Op):
     dilation: Pair = (1, 1)
     groups: int = 1
     bias: bool = True
+    in_channels: int | None = None
     kind: ClassVar[str] = "convT"
 
     def output_shape(self, inputs: list[Shape], name: str) -> Shape:
-        n, _, h, w = _spatial(inputs[0], name, self.kind)
+        n, c, h, w = _spatial(inputs[0], name, self.kind)
+        if self.in_channels is not None and c != self.in_channels:
+            as_conv = (self.out_channels, self.in_channels, *self.kernel_size)  # the same in/out, conv2d's layout
+            diagnosis = channel_mismatch("conv_transpose2d", inputs[0], as_conv, 1)
+            raise _named(
+                name,
+                replace(
+                    diagnosis,
+                    fix=diagnosis.fix.replace("nn.Conv2d", "nn.ConvTranspose2d"),
+                    torch_fix=diagnosis.torch_fix.replace("nn.Conv2d", "nn.ConvTranspose2d"),
+                ),
+            )
         size = conv_transpose2d_output_size(
             (h, w), self.kernel_size, self.stride, self.padding, self.output_padding, self.dilation
         )
         assert isinstance(size, tuple)
         return (n, self.out_channels, *size)
+
+    def expected_input(self, inputs: list[Shape]) -> list[Shape] | None:
+        if self.in_channels is None or len(inputs[0]) != 4:
+            return None
+        return [(inputs[0][0], self.in_channels, *inputs[0][2:])]
 
     def params(self, inputs: list[Shape]) -> int:
         c = inputs[0][1]
@@ -239,9 +283,7 @@ class Pool(Op):
                 (h, w), self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode
             )
         except ShapeError as error:
-            raise ShapeError(
-                f"{name}: {error.message}", evidence=[f"its input is {inputs[0]}"], fix=error.fix
-            ) from None
+            raise _in_layer(name, error, inputs[0]) from None
         assert isinstance(size, tuple)
         return (n, c, *size)
 
@@ -284,15 +326,19 @@ class AdaptiveAvgPool(Op):
 class Linear(Op):
     out_features: int
     bias: bool = True
+    in_features: int | None = None
     kind: ClassVar[str] = "linear"
 
     def output_shape(self, inputs: list[Shape], name: str) -> Shape:
-        if len(inputs[0]) != 2:
-            raise ShapeError(
-                f"{name} (linear) needs a flat (N, features) input, got {inputs[0]}",
-                fix="put a flatten layer before it",
-            )
+        features = inputs[0][-1] if len(inputs[0]) == 2 else None
+        if len(inputs[0]) != 2 or (self.in_features is not None and features != self.in_features):
+            declared = self.in_features if self.in_features is not None else math.prod(inputs[0][1:])
+            raise _named(name, linear_mismatch(declared, self.out_features, inputs[0]))
         return (inputs[0][0], self.out_features)
+
+    def expected_input(self, inputs: list[Shape]) -> list[Shape] | None:
+        features = self.in_features if self.in_features is not None else math.prod(inputs[0][1:])
+        return [(inputs[0][0], features)]
 
     def params(self, inputs: list[Shape]) -> int:
         return inputs[0][1] * self.out_features + (self.out_features if self.bias else 0)
@@ -320,7 +366,16 @@ class Flatten(Op):
 
 @dataclass(frozen=True)
 class BatchNorm(Op):
+    num_features: int | None = None
     kind: ClassVar[str] = "batchnorm"
+
+    def output_shape(self, inputs: list[Shape], name: str) -> Shape:
+        if self.num_features is not None and inputs[0][1] != self.num_features:
+            raise _named(name, norm_mismatch(self.num_features, inputs[0]))
+        return inputs[0]
+
+    def expected_input(self, inputs: list[Shape]) -> list[Shape] | None:
+        return None if self.num_features is None else [(inputs[0][0], self.num_features, *inputs[0][2:])]
 
     def params(self, inputs: list[Shape]) -> int:
         return 2 * inputs[0][1]  # a scale and a shift per channel (running statistics are not trained)
@@ -432,6 +487,7 @@ def conv(
     dilation: int | Pair = 1,
     groups: int = 1,
     bias: bool = True,
+    in_channels: int | None = None,
 ) -> Conv:
     """A :class:`Conv` from user-style arguments, checked by the engine's normaliser."""
     kernel, stride_, dilation_ = (
@@ -449,6 +505,7 @@ def conv(
         dilation_,
         as_int(groups, "groups", minimum=1),
         bias,
+        in_channels,
     )
 
 

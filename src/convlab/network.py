@@ -110,6 +110,7 @@ def _op_of(layer: Any) -> Op:
             layer.dilation,
             layer.groups,
             layer.bias is not None,
+            layer.in_channels,
         )
     if isinstance(layer, nn.ConvTranspose2d):
         return ConvTransposeOp(
@@ -121,6 +122,7 @@ def _op_of(layer: Any) -> Op:
             layer.dilation,
             layer.groups,
             layer.bias is not None,
+            layer.in_channels,
         )
     if isinstance(layer, (nn.MaxPool2d, nn.AvgPool2d)):
         from ._args import pair
@@ -140,7 +142,7 @@ def _op_of(layer: Any) -> Op:
     if isinstance(layer, nn.Flatten):
         return Flatten()
     if isinstance(layer, nn.Linear):
-        return Linear(layer.out_features, layer.bias is not None)
+        return Linear(layer.out_features, layer.bias is not None, layer.in_features)
     if isinstance(layer, nn.Sequential):
         raise ArgumentTypeError("nested Sequential layers are not read yet", fix="flatten the Sequential into one")
     raise ArgumentTypeError(f"{type(layer).__name__} has no layer kind in convlab's summary", fix="use nn layers")

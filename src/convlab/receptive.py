@@ -25,7 +25,7 @@ from typing import Any
 
 from .graph import AdaptiveAvgPool, Concat, Conv, ConvTranspose, Flatten, Graph, Linear, Node, Pool
 from .network import as_graph, input_shape_of
-from .summary import LayerRecord, analyse
+from .summarize import LayerRecord, analyse
 
 __all__ = ["Check", "ReceptiveField", "receptive_field"]
 

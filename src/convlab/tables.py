@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .receptive import ReceptiveField
-    from .summary import Summary
+    from .summarize import Summary
 
 
 def count(value: float) -> str:

@@ -62,6 +62,7 @@ def _module_op(module: Any, name: str) -> Op:
             pair(module.dilation, "dilation", minimum=1),
             module.groups,
             module.bias is not None,
+            module.in_channels,
         )
     if isinstance(module, nn.ConvTranspose2d):
         return ConvTranspose(
@@ -73,6 +74,7 @@ def _module_op(module: Any, name: str) -> Op:
             pair(module.dilation, "dilation", minimum=1),
             module.groups,
             module.bias is not None,
+            module.in_channels,
         )
     if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
         mode = "max" if isinstance(module, nn.MaxPool2d) else "avg"
@@ -84,9 +86,10 @@ def _module_op(module: Any, name: str) -> Op:
         size = module.output_size
         return AdaptiveAvgPool(pair(size, "output_size", minimum=1))
     if isinstance(module, nn.BatchNorm2d):
-        return BatchNorm()
+        return BatchNorm(module.num_features)
     if isinstance(module, nn.Linear):
-        return Linear(module.out_features, module.bias is not None)
+        in_features = None if isinstance(module, nn.LazyLinear) else module.in_features
+        return Linear(module.out_features, module.bias is not None, in_features)
     if isinstance(module, nn.Flatten):
         if module.start_dim != 1 or module.end_dim != -1:
             raise ArgumentError(

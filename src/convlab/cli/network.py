@@ -106,7 +106,7 @@ def _records(layers: Any) -> list[dict[str, Any]]:
 def run_summary(args: argparse.Namespace) -> int:
     import json
 
-    from ..summary import summary
+    from ..summarize import summary
 
     result = summary(_model(args), args.input)
     if args.json:

@@ -94,7 +94,16 @@ def conv2d_call(
     x, unbatched = with_batch_axis(arrays["input"], "input", op)
     w, b = arrays["weight"], arrays.get("bias")
     geometry = conv2d_geometry(
-        op, x.shape, w.shape, stride, padding, dilation, groups, padding_mode, None if b is None else b.shape
+        op,
+        x.shape,
+        w.shape,
+        stride,
+        padding,
+        dilation,
+        groups,
+        padding_mode,
+        None if b is None else b.shape,
+        original_shape=arrays["input"].shape,
     )
     return ConvCall(x, w, b, geometry, unbatched)
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from .._args import Array, Pad2d, Pair, conv_padding, flag, padding_mode, pair
 from .._args import as_int as _as_int
+from ..diagnose import channel_mismatch, kernel_too_large, quiet_traps, rank_mismatch, warn
 from ..errors import ArgumentError, ShapeError
 
 __all__ = [
@@ -56,18 +57,7 @@ def checked_output_length(
     padded = size + sum(padding)
     span = dilation * (kernel - 1) + 1
     if span > padded:
-        spanned = (
-            f"{kernel}"
-            if dilation == 1
-            else f"{span} (kernel {kernel} with dilation {dilation}: {dilation}*({kernel}-1)+1)"
-        )
-        raise ShapeError(
-            f"{op}: the kernel spans {spanned} cells along {dim} but the padded input has only {padded}: "
-            f"it overshoots by {span - padded}",
-            evidence=[f"input {dim} = {size}, padding (before, after) = {padding}, kernel {kernel}"],
-            fix=f"pad by at least {(span - size + 1) // 2} on each side along {dim}, "
-            "or use a smaller kernel or dilation",
-        )
+        raise kernel_too_large(op, dim, size, kernel, padding, dilation).error(ShapeError)
     return output_length(size, kernel, stride, sum(padding), dilation)
 
 
@@ -77,16 +67,7 @@ def with_batch_axis(array: Array, name: str, op: str) -> tuple[Array, bool]:
         return array, False
     if array.ndim == 3:
         return array[None], True
-    fixes = {
-        2: f"a single-channel image needs batch and channel axes: {name} = {name}[None, None]",
-        1: f"{name} must be an image, not a vector; reshape it to (N, C, H, W)",
-        0: f"{name} must be an image, not a scalar",
-    }
-    raise ShapeError(
-        f"{op}: {name} must have 4 dims (N, C, H, W) or 3 dims (C, H, W), "
-        f"got shape {array.shape} with {array.ndim} dims",
-        fix=fixes.get(array.ndim, f"remove the extra axes so that {name} is (N, C, H, W)"),
-    )
+    raise rank_mismatch(op, name, tuple(array.shape)).error(ShapeError)
 
 
 @dataclass(frozen=True)
@@ -158,6 +139,11 @@ def check_padding_fits(padding: Pad2d, size: Pair, mode: str, op: str) -> None:
             )
 
 
+def _warn_quiet_traps(op: str, kernel: Pair, stride: Pair, pads: Pad2d, dilation: Pair) -> None:
+    for diagnosis in quiet_traps(op, kernel, stride, pads, dilation):
+        warn(diagnosis.code, diagnosis.what, diagnosis.fix)
+
+
 def conv2d_geometry(
     op: str,
     input_shape: tuple[int, ...],
@@ -168,6 +154,7 @@ def conv2d_geometry(
     groups: object = 1,
     padding_mode_: object = "zeros",
     bias_shape: tuple[int, ...] | None = None,
+    original_shape: tuple[int, ...] | None = None,
 ) -> ConvGeometry:
     """Check one convolution's arguments against the array shapes and compute its sizes.
 
@@ -177,6 +164,7 @@ def conv2d_geometry(
         weight_shape: (O, C/groups, kH, kW).
         stride, padding, dilation, groups, padding_mode_: as in :func:`convlab.functional.conv2d`.
         bias_shape: (O,) or None.
+        original_shape: the input's shape as the user gave it (unbatched or not), for the diagnosis.
     """
     if len(weight_shape) != 4:
         fix = (
@@ -198,16 +186,7 @@ def conv2d_geometry(
         )
     g = _as_int(groups, "groups", minimum=1)
     if C_per_group * g != C:
-        raise ShapeError(
-            f"{op}: input has {C} channels but the weight expects {C_per_group * g}",
-            evidence=[
-                f"input shape {input_shape} is (N, C, H, W), so C = {C}",
-                f"weight shape {weight_shape} is (out_channels, in_channels/groups, kH, kW): "
-                f"{C_per_group} × groups {g} = {C_per_group * g} input channels",
-            ],
-            fix=f"make the layer's in_channels {C} (weight shape ({O}, {C // g}, {kh}, {kw})), "
-            f"or feed an input with {C_per_group * g} channels",
-        )
+        raise channel_mismatch(op, input_shape, weight_shape, g, original_shape).error(ShapeError)
     _check_out_channels_divisible(O, g, op, weight_shape)
     _check_bias(bias_shape, O, op)
     kernel = (kh, kw)
@@ -222,6 +201,7 @@ def conv2d_geometry(
         )
         for axis in range(2)
     ]
+    _warn_quiet_traps(op, kernel, stride_, pads, dilation_)
     return ConvGeometry(
         batch=N,
         in_channels=C,
@@ -440,9 +420,10 @@ def pool2d_geometry(
         if length < 1:
             dim = "HW"[axis]
             span = dilation_[axis] * (kernel[axis] - 1) + 1
+            padded = (H, W)[axis] + 2 * padding_[axis]
             raise ShapeError(
                 f"{op}: the pooling window spans {span} cells along {dim} but the padded input has only "
-                f"{(H, W)[axis] + 2 * padding_[axis]}",
+                f"{padded}: it overshoots by {span - padded}",
                 evidence=[f"input size {(H, W)}, kernel_size {kernel}, padding {padding_}, dilation {dilation_}"],
                 fix="use a smaller kernel_size, or pool an earlier, larger feature map",
             )

@@ -8,6 +8,7 @@ import numpy as np
 
 from .._args import Array, as_int, flag
 from .._arrays import float_arrays
+from ..diagnose import linear_mismatch
 from ..errors import ShapeError
 from .module import Module, Parameter, check_dtype
 
@@ -64,12 +65,7 @@ class Linear(Module):
     def forward(self, input: object) -> Array:
         x = float_arrays({"input": input, "weight": self.weight})["input"]
         if x.ndim == 0 or x.shape[-1] != self.in_features:
-            raise ShapeError(
-                f"Linear(in_features={self.in_features}) got an input of shape {x.shape}: its last axis must be "
-                f"{self.in_features}",
-                fix=f"build the layer as Linear({x.shape[-1] if x.ndim else 1}, {self.out_features}), "
-                "or flatten the input to (N, in_features)",
-            )
+            raise linear_mismatch(self.in_features, self.out_features, tuple(x.shape)).error(ShapeError)
         self._input = x
         out: Array = np.matmul(x, np.asarray(self.weight).T)
         if self.bias is not None:

@@ -1,0 +1,165 @@
+"""Check a whole network against an input before anything runs, and report every problem, not just the first.
+
+Each layer is checked against what actually reaches it: channels against its
+in_channels, features against a Linear's in_features, the kernel against the
+feature map. After a mismatch the check goes on as if the layer had received
+what it was built for, so later problems are found too. Quiet traps (a stride
+that skips pixels, padding no window uses, a feature map shrunk to 1x1 while
+convolutions still follow, flattening before any convolution) are reported as
+warnings.
+
+Example:
+    >>> report = check("conv3x3(8) flatten linear(10)", (3, 8, 8))
+    >>> report.ok
+    True
+    >>> problem = check("conv9x9(8) relu", (3, 8, 8)).problems[0]
+    >>> problem.index, problem.diagnosis.code, problem.diagnosis.fix.split("#")[0].strip()
+    (1, 'kernel-larger-than-input', 'padding=1')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ._args import conv_padding
+from .diagnose import Diagnosis, channel_mismatch, quiet_traps, rank_mismatch
+from .errors import ConvlabError
+from .graph import Conv, Flatten, Graph, Linear, Node, Pool
+from .network import as_graph, input_shape_of
+
+__all__ = ["Problem", "Report", "check"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    index: int  # 1-based position of the layer
+    layer: str
+    kind: str
+    severity: str  # "error" or "warning"
+    diagnosis: Diagnosis
+
+    def line(self, torch: bool = False) -> str:
+        fix = self.diagnosis.torch_fix if torch else self.diagnosis.fix
+        return f"layer {self.index} ({self.layer}): {self.diagnosis.what}; fix: {fix}"
+
+
+@dataclass(frozen=True)
+class Report:
+    model: str
+    input_shape: tuple[int, ...]
+    problems: tuple[Problem, ...]
+    checked: int  # layers checked before the check could not go on (all of them when it could)
+    total: int
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity == "error")
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _diagnosis_of(error: ConvlabError) -> Diagnosis:
+    found = getattr(error, "diagnosis", None)
+    if isinstance(found, Diagnosis):
+        return found
+    return Diagnosis("error", error.message, error.evidence, "see the message", error.fix or "", error.fix or "")
+
+
+def _shape_of(value: Any) -> tuple[int, ...]:
+    if hasattr(value, "shape"):
+        return tuple(int(n) for n in value.shape)
+    if isinstance(value, str):
+        import re
+
+        return tuple(int(n) for n in re.findall(r"\d+", value))
+    return tuple(value)
+
+
+def check(model: object, input: object = None) -> Report:
+    """Check ``model`` against an input (its shape, a "3x224x224" string, or the array itself).
+
+    Args:
+        model: a preset name, a layer string, a ``convlab.nn.Sequential`` or a ``torch.nn.Module``.
+        input: the input's shape as the model will get it, or the array; presets default to their own.
+    """
+    graph, default = as_graph(model)
+    raw = _shape_of(input) if input is not None else (1, *default) if default else ()
+    if len(raw) not in (3, 4):
+        diagnosis = rank_mismatch("input", "x", raw)
+        return Report(graph.name, raw, (Problem(0, "input", "input", "error", diagnosis),), 0, len(graph.nodes))
+    shapes: dict[str, tuple[int, ...]] = {"input": input_shape_of(raw)}
+    problems: list[Problem] = []
+    convolved = False
+    for index, node in enumerate(graph.nodes, start=1):
+        inputs = [shapes[source] for source in node.inputs]
+        try:
+            shapes[node.name] = node.op.output_shape(inputs, node.name)
+        except ConvlabError as error:
+            diagnosis = _first_layer(node, inputs, raw) or _diagnosis_of(error)
+            problems.append(Problem(index, node.name, node.op.kind, "error", diagnosis))
+            expected = node.op.expected_input(inputs)
+            try:
+                if expected is None:
+                    raise error
+                shapes[node.name] = node.op.output_shape(expected, node.name)
+            except ConvlabError:
+                return Report(graph.name, raw, tuple(problems), index, len(graph.nodes))
+        problems += _warnings(index, node, inputs, shapes[node.name], graph, convolved)
+        convolved |= isinstance(node.op, Conv)
+    return Report(graph.name, raw, tuple(problems), len(graph.nodes), len(graph.nodes))
+
+
+def _first_layer(node: Node, inputs: list[tuple[int, ...]], raw: tuple[int, ...]) -> Diagnosis | None:
+    """For the layer that reads the input itself, diagnose with the input as the user gave it (HWC, ...)."""
+    op = node.op
+    if node.inputs != ("input",) or not isinstance(op, Conv) or op.in_channels is None:
+        return None
+    weight = (op.out_channels, op.in_channels // op.groups, *op.kernel_size)
+    if inputs[0][1] == op.in_channels:
+        return None
+    diagnosis = channel_mismatch("conv2d", inputs[0], weight, op.groups, original_shape=raw)
+    return replace(diagnosis, what=f"{node.name}: {diagnosis.what}")
+
+
+def _warnings(
+    index: int, node: Node, inputs: list[tuple[int, ...]], output: tuple[int, ...], graph: Graph, convolved: bool
+) -> list[Problem]:
+    op, found = node.op, []
+    if isinstance(op, Conv):
+        pads = conv_padding(op.padding, kernel_size=op.kernel_size, stride=op.stride, dilation=op.dilation)
+        found += quiet_traps(node.name, op.kernel_size, op.stride, pads, op.dilation)
+    if isinstance(op, Pool) and op.stride[0] > op.kernel_size[0] * op.dilation[0]:
+        found += quiet_traps(node.name, op.kernel_size, op.stride, ((0, 0), (0, 0)), op.dilation)[:1]
+    if (
+        isinstance(op, (Flatten, Linear))
+        and not convolved
+        and len(inputs[0]) == 4
+        and inputs[0][2] * inputs[0][3] > 1
+    ):
+        found.append(
+            Diagnosis(
+                "flatten-too-early",
+                f"{node.name}: the image is flattened before any convolution",
+                (f"{inputs[0]} becomes {output}",),
+                "flattening first loses where pixels are and needs many weights",
+                "put convolution blocks before the classifier head",
+                "put nn.Conv2d blocks before nn.Flatten()",
+            )
+        )
+    if len(output) == 4 and output[2:] == (1, 1) and len(inputs[0]) == 4 and inputs[0][2:] != (1, 1):
+        later = graph.nodes[index:]
+        if any(isinstance(n.op, (Conv, Pool)) and n.op.kernel_size != (1, 1) for n in later):
+            found.append(
+                Diagnosis(
+                    "shrunk-to-1x1",
+                    f"{node.name}: the feature map is already 1x1 but layers with larger kernels follow",
+                    (f"output {output}",),
+                    "the input is small for this network, or strides and pools came too early",
+                    "use a larger input, or fewer strides/pools",
+                    "use a larger input, or fewer strides/pools",
+                )
+            )
+    return [Problem(index, node.name, op.kind, "warning", diagnosis) for diagnosis in found]
