@@ -148,11 +148,18 @@ def conv_padding(padding: object, *, kernel_size: Pair, stride: Pair, dilation: 
         if padding == "same":
             totals = [d * (k - 1) for k, d in zip(kernel_size, dilation)]
             if stride != (1, 1):
-                explicit = (totals[0] // 2, totals[1] // 2)
-                raise ArgumentError(
-                    f"padding='same' is not supported with stride={stride} (PyTorch refuses it too)",
-                    evidence=["'same' keeps H and W unchanged, which a stride above 1 cannot do"],
-                    fix=f"pass padding={explicit} explicitly (output about input/stride), or use stride=1",
+                from .diagnose import same_with_stride
+
+                raise same_with_stride(kernel_size, stride, dilation).error(ArgumentError)
+            if any(total % 2 for total in totals):
+                from .diagnose import warn
+
+                warn(
+                    "even-kernel-same",
+                    f"padding='same' with kernel {kernel_size} pads unevenly: "
+                    f"{totals[0] // 2} top and {totals[0] - totals[0] // 2} bottom along H, so outputs shift half "
+                    "a pixel towards the top-left",
+                    "use an odd kernel size, e.g. 3 or 5, for a centred window",
                 )
             top, left = (total // 2 for total in totals)
             return ((top, totals[0] - top), (left, totals[1] - left))

@@ -28,16 +28,20 @@ from .errors import ConvlabError, ConvlabWarning, DtypeError, ShapeError
 
 __all__ = [
     "Diagnosis",
+    "bias_length",
     "channel_mismatch",
     "dtype_mismatch",
     "explain_errors",
+    "groups_mismatch",
     "kernel_too_large",
     "linear_mismatch",
     "norm_mismatch",
     "quiet",
     "quiet_traps",
     "rank_mismatch",
+    "same_with_stride",
     "torch_error",
+    "unbatched_only",
     "warn",
     "warnings_enabled",
 ]
@@ -120,7 +124,13 @@ def channel_mismatch(
             f"weight = weight[:, :1]   # or build it as nn.Conv2d({C}, {O}, {kh}, groups={C})",
             f"nn.Conv2d({C}, {O}, {kh}, groups={C})",
         )
-    if len(given) == 3 and given[2] == expected and given[0] != expected:
+    # A square image tells the layout: equal H and W axes are the spatial ones.
+    if (
+        len(given) == 3
+        and given[2] == expected
+        and given[0] != expected
+        and (given[0] == given[1] or given[1] != given[2])
+    ):
         return Diagnosis(
             "hwc-image",
             f"{op}: the image {given} looks like (H, W, C) with C = {expected}, as PIL and Matplotlib read "
@@ -130,7 +140,12 @@ def channel_mismatch(
             "x = x.transpose(2, 0, 1)[None]   # (H, W, C) -> (1, C, H, W)",
             "x = x.permute(2, 0, 1).unsqueeze(0)",
         )
-    if len(given) == 4 and given[3] == expected and given[1] != expected:
+    if (
+        len(given) == 4
+        and given[3] == expected
+        and given[1] != expected
+        and (given[1] == given[2] or given[2] != given[3])
+    ):
         return Diagnosis(
             "channels-last",
             f"{op}: the input {given} looks like (N, H, W, C) with C = {expected}; "
@@ -312,36 +327,97 @@ def quiet_traps(
     pads: tuple[tuple[int, int], tuple[int, int]],
     dilation: tuple[int, int],
 ) -> list[Diagnosis]:
-    """Legal settings that are probably mistakes: a stride that skips pixels, padding no window can use."""
+    """Legal settings that are probably mistakes: a stride that skips pixels, padding no window can use.
+
+    A 1x1 kernel with a stride is exempt: it is the usual way to downsample a shortcut (as in ResNet).
+    """
+    spans = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
     found = []
-    for axis in range(2):
-        span = dilation[axis] * (kernel[axis] - 1) + 1
-        dim = "HW"[axis]
-        if stride[axis] > span:
-            found.append(
-                Diagnosis(
-                    "stride-skips-pixels",
-                    f"{op}: stride {stride[axis]} along {dim} is larger than the kernel's span {span}: "
-                    f"{stride[axis] - span} of every {stride[axis]} input pixels are never read",
-                    (f"kernel {kernel}, stride {stride}, dilation {dilation}",),
-                    "windows step further than they reach, so they never touch the pixels in between",
-                    f"stride={span}   # or a larger kernel",
-                    f"stride={span}",
-                )
+    skipping = [axis for axis in range(2) if stride[axis] > spans[axis] > 1]
+    if skipping:
+        axis = skipping[0]
+        found.append(
+            Diagnosis(
+                "stride-skips-pixels",
+                f"{op}: stride {stride} is larger than the kernel's span {spans}: "
+                f"{stride[axis] - spans[axis]} of every {stride[axis]} input "
+                f"{'rows' if axis == 0 else 'columns'} are never read",
+                (f"kernel {kernel}, stride {stride}, dilation {dilation}",),
+                "windows step further than they reach, so they never touch the pixels in between",
+                f"stride={spans[axis]}   # or a larger kernel",
+                f"stride={spans[axis]}",
             )
-        if max(pads[axis]) >= span:
-            found.append(
-                Diagnosis(
-                    "padding-unused",
-                    f"{op}: padding {max(pads[axis])} along {dim} is at least the kernel's span {span}: "
-                    f"the border outputs see only padding",
-                    (f"kernel {kernel}, padding (before, after) {pads[axis]}",),
-                    "padding wider than the kernel adds outputs computed from zeros alone",
-                    f"padding={(span - 1) // 2}",
-                    f"padding={(span - 1) // 2}",
-                )
+        )
+    unused = [axis for axis in range(2) if max(pads[axis]) >= spans[axis]]
+    if unused:
+        axis = unused[0]
+        found.append(
+            Diagnosis(
+                "padding-unused",
+                f"{op}: padding {max(pads[axis])} along {'HW'[axis]} is at least the kernel's span {spans[axis]}: "
+                f"the border outputs see only padding",
+                (f"kernel {kernel}, padding ((top, bottom), (left, right)) {pads}",),
+                "padding wider than the kernel adds outputs computed from zeros alone",
+                f"padding={(spans[axis] - 1) // 2}",
+                f"padding={(spans[axis] - 1) // 2}",
             )
+        )
     return found
+
+
+def same_with_stride(kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int]) -> Diagnosis:
+    """padding="same" asked of a strided convolution, which PyTorch refuses."""
+    totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
+    explicit = (totals[0] // 2, totals[1] // 2)
+    return Diagnosis(
+        "same-with-stride",
+        f"padding='same' is not supported with stride={stride} (PyTorch refuses it too)",
+        (
+            "'same' keeps H and W unchanged, which a stride above 1 cannot do",
+            f"padding={explicit} gives about H/stride; for exactly ceil(H/stride) solve it: "
+            f"convlab size --input H --kernel {kernel[0]} --stride {stride[0]} --want same",
+        ),
+        "'same' was meant as TensorFlow's ceil(H/stride), which PyTorch does not offer",
+        f"padding={explicit}   # or convlab.shapes.solve_padding(H, {kernel[0]}, {stride[0]}) for the exact pads",
+        f"padding={explicit}",
+    )
+
+
+def groups_mismatch(op: str, out_channels: int, groups: int, weight_shape: tuple[int, ...]) -> Diagnosis:
+    """Output channels that do not split into ``groups``."""
+    nearest = max(groups, out_channels - out_channels % groups)
+    return Diagnosis(
+        "groups",
+        f"{op}: groups={groups} must divide the {out_channels} output channels (weight shape {weight_shape})",
+        (f"{out_channels} output channels cannot be split into {groups} equal groups",),
+        "every group needs the same number of input and output channels",
+        f"out_channels={nearest}   # or groups=1",
+        f"out_channels={nearest}   # or groups=1",
+    )
+
+
+def bias_length(op: str, bias_shape: tuple[int, ...], out_channels: int) -> Diagnosis:
+    return Diagnosis(
+        "bias-length",
+        f"{op}: bias must have shape ({out_channels},), one value per output channel, got {bias_shape}",
+        (f"the weight makes {out_channels} output channels",),
+        "the bias was made for another number of output channels",
+        f"bias = np.zeros({out_channels}, dtype=np.float32)   # or bias=None",
+        f"bias = torch.zeros({out_channels})",
+    )
+
+
+def unbatched_only(name: str, shape: tuple[int, ...]) -> Diagnosis:
+    """A batch (or channel) axis on an image where one plain (H, W) matrix is expected."""
+    index = "[" + ", ".join("0" for _ in shape[:-2]) + "]"
+    return Diagnosis(
+        "extra-batch-axis",
+        f"{name} must be one (H, W) matrix, got shape {shape}: it still has its batch/channel axes",
+        (f"{name} shape {shape}",),
+        "an image taken from a batch kept its (N, C) axes",
+        f"{name} = {name}{index}",
+        f"{name} = {name}{index}",
+    )
 
 
 def dtype_mismatch(strong: dict[str, Any]) -> Diagnosis:

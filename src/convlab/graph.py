@@ -118,8 +118,11 @@ class Op:
     def describe(self) -> str:
         return self.kind
 
-    def expected_input(self, inputs: list[Shape]) -> list[Shape] | None:
-        """The input shapes this layer was built for, if it declares them (checking goes on past a mismatch)."""
+    def fallback_output(self, inputs: list[Shape], name: str) -> Shape | None:
+        """The output had the input been what the layer declares it was built for; None if it declares nothing.
+
+        Checking a whole network goes on past a mismatch with this shape.
+        """
         return None
 
 
@@ -161,10 +164,10 @@ class Conv(Op):
     def macs(self, inputs: list[Shape], output: Shape) -> int:
         return math.prod(output) * (inputs[0][1] // self.groups) * math.prod(self.kernel_size)
 
-    def expected_input(self, inputs: list[Shape]) -> list[Shape] | None:
+    def fallback_output(self, inputs: list[Shape], name: str) -> Shape | None:
         if self.in_channels is None or len(inputs[0]) != 4:
             return None
-        return [(inputs[0][0], self.in_channels, *inputs[0][2:])]
+        return self.output_shape([(inputs[0][0], self.in_channels, *inputs[0][2:])], name)
 
     def _pads(self) -> Pair:
         pads = conv_padding(self.padding, kernel_size=self.kernel_size, stride=self.stride, dilation=self.dilation)
@@ -226,10 +229,10 @@ class ConvTranspose(Op):
         assert isinstance(size, tuple)
         return (n, self.out_channels, *size)
 
-    def expected_input(self, inputs: list[Shape]) -> list[Shape] | None:
+    def fallback_output(self, inputs: list[Shape], name: str) -> Shape | None:
         if self.in_channels is None or len(inputs[0]) != 4:
             return None
-        return [(inputs[0][0], self.in_channels, *inputs[0][2:])]
+        return self.output_shape([(inputs[0][0], self.in_channels, *inputs[0][2:])], name)
 
     def params(self, inputs: list[Shape]) -> int:
         c = inputs[0][1]
@@ -336,9 +339,8 @@ class Linear(Op):
             raise _named(name, linear_mismatch(declared, self.out_features, inputs[0]))
         return (inputs[0][0], self.out_features)
 
-    def expected_input(self, inputs: list[Shape]) -> list[Shape] | None:
-        features = self.in_features if self.in_features is not None else math.prod(inputs[0][1:])
-        return [(inputs[0][0], features)]
+    def fallback_output(self, inputs: list[Shape], name: str) -> Shape | None:
+        return (inputs[0][0], self.out_features)
 
     def params(self, inputs: list[Shape]) -> int:
         return inputs[0][1] * self.out_features + (self.out_features if self.bias else 0)
@@ -374,8 +376,8 @@ class BatchNorm(Op):
             raise _named(name, norm_mismatch(self.num_features, inputs[0]))
         return inputs[0]
 
-    def expected_input(self, inputs: list[Shape]) -> list[Shape] | None:
-        return None if self.num_features is None else [(inputs[0][0], self.num_features, *inputs[0][2:])]
+    def fallback_output(self, inputs: list[Shape], name: str) -> Shape | None:
+        return inputs[0]  # normalisation keeps the shape; the fix is to the layer, not to what follows
 
     def params(self, inputs: list[Shape]) -> int:
         return 2 * inputs[0][1]  # a scale and a shift per channel (running statistics are not trained)

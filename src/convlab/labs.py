@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ._args import Array, Pair, as_int, conv_padding, pair
+from .diagnose import unbatched_only
 from .errors import ArgumentError, ConvlabError
 from .textmatrix import load_matrix
 
@@ -158,6 +159,8 @@ def _matrix(value: object, name: str) -> Array:
     if isinstance(value, str):
         return load_matrix(value, name)
     array = np.asarray(value, dtype=np.float32)
+    if array.ndim > 2 and all(n == 1 for n in array.shape[:-2]):
+        raise unbatched_only(name, array.shape).error(ArgumentError)
     if array.ndim != 2:
         raise ArgumentError(f"{name} must be a 2-D matrix, got shape {array.shape}", fix=f'--{name} "1 0; 0 -1"')
     return array

@@ -39,9 +39,15 @@ class Problem:
     severity: str  # "error" or "warning"
     diagnosis: Diagnosis
 
+    @property
+    def message(self) -> str:
+        """The diagnosis without the layer's name in front (the line names it)."""
+        return self.diagnosis.what.removeprefix(f"{self.layer}: ")
+
     def line(self, torch: bool = False) -> str:
+        """``layer 7 (fc, linear): Linear(in_features=400) gets 576 features ...; fix: nn.Linear(576, 10)``."""
         fix = self.diagnosis.torch_fix if torch else self.diagnosis.fix
-        return f"layer {self.index} ({self.layer}): {self.diagnosis.what}; fix: {fix}"
+        return f"layer {self.index} ({self.layer}, {self.kind}): {self.message}; fix: {fix}"
 
 
 @dataclass(frozen=True)
@@ -100,13 +106,13 @@ def check(model: object, input: object = None) -> Report:
         except ConvlabError as error:
             diagnosis = _first_layer(node, inputs, raw) or _diagnosis_of(error)
             problems.append(Problem(index, node.name, node.op.kind, "error", diagnosis))
-            expected = node.op.expected_input(inputs)
             try:
-                if expected is None:
-                    raise error
-                shapes[node.name] = node.op.output_shape(expected, node.name)
+                fallback = node.op.fallback_output(inputs, node.name)
             except ConvlabError:
+                fallback = None
+            if fallback is None:
                 return Report(graph.name, raw, tuple(problems), index, len(graph.nodes))
+            shapes[node.name] = fallback
         problems += _warnings(index, node, inputs, shapes[node.name], graph, convolved)
         convolved |= isinstance(node.op, Conv)
     return Report(graph.name, raw, tuple(problems), len(graph.nodes), len(graph.nodes))

@@ -185,7 +185,7 @@ def trace(model: Any) -> Graph:
         sources = [aliases[arg.name] for arg in node.all_input_nodes]
         if node.op == "call_module":
             op = _module_op(modules[node.target], node.target)
-            label = node.target
+            label = node.target if node.target not in aliases.values() else node.name  # a module used twice
         elif node.op == "call_function":
             op = _function_op(node.target, node)
             label = node.name

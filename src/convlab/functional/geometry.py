@@ -16,7 +16,15 @@ from dataclasses import dataclass
 
 from .._args import Array, Pad2d, Pair, conv_padding, flag, padding_mode, pair
 from .._args import as_int as _as_int
-from ..diagnose import channel_mismatch, kernel_too_large, quiet_traps, rank_mismatch, warn
+from ..diagnose import (
+    bias_length,
+    channel_mismatch,
+    groups_mismatch,
+    kernel_too_large,
+    quiet_traps,
+    rank_mismatch,
+    warn,
+)
 from ..errors import ArgumentError, ShapeError
 
 __all__ = [
@@ -107,19 +115,12 @@ class ConvGeometry:
 
 def _check_out_channels_divisible(out_channels: int, groups: int, op: str, weight_shape: tuple[int, ...]) -> None:
     if out_channels % groups:
-        raise ArgumentError(
-            f"{op}: groups={groups} must divide the {out_channels} output channels (weight shape {weight_shape})",
-            fix=f"use a number of output channels divisible by {groups}, "
-            f"e.g. {max(groups, out_channels - out_channels % groups)}",
-        )
+        raise groups_mismatch(op, out_channels, groups, weight_shape).error(ArgumentError)
 
 
 def _check_bias(bias_shape: tuple[int, ...] | None, channels: int, op: str) -> None:
     if bias_shape is not None and bias_shape != (channels,):
-        raise ShapeError(
-            f"{op}: bias must have shape ({channels},), one value per output channel, got {bias_shape}",
-            fix=f"pass a bias of length {channels}, or bias=None",
-        )
+        raise bias_length(op, bias_shape, channels).error(ShapeError)
 
 
 def check_padding_fits(padding: Pad2d, size: Pair, mode: str, op: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from .._args import Array
-from ..errors import ArgumentTypeError
+from ..errors import ArgumentTypeError, ConvlabError
 from .module import Module
 
 __all__ = ["Sequential"]
@@ -47,8 +47,15 @@ class Sequential(Module):
         return iter(self.layers)
 
     def forward(self, input: object) -> Array:
-        for layer in self.layers:
-            input = layer(input)
+        for index, layer in enumerate(self.layers):
+            try:
+                input = layer(input)
+            except ConvlabError as error:  # say which layer of the chain failed, keep the rest of the message
+                named = type(error)(
+                    f"layer {index} ({layer!r}): {error.message}", evidence=error.evidence, fix=error.fix
+                )
+                named.diagnosis = getattr(error, "diagnosis", None)  # type: ignore[attr-defined]
+                raise named from error
         return input  # type: ignore[return-value]  # an array once any layer ran
 
     def backward(self, grad_output: object) -> Array:
