@@ -143,6 +143,12 @@ def test_explain_errors_lets_working_models_and_other_errors_through() -> None:
         raise KeyError("not a shape error")
 
 
+def test_explain_errors_for_a_float64_input() -> None:
+    model = LeNet()
+    with pytest.raises(ConvlabError, match=r"x = x\.float\(\)"), convlab.explain_errors(model):
+        model(torch.zeros(1, 1, 32, 32, dtype=torch.float64))
+
+
 def test_torch_error_directly() -> None:
     model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.Conv2d(16, 4, 3))
     x = torch.zeros(1, 3, 8, 8)

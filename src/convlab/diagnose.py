@@ -474,6 +474,16 @@ def torch_error(error: BaseException, model: Any, example_input: Any) -> Convlab
     from .stack_check import check
 
     problems = check(model, tuple(example_input.shape)).errors
+    dtypes = (
+        {str(p.dtype).removeprefix("torch.") for p in model.parameters()}
+        if hasattr(model, "parameters")
+        else set()
+    )
+    given = str(getattr(example_input, "dtype", "")).removeprefix("torch.")
+    if not problems and given in ("float64", "float32") and dtypes and given not in dtypes:
+        explained = dtype_mismatch({"x": given, "weight": dtypes.pop()}).error(DtypeError, torch=True)
+        explained.__cause__ = error
+        return explained
     if problems:
         first = problems[0]
         diagnosis = replace(first.diagnosis, what=f"{first.layer}: {first.diagnosis.what}")
