@@ -104,13 +104,19 @@ def conv_configs(
     max_padding: int = 3,
     modes: tuple[str, ...] = MODES,
     allow_empty_batch: bool = True,
+    kernel: tuple[int, int] | None = None,
+    stride: tuple[int, int] | None = None,
+    dilation: tuple[int, int] | None = None,
+    depthwise: bool = False,
+    max_size_extra: int = 0,
 ) -> ConvConfig:
-    groups = draw(st.integers(1, max_groups))
-    in_channels = groups * draw(st.integers(1, max_per_group))
+    """Any configuration, or one with the kernel, stride, dilation fixed or depthwise, for one algorithm."""
+    groups = draw(st.integers(2 if depthwise else 1, max_groups))
+    in_channels = groups * (1 if depthwise else draw(st.integers(1, max_per_group)))
     out_channels = groups * draw(st.integers(1, max_per_group))
-    kernel = (draw(st.integers(1, max_kernel)), draw(st.integers(1, max_kernel)))
-    stride = (draw(st.integers(1, max_stride)), draw(st.integers(1, max_stride)))
-    dilation = (draw(st.integers(1, max_dilation)), draw(st.integers(1, max_dilation)))
+    kernel = kernel or (draw(st.integers(1, max_kernel)), draw(st.integers(1, max_kernel)))
+    stride = stride or (draw(st.integers(1, max_stride)), draw(st.integers(1, max_stride)))
+    dilation = dilation or (draw(st.integers(1, max_dilation)), draw(st.integers(1, max_dilation)))
     forms = ["int", "pair", "list", "valid"] + (["same"] if stride == (1, 1) else [])
     form = draw(st.sampled_from(forms))
     if form == "int":
@@ -124,6 +130,7 @@ def conv_configs(
     pads = _explicit(padding, kernel, dilation)
     size = tuple(
         _size_for(pads[axis], dilation[axis] * (kernel[axis] - 1) + 1, mode, stride[axis], draw)
+        + draw(st.integers(0, max_size_extra))
         for axis in range(2)
     )
     batch = draw(st.one_of(st.none(), st.integers(0 if allow_empty_batch else 1, 3)))

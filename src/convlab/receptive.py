@@ -29,6 +29,8 @@ from .summarize import LayerRecord, analyse
 
 __all__ = ["Check", "ReceptiveField", "receptive_field"]
 
+EXACT = "im2col"  # the check counts cells with non-zero gradient: FFT and Winograd leave rounding dust everywhere
+
 
 Interval = tuple[tuple[int, int], tuple[int, int]]  # ((first row, last row), (first col, last col))
 
@@ -222,17 +224,19 @@ def _forward(node: Node, inputs: list[Any], weights: dict[str, Any]) -> Any:
     if isinstance(op, Conv):
         weight = np.full((1, x.shape[1], *op.kernel_size), 1.0 / (x.shape[1] * math.prod(op.kernel_size)))
         weights[node.name] = weight
-        return F.conv2d(x, weight, None, op.stride, op.padding, op.dilation)
+        return F.conv2d(x, weight, None, op.stride, op.padding, op.dilation, algorithm=EXACT)
     if isinstance(op, ConvTranspose):
         weight = np.full((x.shape[1], 1, *op.kernel_size), 1.0 / math.prod(op.kernel_size))
         weights[node.name] = weight
-        return F.conv_transpose2d(x, weight, None, op.stride, op.padding, op.output_padding, 1, op.dilation)
+        return F.conv_transpose2d(
+            x, weight, None, op.stride, op.padding, op.output_padding, 1, op.dilation, algorithm=EXACT
+        )
     if isinstance(op, Pool):
         if op.dilation != (1, 1):  # a dilated window: the same cells as a dilated all-ones convolution
             weight = np.full((x.shape[1], 1, *op.kernel_size), 1.0 / math.prod(op.kernel_size))
             weights[node.name] = weight
             padded = F.pad(x, _ceil_pads(op, x.shape))
-            return F.conv2d(padded, weight, None, op.stride, 0, op.dilation, groups=x.shape[1])
+            return F.conv2d(padded, weight, None, op.stride, 0, op.dilation, groups=x.shape[1], algorithm=EXACT)
         return F.avg_pool2d(x, op.kernel_size, op.stride, op.padding, op.ceil_mode)
     if isinstance(op, AdaptiveAvgPool):
         kernel = (x.shape[2] // op.output_size[0], x.shape[3] // op.output_size[1])
@@ -260,11 +264,23 @@ def _backward(node: Node, inputs: list[Any], grad: Any, weights: dict[str, Any],
 
     op, x = node.op, inputs[0]
     if isinstance(op, Conv):
-        return [F.conv2d_input_grad(x.shape, weights[node.name], grad, op.stride, op.padding, op.dilation)]
+        return [
+            F.conv2d_input_grad(
+                x.shape, weights[node.name], grad, op.stride, op.padding, op.dilation, algorithm=EXACT
+            )
+        ]
     if isinstance(op, ConvTranspose):
         return [
             F.conv_transpose2d_input_grad(
-                x.shape, weights[node.name], grad, op.stride, op.padding, op.output_padding, 1, op.dilation
+                x.shape,
+                weights[node.name],
+                grad,
+                op.stride,
+                op.padding,
+                op.output_padding,
+                1,
+                op.dilation,
+                algorithm=EXACT,
             )
         ]
     if isinstance(op, Pool):
@@ -272,7 +288,14 @@ def _backward(node: Node, inputs: list[Any], grad: Any, weights: dict[str, Any],
             left, right, top, bottom = _ceil_pads(op, x.shape)
             padded_shape = (*x.shape[:2], x.shape[2] + top + bottom, x.shape[3] + left + right)
             padded_grad = F.conv2d_input_grad(
-                padded_shape, weights[node.name], grad, op.stride, 0, op.dilation, groups=x.shape[1]
+                padded_shape,
+                weights[node.name],
+                grad,
+                op.stride,
+                0,
+                op.dilation,
+                groups=x.shape[1],
+                algorithm=EXACT,
             )
             return [padded_grad[:, :, top : top + x.shape[2], left : left + x.shape[3]]]
         return [F.avg_pool2d_grad(x.shape, grad, op.kernel_size, op.stride, op.padding, op.ceil_mode)]

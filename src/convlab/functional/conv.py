@@ -69,7 +69,9 @@ def conv2d(
     call = conv2d_call("conv2d", input, weight, bias, stride, padding, dilation, groups, padding_mode)
     geo = call.geometry
     padded = pad2d(call.input, geo.padding, geo.padding_mode)
-    out = choose(algorithm, geo).forward(padded, call.weight, call.bias, geo.stride, geo.dilation, geo.groups)
+    out = choose(algorithm, geo.layout).forward(
+        padded, call.weight, call.bias, geo.stride, geo.dilation, geo.groups
+    )
     return unbatch(out, call.unbatched)
 
 
@@ -108,7 +110,9 @@ def conv2d_input_grad(
     w, grad, geo, unbatched = conv2d_input_grad_call(
         "conv2d_input_grad", input_shape, weight, grad_output, stride, padding, dilation, groups, padding_mode
     )
-    grad_padded = choose(algorithm, geo).input_grad(w, grad, geo.padded_size, geo.stride, geo.dilation, geo.groups)
+    grad_padded = choose(algorithm, geo.layout).input_grad(
+        w, grad, geo.padded_size, geo.stride, geo.dilation, geo.groups
+    )
     return unbatch(pad2d_grad(grad_padded, geo.padding, geo.padding_mode), unbatched)
 
 
@@ -146,7 +150,9 @@ def conv2d_weight_grad(
         "conv2d_weight_grad", input, weight_shape, grad_output, stride, padding, dilation, groups, padding_mode
     )
     padded = pad2d(x, geo.padding, geo.padding_mode)
-    return choose(algorithm, geo).weight_grad(padded, grad, geo.kernel_size, geo.stride, geo.dilation, geo.groups)
+    return choose(algorithm, geo.layout).weight_grad(
+        padded, grad, geo.kernel_size, geo.stride, geo.dilation, geo.groups
+    )
 
 
 def conv2d_bias_grad(grad_output: object) -> Array:

@@ -29,6 +29,7 @@ from ..errors import ArgumentError, ShapeError
 
 __all__ = [
     "ConvGeometry",
+    "Layout",
     "PoolGeometry",
     "TransposeGeometry",
     "check_padding_fits",
@@ -79,6 +80,20 @@ def with_batch_axis(array: Array, name: str, op: str) -> tuple[Array, bool]:
 
 
 @dataclass(frozen=True)
+class Layout:
+    """What the choice of algorithm depends on: a convolution's sizes, not its values."""
+
+    kernel_size: Pair
+    stride: Pair
+    dilation: Pair
+    groups: int
+    in_channels: int
+    out_channels: int
+    padded_size: Pair
+    batch: int
+
+
+@dataclass(frozen=True)
 class ConvGeometry:
     """One checked 2-D convolution: input (N, C, H, W) * weight (O, C/groups, kH, kW) -> (N, O, H_out, W_out)."""
 
@@ -111,6 +126,19 @@ class ConvGeometry:
     @property
     def weight_shape(self) -> tuple[int, int, int, int]:
         return (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
+
+    @property
+    def layout(self) -> Layout:
+        return Layout(
+            self.kernel_size,
+            self.stride,
+            self.dilation,
+            self.groups,
+            self.in_channels,
+            self.out_channels,
+            self.padded_size,
+            self.batch,
+        )
 
 
 def _check_out_channels_divisible(out_channels: int, groups: int, op: str, weight_shape: tuple[int, ...]) -> None:
@@ -241,6 +269,21 @@ class TransposeGeometry:
     @property
     def output_shape(self) -> tuple[int, int, int, int]:
         return (self.batch, self.out_channels, *self.output_size)
+
+    @property
+    def layout(self) -> Layout:
+        """The layout of the convolution this one transposes: from the output (uncropped) back to the input."""
+        full = (self.output_size[0] + 2 * self.padding[0], self.output_size[1] + 2 * self.padding[1])
+        return Layout(
+            self.kernel_size,
+            self.stride,
+            self.dilation,
+            self.groups,
+            self.out_channels,
+            self.in_channels,
+            full,
+            self.batch,
+        )
 
 
 def conv_transpose2d_geometry(

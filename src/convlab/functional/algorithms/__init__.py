@@ -19,40 +19,96 @@ from dataclasses import dataclass
 from ..._args import Array, Pair
 from ...errors import ArgumentError
 from .. import reference
-from ..geometry import ConvGeometry
-from . import im2col
+from ..geometry import Layout
+from . import depthwise, fft, gemm1x1, im2col, winograd
 
-__all__ = ["ALGORITHMS", "Algorithm", "choose"]
+__all__ = ["ALGORITHMS", "Algorithm", "Layout", "choose"]
 
 
 @dataclass(frozen=True)
 class Algorithm:
-    """One way of computing a convolution and its two gradients."""
+    """One way of computing a convolution and its two gradients, and where it applies."""
 
     name: str
     forward: Callable[[Array, Array, Array | None, Pair, Pair, int], Array]
     input_grad: Callable[[Array, Array, Pair, Pair, Pair, int], Array]
     weight_grad: Callable[[Array, Array, Pair, Pair, Pair, int], Array]
+    supports: Callable[[Layout], bool] = lambda layout: True
 
 
 ALGORITHMS = {
     "im2col": Algorithm("im2col", im2col.forward, im2col.input_grad, im2col.weight_grad),
+    "gemm1x1": Algorithm(
+        "gemm1x1",
+        gemm1x1.forward,
+        gemm1x1.input_grad,
+        gemm1x1.weight_grad,
+        lambda lay: gemm1x1.supports(lay.kernel_size, lay.stride, lay.dilation),
+    ),
+    "winograd": Algorithm(
+        "winograd",
+        winograd.forward,
+        winograd.input_grad,
+        winograd.weight_grad,
+        lambda lay: winograd.supports(lay.kernel_size, lay.stride, lay.dilation),
+    ),
+    "fft": Algorithm("fft", fft.forward, fft.input_grad, fft.weight_grad),
+    "depthwise": Algorithm(
+        "depthwise",
+        depthwise.forward,
+        depthwise.input_grad,
+        depthwise.weight_grad,
+        lambda lay: depthwise.supports(lay.in_channels // lay.groups, lay.groups),
+    ),
     "reference": Algorithm(
         "reference", reference.correlate, reference.correlate_input_grad, reference.correlate_weight_grad
     ),
 }
 
+# Crossovers measured with benchmarks/ on a 2-core AVX-512 machine (see docs/performance.md):
+WINOGRAD_MIN_CHANNELS = 16  # below this the transforms cost more than the 2.25x fewer multiplications save
+FFT_MIN_KERNEL_AREA = 49  # 7x7 and up, when the FFT's cost per channel pair is below the direct one
 
-def choose(algorithm: object, geometry: ConvGeometry | None = None) -> Algorithm:
-    """The algorithm to run: the one asked for, or for ``"auto"`` the fastest for this geometry.
 
-    The rule today: im2col + GEMM for every geometry (the only fast algorithm so
-    far), so ``geometry`` is not consulted yet.
+def _auto(layout: Layout) -> Algorithm:
+    """The measured rule: depthwise, 1x1, Winograd for 3x3 stride 1, FFT for large kernels, else im2col."""
+    in_per_group = layout.in_channels // layout.groups
+    out_per_group = layout.out_channels // layout.groups
+    for name in ("depthwise", "gemm1x1"):
+        if ALGORITHMS[name].supports(layout):
+            return ALGORITHMS[name]
+    if ALGORITHMS["winograd"].supports(layout) and min(in_per_group, out_per_group) >= WINOGRAD_MIN_CHANNELS:
+        return ALGORITHMS["winograd"]
+    kh, kw = layout.kernel_size
+    if kh * kw >= FFT_MIN_KERNEL_AREA:
+        Ho = (layout.padded_size[0] - layout.dilation[0] * (kh - 1) - 1) // layout.stride[0] + 1
+        Wo = (layout.padded_size[1] - layout.dilation[1] * (kw - 1) - 1) // layout.stride[1] + 1
+        direct = Ho * Wo * kh * kw
+        by_fft = fft.cost(layout.padded_size, layout.kernel_size, layout.dilation) * (
+            1 + 1 / max(1, min(in_per_group, out_per_group))
+        )
+        if by_fft < direct:
+            return ALGORITHMS["fft"]
+    return ALGORITHMS["im2col"]
+
+
+def choose(algorithm: object, layout: Layout | None = None) -> Algorithm:
+    """The algorithm to run: the one asked for, or for ``"auto"`` the fastest for this layout.
+
+    Raises:
+        ArgumentError: an unknown name, or an algorithm that cannot compute this convolution.
     """
     if algorithm == "auto":
-        return ALGORITHMS["im2col"]
+        return ALGORITHMS["im2col"] if layout is None else _auto(layout)
     if isinstance(algorithm, str) and algorithm in ALGORITHMS:
-        return ALGORITHMS[algorithm]
+        chosen = ALGORITHMS[algorithm]
+        if layout is not None and not chosen.supports(layout):
+            raise ArgumentError(
+                f"algorithm={algorithm!r} cannot compute this convolution (kernel {layout.kernel_size}, "
+                f"stride {layout.stride}, dilation {layout.dilation}, groups {layout.groups})",
+                fix="leave algorithm='auto', or pick 'im2col', which computes every convolution",
+            )
+        return chosen
     raise ArgumentError(
         f"algorithm must be 'auto' or one of {', '.join(map(repr, ALGORITHMS))}, got {algorithm!r}",
         fix="leave algorithm='auto' to let convlab choose",

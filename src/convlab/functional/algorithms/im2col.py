@@ -19,6 +19,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..._args import Array, Pair
+from . import parallel
 
 __all__ = ["forward", "input_grad", "weight_grad", "windows"]
 
@@ -50,9 +51,17 @@ def _output_size(padded_size: Pair, kernel_size: Pair, stride: Pair, dilation: P
     return (h, w)
 
 
-def _chunks(batch: int, bytes_per_image: int) -> list[slice]:
-    step = max(1, WORKSPACE_BYTES // max(1, bytes_per_image))
+def _chunks(batch: int, bytes_per_image: int, budget: int | None = None) -> list[slice]:
+    """Whole images at a time, as many as fit the workspace budget (at least one)."""
+    step = max(1, (WORKSPACE_BYTES if budget is None else budget) // max(1, bytes_per_image))
     return [slice(start, min(start + step, batch)) for start in range(0, batch, step)]
+
+
+def _columns(view: Array) -> Array:
+    """The one copy: windows (n, C, kH, kW, H_out, W_out) into contiguous columns, on all cores."""
+    columns = np.empty(view.shape, dtype=view.dtype)
+    parallel.copy(columns, view, axis=1)
+    return columns
 
 
 def forward(padded: Array, weight: Array, bias: Array | None, stride: Pair, dilation: Pair, groups: int) -> Array:
@@ -70,8 +79,8 @@ def forward(padded: Array, weight: Array, bias: Array | None, stride: Pair, dila
     out = np.empty((N, O, Ho, Wo), dtype=weight.dtype)
     out_by_group = out.reshape(N, groups, O // groups, L)
     for chunk in _chunks(N, C * kh * kw * L * padded.itemsize):
-        columns = view[chunk].reshape(-1, groups, K, L)  # the one copy: windows -> columns
-        np.matmul(w, columns, out=out_by_group[chunk])
+        columns = _columns(view[chunk])
+        np.matmul(w, columns.reshape(-1, groups, K, L), out=out_by_group[chunk])
     if bias is not None:
         out += bias[:, None, None]
     return out
@@ -117,7 +126,7 @@ def weight_grad(
     view = windows(padded, kernel_size, stride, dilation, (Ho, Wo))
     grad_weight = np.zeros((groups, O // groups, K), dtype=padded.dtype)
     for chunk in _chunks(N, C * kh * kw * L * padded.itemsize):
-        columns = view[chunk].reshape(-1, groups, K, L)
+        columns = _columns(view[chunk]).reshape(-1, groups, K, L)
         grad = grad_output[chunk].reshape(-1, groups, O // groups, L)
         for image in range(columns.shape[0]):
             grad_weight += np.matmul(grad[image], columns[image].transpose(0, 2, 1))

@@ -1,0 +1,75 @@
+"""1x1 convolutions are plain matrix products: no windows, no copies (stride by slicing).
+
+A 1x1 kernel mixes channels at each pixel independently, so over a whole image
+it is ``weight (O, C) @ pixels (C, H*W)``: one GEMM per image straight into
+the NCHW output. A stride just picks every s-th pixel first.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..._args import Array, Pair
+
+__all__ = ["forward", "input_grad", "supports", "weight_grad"]
+
+
+def supports(kernel_size: Pair, stride: Pair, dilation: Pair) -> bool:
+    return kernel_size == (1, 1)
+
+
+def _picked(padded: Array, stride: Pair, size: Pair | None = None) -> Array:
+    """The pixels a 1x1 kernel with this stride reads, for ``size`` outputs (all that fit by default)."""
+    rows, cols = size if size is not None else (None, None)
+    return padded[
+        :,
+        :,
+        : None if rows is None else (rows - 1) * stride[0] + 1 : stride[0],
+        : None if cols is None else (cols - 1) * stride[1] + 1 : stride[1],
+    ]
+
+
+def forward(padded: Array, weight: Array, bias: Array | None, stride: Pair, dilation: Pair, groups: int) -> Array:
+    """Shape: padded (N, C, H_pad, W_pad), weight (O, C/groups, 1, 1) -> (N, O, H_out, W_out)."""
+    pixels = _picked(padded, stride)
+    N, C, Ho, Wo = pixels.shape
+    O = weight.shape[0]
+    columns = pixels.reshape(N, groups, C // groups, Ho * Wo)  # a view for stride 1, one copy otherwise
+    out = np.empty((N, O, Ho, Wo), dtype=weight.dtype)
+    np.matmul(
+        weight.reshape(groups, O // groups, C // groups), columns, out=out.reshape(N, groups, O // groups, Ho * Wo)
+    )
+    if bias is not None:
+        out += bias[:, None, None]
+    return out
+
+
+def input_grad(
+    weight: Array, grad_output: Array, padded_size: Pair, stride: Pair, dilation: Pair, groups: int
+) -> Array:
+    """weight.T @ grad at the pixels that were read; every other pixel gets zero.
+
+    Shape: weight (O, C/groups, 1, 1), grad_output (N, O, H_out, W_out) -> (N, C, H_pad, W_pad)
+    """
+    N, O, Ho, Wo = grad_output.shape
+    C_g = weight.shape[1]
+    w_t = weight.reshape(groups, O // groups, C_g).transpose(0, 2, 1)
+    picked = np.matmul(w_t, grad_output.reshape(N, groups, O // groups, Ho * Wo)).reshape(N, groups * C_g, Ho, Wo)
+    if stride == (1, 1) and (Ho, Wo) == tuple(padded_size):
+        return picked  # type: ignore[no-any-return]
+    grad = np.zeros((N, groups * C_g, *padded_size), dtype=picked.dtype)
+    grad[:, :, : (Ho - 1) * stride[0] + 1 : stride[0], : (Wo - 1) * stride[1] + 1 : stride[1]] = picked
+    return grad
+
+
+def weight_grad(
+    padded: Array, grad_output: Array, kernel_size: Pair, stride: Pair, dilation: Pair, groups: int
+) -> Array:
+    """grad @ pixels.T summed over images. Shape: -> (O, C/groups, 1, 1)."""
+    pixels = _picked(padded, stride, grad_output.shape[2:])
+    N, C, Ho, Wo = pixels.shape
+    O = grad_output.shape[1]
+    g = grad_output.reshape(N, groups, O // groups, Ho * Wo).transpose(1, 2, 0, 3).reshape(groups, O // groups, -1)
+    x = pixels.reshape(N, groups, C // groups, Ho * Wo).transpose(1, 2, 0, 3).reshape(groups, C // groups, -1)
+    grad_weight: Array = np.matmul(g, x.transpose(0, 2, 1)).reshape(O, C // groups, 1, 1)
+    return grad_weight
