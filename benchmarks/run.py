@@ -1,82 +1,39 @@
-"""convlab against PyTorch, side by side, on the layers in cases.py.
+"""convlab against PyTorch, SciPy and a naive NumPy im2col, side by side: the suite in convlab.bench.
 
-Usage: python benchmarks/run.py [--rounds 3] [--only SUBSTRING]
+Usage: python benchmarks/run.py [--quick] [--only SUBSTRING] [--out DIR] [--write-docs]
 
-Hygiene (measured on 2-core machines): each measurement runs in its own
-process, convlab and torch alternate A B A B, both get 2 threads, and glibc is
-told to keep freed memory (re-faulting returned pages distorts timings). The
-reported number is the median over rounds of each process's median; the ratio
-is convlab time / torch time, so below 1 means convlab is faster.
+The same suite as `convlab bench` (see src/convlab/bench/ for the method: a
+worker process per library and measurement, A B A B over rounds, 2 threads,
+glibc keeping freed memory). Results go to benchmarks/results/<timestamp>.json,
+.md and .png; --write-docs also rewrites the marked section of
+docs/performance.md and docs/performance.png.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
-import statistics
-import subprocess
 import sys
 from pathlib import Path
 
-from cases import CASES
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 
-HERE = Path(__file__).parent
-ENV = {
-    **os.environ,
-    "OMP_NUM_THREADS": "2",
-    "OPENBLAS_NUM_THREADS": "2",
-    "MALLOC_MMAP_MAX_": "0",
-    "MALLOC_TRIM_THRESHOLD_": "68719476736",
-    "MALLOC_TOP_PAD_": "268435456",
-}
+try:
+    import convlab  # noqa: F401
+except ImportError:  # a checkout that is not installed
+    sys.path.insert(0, str(ROOT / "src"))
+
+from convlab.cli.bench import add_arguments, run  # noqa: E402
 
 
-def measure(engine: str, index: int) -> float:
-    out = subprocess.run(
-        [sys.executable, str(HERE / "worker.py"), engine, str(index)],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=ENV,
-        cwd=HERE,
-    ).stdout
-    return float(json.loads(out)["median"])
-
-
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--only", default="")
-    args = parser.parse_args()
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
+    add_arguments(parser)
+    parser.set_defaults(
+        out=HERE / "results", docs=ROOT / "docs" / "performance.md", program="python benchmarks/run.py"
     )
-    flags = Path("/proc/cpuinfo").read_text()
-    simd = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "SSE"
-    print(f"# {cpu}, {simd}, {os.cpu_count()} cores, float32, 2 threads each, {args.rounds} rounds")
-    print(f"| {'layer':42} | convlab ms | torch ms | ratio | convlab GFLOP/s | torch GFLOP/s |")
-    print(f"|{'-' * 44}|-----------:|---------:|------:|----------------:|--------------:|")
-    for index, case in enumerate(CASES):
-        if args.only not in case.name:
-            continue
-        ours, theirs = [], []
-        for _ in range(args.rounds):  # A B A B
-            ours.append(measure("convlab", index))
-            theirs.append(measure("torch", index))
-        a, b = statistics.median(ours), statistics.median(theirs)
-        print(
-            f"| {case.name:42} | {a * 1e3:10.2f} | {b * 1e3:8.2f} | {a / b:5.2f} | "
-            f"{case.flops / a / 1e9:15.1f} | {case.flops / b / 1e9:13.1f} |",
-            flush=True,
-        )
+    return run(parser.parse_args())
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""The benchmark suite's machinery on one tiny layer: workers, JSON, tables, docs section. No timing asserts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import convlab.functional as F
+from convlab.bench import naive, runner, worker
+from convlab.bench.cases import CASES, Case
+from convlab.bench.peers import prepare
+from convlab.bench.report import MARKERS, markdown, write_docs
+from convlab.cli import main
+
+TINY = Case("tiny 3x3 2->3 8x8", (1, 2, 8, 8), (3, 2, 3, 3), padding=1)
+ONE_CALL = runner.Settings(
+    rounds=1,
+    repeat=1,
+    warmup=0,
+    least=1,
+    budget=0.0,
+    peers=("convlab", "torch"),
+    overhead_calls=200,
+    overhead_blocks=1,
+)
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], dict[str, Path]]:
+    """The suite run once on TINY, one timed call per worker, saved to a temporary folder."""
+    pytest.importorskip("torch")
+    result = runner.run_suite(ONE_CALL, [TINY], command="pytest", say=lambda line: None)
+    return result, runner.save(result, tmp_path_factory.mktemp("bench"))
+
+
+def test_the_json_has_ratio_gflops_and_memory(saved: tuple[dict[str, Any], dict[str, Path]]) -> None:
+    result, paths = saved
+    loaded = json.loads(paths["json"].read_text())
+    assert loaded == json.loads(json.dumps(result))
+    assert {"machine", "settings", "rows", "overhead", "command", "worker_env"} <= loaded.keys()
+    assert loaded["worker_env"]["OMP_NUM_THREADS"] == "2"
+    assert [(row["case"], row["op"]) for row in loaded["rows"]] == [
+        (TINY.name, "forward"),
+        (TINY.name, "backward"),
+    ]
+    for row in loaded["rows"]:
+        assert row["flops"] == TINY.flops(row["op"])
+        assert set(row["peers"]) == {"convlab", "torch"}
+        for peer, numbers in row["peers"].items():
+            assert "error" not in numbers, numbers
+            assert numbers["seconds"] > 0
+            assert numbers["gflops"] > 0
+            assert numbers["timed_calls"] == 1
+            assert numbers["rss_extra_bytes"] >= 0
+            assert (numbers["traced_peak_bytes"] is None) == (peer == "torch")
+        assert row["ratio"] == pytest.approx(row["peers"]["convlab"]["seconds"] / row["peers"]["torch"]["seconds"])
+    assert loaded["overhead"]["convlab"]["us_per_call"] > 0
+    assert loaded["machine"]["cores"] >= 1
+
+
+def test_the_tables_and_chart_are_written(saved: tuple[dict[str, Any], dict[str, Path]]) -> None:
+    text = saved[1]["markdown"].read_text()
+    paths = saved[1]
+    assert "| layer" in text
+    assert "ratio" in text
+    assert TINY.name in text
+    assert "Reproduce: `pytest`" in text
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert "chart" not in paths
+    else:
+        assert paths["chart"].read_bytes().startswith(b"\x89PNG")
+
+
+def test_write_docs_touches_only_the_marked_section(
+    saved: tuple[dict[str, Any], dict[str, Path]], tmp_path: Path
+) -> None:
+    doc = tmp_path / "performance.md"
+    start, end = MARKERS
+    doc.write_text(f"# Performance\n\nBefore.\n\n{start}\nold numbers\n{end}\n\nAfter.\n")
+    write_docs(saved[0], doc, tmp_path / "performance.png")
+    text = doc.read_text()
+    assert text.startswith("# Performance\n\nBefore.\n\n" + start)
+    assert text.endswith(end + "\n\nAfter.\n")
+    assert "old numbers" not in text
+    assert markdown(saved[0]).splitlines()[0] in text
+    doc.write_text("no markers\n")
+    with pytest.raises(ValueError, match="needs exactly one"):
+        write_docs(saved[0], doc, tmp_path / "performance.png")
+
+
+def test_a_failing_worker_reports_an_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert worker.main(["scipy", "forward", json.dumps(TINY.to_json()), "--repeat=1"]) == 0
+    assert "error" in json.loads(capsys.readouterr().out)
+
+
+def test_cases_know_their_flops() -> None:
+    stem = CASES[0]
+    assert stem.output_size == (112, 112)
+    assert stem.forward_flops == 2 * 8 * 64 * 112 * 112 * 3 * 7 * 7
+    assert stem.flops("backward") == 2 * stem.flops("forward")
+    assert Case.from_json(json.loads(json.dumps(stem.to_json()))) == stem
+    assert {case.name for case in CASES if "scipy" in case.peers()} == {case.name for case in CASES if case.scipy}
+
+
+@pytest.mark.parametrize(
+    "hyper", [(1, 1, 1, 1), (2, 0, 1, 2), (1, 2, 2, 1), (2, 1, 1, 4)], ids=["plain", "s2g2", "d2", "depthwise"]
+)
+def test_the_naive_peer_computes_what_convlab_computes(hyper: tuple[int, int, int, int]) -> None:
+    groups = hyper[3]
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 4, 9, 9), dtype=np.float32)
+    w = rng.standard_normal((4, 4 // groups, 3, 3), dtype=np.float32)
+    out = naive.conv2d(x, w, *hyper)
+    g = rng.standard_normal(out.shape, dtype=np.float32)
+    np.testing.assert_allclose(out, F.conv2d(x, w, None, *hyper), atol=1e-4)
+    np.testing.assert_allclose(
+        naive.conv2d_input_grad(x.shape, w, g, *hyper), F.conv2d_input_grad(x.shape, w, g, *hyper), atol=1e-4
+    )
+    np.testing.assert_allclose(
+        naive.conv2d_weight_grad(x, w.shape, g, *hyper), F.conv2d_weight_grad(x, w.shape, g, *hyper), atol=1e-4
+    )
+
+
+def test_the_scipy_peer_computes_what_convlab_computes() -> None:
+    pytest.importorskip("scipy")
+    image = Case("small image", (1, 1, 20, 17), (1, 1, 5, 5), padding=2, scipy=True)
+    x, w, g = worker.inputs(image)
+    forward = prepare("scipy", image, "forward", x, w, g).call()
+    input_grad, weight_grad = prepare("scipy", image, "backward", x, w, g).call()
+    np.testing.assert_allclose(forward, F.conv2d(x, w, padding=2)[0, 0], atol=1e-4)
+    np.testing.assert_allclose(input_grad, F.conv2d_input_grad(x.shape, w, g, padding=2)[0, 0], atol=1e-4)
+    np.testing.assert_allclose(weight_grad, F.conv2d_weight_grad(x, w.shape, g, padding=2)[0, 0], atol=1e-3)
+
+
+def test_bench_command_refuses_a_filter_that_matches_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "--only", "no such layer"]) == 2
+    assert "matches no case" in capsys.readouterr().err
