@@ -65,9 +65,11 @@ ALGORITHMS = {
     ),
 }
 
-# Crossovers measured with benchmarks/ on a 2-core AVX-512 machine (see docs/performance.md):
-WINOGRAD_MIN_CHANNELS = 16  # below this the transforms cost more than the 2.25x fewer multiplications save
-FFT_MIN_KERNEL_AREA = 49  # 7x7 and up, when the FFT's cost per channel pair is below the direct one
+# Crossovers measured on a 2-core AVX-512 machine (docs/performance.md, "How auto chooses"):
+WINOGRAD_MIN_CHANNELS = 16  # Winograd's transforms stop paying below about 16 channels per group
+FFT_MIN_KERNEL_AREA = 49  # from 7x7 on, the FFT beats im2col for images with few channels ...
+FFT_FEW_CHANNELS = 4  # ... (at most this many per group), at any image size
+FFT_ANY_CHANNELS_AREA = 121  # from 11x11 on it wins whatever the channels
 
 
 def _auto(layout: Layout) -> Algorithm:
@@ -79,16 +81,11 @@ def _auto(layout: Layout) -> Algorithm:
             return ALGORITHMS[name]
     if ALGORITHMS["winograd"].supports(layout) and min(in_per_group, out_per_group) >= WINOGRAD_MIN_CHANNELS:
         return ALGORITHMS["winograd"]
-    kh, kw = layout.kernel_size
-    if kh * kw >= FFT_MIN_KERNEL_AREA:
-        Ho = (layout.padded_size[0] - layout.dilation[0] * (kh - 1) - 1) // layout.stride[0] + 1
-        Wo = (layout.padded_size[1] - layout.dilation[1] * (kw - 1) - 1) // layout.stride[1] + 1
-        direct = Ho * Wo * kh * kw
-        by_fft = fft.cost(layout.padded_size, layout.kernel_size, layout.dilation) * (
-            1 + 1 / max(1, min(in_per_group, out_per_group))
-        )
-        if by_fft < direct:
-            return ALGORITHMS["fft"]
+    area = layout.kernel_size[0] * layout.kernel_size[1]
+    few = min(in_per_group, out_per_group) <= FFT_FEW_CHANNELS
+    # the FFT computes every stride-1 output, so a stride would waste most of it
+    if layout.stride == (1, 1) and (area >= FFT_ANY_CHANNELS_AREA or (area >= FFT_MIN_KERNEL_AREA and few)):
+        return ALGORITHMS["fft"]
     return ALGORITHMS["im2col"]
 
 

@@ -16,7 +16,6 @@ Uses ``scipy.fft`` (real transforms on all cores) when SciPy is installed, and
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -28,8 +27,9 @@ from .adjoint import input_grad_by_forward
 
 __all__ = ["TILE", "forward", "input_grad", "weight_grad"]
 
-TILE = 480
-"""Output rows/columns per overlap-save tile; FFT lengths are TILE + span - 1 rounded up to a fast size."""
+TILE = 736
+"""Output rows/columns per overlap-save tile; FFT lengths are TILE + span - 1 rounded up to a fast size.
+Measured on 2048x2048 images: 736 (FFTs of about 768) beat 256, 480, 992 and the whole image by 1.4-2x."""
 
 
 def _fft() -> tuple[Callable[..., Array], Callable[..., Array], Callable[[int], int]]:
@@ -153,10 +153,3 @@ def weight_grad(
     lags = irfft2(total, s=(fh, fw))[..., : dh * (kh - 1) + 1 : dh, : dw * (kw - 1) + 1 : dw]
     grad: Array = np.ascontiguousarray(lags.reshape(O, C_g, kh, kw).astype(padded.dtype))
     return grad
-
-
-def cost(padded_size: Pair, kernel_size: Pair, dilation: Pair) -> float:
-    """Rough multiply-adds per input channel per output channel of the FFT path, for the auto rule."""
-    span = [d * (k - 1) + 1 for k, d in zip(kernel_size, dilation)]
-    tiles = [min(n - s + 1, TILE) + s - 1 for n, s in zip(padded_size, span)]
-    return float(math.prod(tiles) * (math.log2(max(2, math.prod(tiles)))))

@@ -15,13 +15,18 @@ workspace stays bounded.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..._args import Array, Pair
 from . import parallel
 
-__all__ = ["forward", "input_grad", "weight_grad", "windows"]
+__all__ = ["Forward", "forward", "input_grad", "weight_grad", "windows"]
+
+Forward = Callable[[Array, Array, "Array | None", Pair, Pair, int], Array]
+"""The signature every algorithm's forward shares."""
 
 WORKSPACE_BYTES = 64 * 2**20
 """Upper bound for one chunk of columns; whole images are taken until it is reached."""
@@ -57,10 +62,21 @@ def _chunks(batch: int, bytes_per_image: int, budget: int | None = None) -> list
     return [slice(start, min(start + step, batch)) for start in range(0, batch, step)]
 
 
-def _columns(view: Array) -> Array:
-    """The one copy: windows (n, C, kH, kW, H_out, W_out) into contiguous columns, on all cores."""
-    columns = np.empty(view.shape, dtype=view.dtype)
-    parallel.copy(columns, view, axis=1)
+WIDE_BELOW = 1024
+"""Output positions per image below which images are laid side by side in one wide GEMM: per-image
+products of (out x in*k*k) @ (in*k*k x positions) are too narrow for BLAS to run at speed."""
+
+
+def _columns(view: Array, wide: bool) -> Array:
+    """The one copy: windows into contiguous columns, on all cores.
+
+    Shape:
+        view (n, C, kH, kW, H_out, W_out) -> (n, C, kH, kW, H_out, W_out), or with ``wide``
+        (C, kH, kW, n, H_out, W_out): every image's columns side by side
+    """
+    source = view.transpose(1, 2, 3, 0, 4, 5) if wide else view
+    columns = np.empty(source.shape, dtype=view.dtype)
+    parallel.copy(columns, source, axis=0 if wide else 1)
     return columns
 
 
@@ -77,10 +93,15 @@ def forward(padded: Array, weight: Array, bias: Array | None, stride: Pair, dila
     view = windows(padded, (kh, kw), stride, dilation, (Ho, Wo))
     w = weight.reshape(groups, O // groups, K)
     out = np.empty((N, O, Ho, Wo), dtype=weight.dtype)
-    out_by_group = out.reshape(N, groups, O // groups, L)
+    wide = L < WIDE_BELOW
     for chunk in _chunks(N, C * kh * kw * L * padded.itemsize):
-        columns = _columns(view[chunk])
-        np.matmul(w, columns.reshape(-1, groups, K, L), out=out_by_group[chunk])
+        columns = _columns(view[chunk], wide)
+        n = chunk.stop - chunk.start
+        if wide:  # one GEMM for all images of the chunk, then back to (n, O, H_out, W_out)
+            result = np.matmul(w, columns.reshape(groups, K, n * L)).reshape(O, n, L)
+            parallel.copy(out[chunk].reshape(n, O, L), result.transpose(1, 0, 2), axis=1)
+        else:  # a GEMM per image, straight into NCHW
+            np.matmul(w, columns.reshape(n, groups, K, L), out=out[chunk].reshape(n, groups, O // groups, L))
     if bias is not None:
         out += bias[:, None, None]
     return out
@@ -125,9 +146,17 @@ def weight_grad(
     K, L = C_g * kh * kw, Ho * Wo
     view = windows(padded, kernel_size, stride, dilation, (Ho, Wo))
     grad_weight = np.zeros((groups, O // groups, K), dtype=padded.dtype)
-    for chunk in _chunks(N, C * kh * kw * L * padded.itemsize):
-        columns = _columns(view[chunk]).reshape(-1, groups, K, L)
-        grad = grad_output[chunk].reshape(-1, groups, O // groups, L)
-        for image in range(columns.shape[0]):
-            grad_weight += np.matmul(grad[image], columns[image].transpose(0, 2, 1))
+    wide = L < WIDE_BELOW
+    for chunk in _chunks(N, (C * kh * kw + O) * L * padded.itemsize):
+        n = chunk.stop - chunk.start
+        if wide:  # one GEMM over every position of every image: (out, positions) @ (positions, in*k*k)
+            side_by_side = _columns(view[chunk], wide=True).reshape(groups, K, n * L)
+            grad = np.empty((O, n, L), dtype=grad_output.dtype)
+            parallel.copy(grad, grad_output[chunk].reshape(n, O, L).transpose(1, 0, 2), axis=0)
+            grad_weight += np.matmul(grad.reshape(groups, O // groups, n * L), side_by_side.transpose(0, 2, 1))
+            continue
+        per_image_columns = _columns(view[chunk], wide=False).reshape(n, groups, K, L)
+        per_image = grad_output[chunk].reshape(n, groups, O // groups, L)
+        for image in range(n):  # long enough rows: a GEMM per image runs at full speed
+            grad_weight += np.matmul(per_image[image], per_image_columns[image].transpose(0, 2, 1))
     return grad_weight.reshape(O, C_g, kh, kw)
