@@ -13,6 +13,7 @@ can be asked for directly.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -67,6 +68,7 @@ ALGORITHMS = {
 
 # Crossovers measured on a 2-core AVX-512 machine (docs/performance.md, "How auto chooses"):
 WINOGRAD_MIN_CHANNELS = 16  # Winograd's transforms stop paying below about 16 channels per group
+WINOGRAD_MIN_TILES = 64  # nor when the batch has few 4x4 output tiles: the kernel transform then dominates
 FFT_MIN_KERNEL_AREA = 49  # from 7x7 on, the FFT beats im2col for images with few channels ...
 FFT_FEW_CHANNELS = 4  # ... (at most this many per group), at any image size
 FFT_ANY_CHANNELS_AREA = 121  # from 11x11 on it wins whatever the channels
@@ -79,7 +81,12 @@ def _auto(layout: Layout) -> Algorithm:
     for name in ("depthwise", "gemm1x1"):
         if ALGORITHMS[name].supports(layout):
             return ALGORITHMS[name]
-    if ALGORITHMS["winograd"].supports(layout) and min(in_per_group, out_per_group) >= WINOGRAD_MIN_CHANNELS:
+    tiles = layout.batch * math.ceil((layout.padded_size[0] - 2) / 4) * math.ceil((layout.padded_size[1] - 2) / 4)
+    if (
+        ALGORITHMS["winograd"].supports(layout)
+        and min(in_per_group, out_per_group) >= WINOGRAD_MIN_CHANNELS
+        and tiles >= WINOGRAD_MIN_TILES
+    ):
         return ALGORITHMS["winograd"]
     area = layout.kernel_size[0] * layout.kernel_size[1]
     few = min(in_per_group, out_per_group) <= FFT_FEW_CHANNELS
