@@ -87,7 +87,17 @@ def test_the_tour_walks_the_lesson_and_writes_its_files(
     assert "H_out = floor((6 + 2*1 - 3) / 2) + 1 = floor(5 / 2) + 1 = 3" in printed
     assert "524,288" in printed
     assert printed.count("torch: shapes and values agree") == 5
-    assert {path.name for path in out.iterdir()} == {"tour.txt", "manual_conv.npy", "edge.npy"}
+    assert {path.name for path in out.iterdir()} == {
+        "tour.txt",
+        "manual_conv.npy",
+        "edge.npy",
+        "lab1-window.gif",
+        "lab1-explain.png",
+        "features-camera.png",
+        "rf-resnet18.png",
+        "params.png",
+    }
+    assert "lab1-explain.png: out[1, 0] = 4" in printed
     assert (out / "tour.txt").read_text().startswith("convlab tour")
 
 

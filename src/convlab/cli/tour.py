@@ -169,6 +169,32 @@ def _checklist(out: Path) -> list[str]:
     ]
 
 
+@_section("Pictures: watch it happen")
+def _pictures(out: Path) -> list[str]:
+    from ..labs import value_lab
+    from ..viz.explain_figure import explain_figure
+    from ..viz.features import features_figure
+    from ..viz.params import params_figure
+    from ..viz.rf import rf_figure
+    from ..viz.window import window
+
+    lab = value_lab("manual_conv")
+    animation = window(lab.image, lab.kernel, out=out / "lab1-window.gif")
+    picture = explain_figure(lab.image, lab.kernel, at=(1, 0), out=out / "lab1-explain.png")
+    features_figure("camera", out=out / "features-camera.png")
+    rf_figure("resnet18", out=out / "rf-resnet18.png")
+    params_figure(out=out / "params.png")
+    return [
+        f"lab1-window.gif: Lab 1's kernel sliding over the image, {len(animation.frames)} frames, one per "
+        "output value",
+        f"lab1-explain.png: {picture.lines[-1]}, the window, the kernel, the products and the sum",
+        "features-camera.png: classic kernels (blur, sharpen, Sobel, the lesson's edge kernel, ...) on a photo",
+        "rf-resnet18.png: resnet18's receptive field growing layer by layer over an image",
+        "params.png: why not flatten first, a fully connected layer's weights against a convolution's",
+        "More: convlab draw --help (any configuration, transposed convolution, your own kernels and images)",
+    ]
+
+
 @_section("Cross-check against PyTorch")
 def _torch(out: Path) -> list[str]:
     import importlib.util

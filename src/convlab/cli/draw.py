@@ -1,0 +1,300 @@
+"""``convlab draw``: the pictures: the sliding window, one value explained, feature maps, receptive fields,
+the flatten chart and the conv_arithmetic gallery, written as PNG and GIF files."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from . import options
+
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+
+
+def _padding(text: str) -> object:
+    """A number, h,w, same, valid, or top,bottom,left,right."""
+    import re
+
+    parts = [part for part in re.split(r"[\s,x×()]+", text.strip()) if part]
+    if len(parts) == 4:
+        try:
+            top, bottom, left, right = (int(part) for part in parts)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected four numbers top,bottom,left,right, got {text!r}"
+            ) from None
+        return ((top, bottom), (left, right))
+    return options.padding(text)
+
+
+def _operands(parser: argparse.ArgumentParser, position: bool) -> None:
+    parser.add_argument("--lab", choices=("manual_conv", "edge"), help="take image and kernel from a lab")
+    parser.add_argument("--image", help='image: "1 2; 3 4", or a .npy/.png file (read as grey 0..255)')
+    parser.add_argument("--kernel", help='kernel: "1 0; 0 -1", or a .npy file')
+    parser.add_argument("--bias", help="a number added to every output value")
+    parser.add_argument("--stride", type=options.int_or_pair, default=1)
+    parser.add_argument(
+        "--padding", type=_padding, default=0, help="a number, h,w, same, valid, or top,bottom,left,right"
+    )
+    parser.add_argument("--dilation", type=options.int_or_pair, default=1)
+    parser.add_argument("--padding-mode", default="zeros", choices=("zeros", "reflect", "replicate", "circular"))
+    if position:
+        parser.add_argument("--at", type=options.position, default=(0, 0), help="output position i,j")
+        parser.add_argument("--channel", type=int, default=0, help="output channel (default 0)")
+
+
+def _output(parser: argparse.ArgumentParser, default: str, what: str = "file") -> None:
+    parser.add_argument("--out", default=default, help=f"the {what} to write (default: {default})")
+    parser.add_argument("--force", action="store_true", help=f"overwrite the {what} if it exists")
+
+
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "draw",
+        help="pictures: the sliding window (GIF), one value explained, feature maps, receptive fields, ...",
+        description="Draw convolution from the engine's own numbers: the window sliding over any "
+        "configuration (an animated GIF and a PNG strip), one output value explained, classic kernels on a "
+        "real image, receptive-field growth, the flatten-first chart, and the conv_arithmetic gallery. "
+        "Files are never overwritten without --force.",
+        epilog="examples:\n  convlab draw window --lab manual_conv\n"
+        '  convlab draw window --image "1 2 3 4 5; 5 4 3 2 1; 1 2 3 4 5; 5 4 3 2 1; 1 2 3 4 5" '
+        '--kernel "1 0 1; 0 1 0; 1 0 1" --stride 2 --padding 1\n'
+        '  convlab draw window --image "1 2; 3 4" --kernel "1 1; 1 1" --transposed --stride 2\n'
+        "  convlab draw explain --lab manual_conv --at 1,0\n"
+        "  convlab draw features --image astronaut --kernel sobel_x --kernel sobel_y\n"
+        "  convlab draw rf resnet18\n  convlab draw params\n  convlab draw gallery --out gallery",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    kinds = parser.add_subparsers(dest="picture", metavar="PICTURE", required=True, parser_class=type(parser))
+
+    window = kinds.add_parser(
+        "window",
+        help="the kernel sliding over the input: an animated GIF and a PNG strip",
+        description="One frame per output value: the kernel's window on the padded input, its products and "
+        "the value written into the output. --transposed draws conv_transpose2d as it is computed: zeros "
+        "inserted between input cells, padding, and the flipped kernel sliding with stride 1.",
+    )
+    _operands(window, position=False)
+    window.add_argument("--transposed", action="store_true", help="draw conv_transpose2d")
+    window.add_argument("--output-padding", type=options.int_or_pair, default=0, help="with --transposed")
+    window.add_argument("--strip", help="also a PNG of four frames (default: <out>-strip.png)")
+    window.add_argument("--no-strip", action="store_true", help="write only the GIF")
+    window.add_argument("--frame-ms", type=int, default=700, help="milliseconds per frame (700)")
+    _output(window, "window.gif")
+    window.set_defaults(run=run_window)
+
+    explain = kinds.add_parser(
+        "explain",
+        help="one output value: the window, the kernel, the products and the sum (PNG)",
+        description="The picture of `convlab explain`: the same trace and the same words.",
+    )
+    _operands(explain, position=True)
+    _output(explain, "explain.png")
+    explain.set_defaults(run=run_explain)
+
+    features = kinds.add_parser(
+        "features",
+        help="classic kernels (or yours) applied to an image: feature maps (PNG)",
+        description="Kernels from the bank (identity, box_blur, gaussian, sharpen, sobel_x, sobel_y, laplacian, "
+        'lesson_edge, emboss) or your own ("1 0; 0 -1") on a bundled image (camera, astronaut, cat) or a '
+        "PNG/JPEG file; diverging colours centred on zero.",
+    )
+    features.add_argument("--image", default="camera", help="camera, astronaut, cat, or a PNG/JPEG path")
+    features.add_argument(
+        "--kernel", action="append", help='a bank name or "1 0; 0 -1" (repeatable; default: the whole bank)'
+    )
+    features.add_argument("--columns", type=int, default=4, help="panels per row (4)")
+    _output(features, "features.png")
+    features.set_defaults(run=run_features)
+
+    rf = kinds.add_parser(
+        "rf",
+        help="receptive-field growth through a stack or preset, over a real image (PNG)",
+        description="Per layer, the field of one unit near the centre as nested squares over an image, its "
+        "size as a line chart, and the input rows/columns a stride never reads.",
+    )
+    rf.add_argument("model", nargs="?", default="resnet18", help="a preset or a layer string (resnet18)")
+    rf.add_argument("--input", help="input shape such as 3x224x224 (presets know their own)")
+    rf.add_argument("--image", default="astronaut", help="camera, astronaut, cat, or a PNG/JPEG path")
+    _output(rf, "rf.png")
+    rf.set_defaults(run=run_rf)
+
+    params = kinds.add_parser(
+        "params",
+        help="why not flatten first: a fully connected layer's weights vs a convolution's (PNG)",
+        description="Weights of Linear(H*W*C, outputs) and Conv2d(C, out_channels, k) across image sizes, "
+        "on a log scale, with the lesson's two examples marked.",
+    )
+    params.add_argument("--outputs", type=int, default=512, help="outputs of the fully connected layer (512)")
+    params.add_argument("--out-channels", type=int, default=8, help="conv output channels (8)")
+    params.add_argument("--kernel-size", type=int, default=3, help="conv kernel size (3)")
+    _output(params, "params.png")
+    params.set_defaults(run=run_params)
+
+    gallery = kinds.add_parser(
+        "gallery",
+        help="the eight classic conv_arithmetic cases as GIFs, plus a contact sheet",
+        description="No padding, arbitrary, half (same) and full padding, strides with and without padding, "
+        "dilation, and a transposed convolution with output_padding, each a GIF labelled with its sizes.",
+    )
+    _output(gallery, "convlab-gallery", what="folder")
+    gallery.set_defaults(run=run_gallery)
+
+
+def _free(path: Path, force: bool) -> Path:
+    """``path`` if it may be written: refuses an existing file without --force, and a folder always."""
+    from ..errors import ArgumentError
+
+    if path.is_dir():
+        raise ArgumentError(f"{path} is a folder; convlab draw writes a file there", fix="pass --out file.png")
+    if path.exists() and not force:
+        raise ArgumentError(
+            f"{path} exists; convlab draw will not overwrite it", fix="pass --force, or --out another name"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _array(source: str, name: str, max_ndim: int) -> Any:
+    import numpy as np
+
+    from ..data import read_image
+    from ..textmatrix import load_array
+
+    if Path(source).suffix.lower() in _IMAGE_SUFFIXES:
+        return np.asarray(read_image(source, grey=True), dtype=np.float32)
+    return load_array(source, name, max_ndim=max_ndim)
+
+
+def _operand_values(args: argparse.Namespace) -> tuple[Any, Any, Any]:
+    import numpy as np
+
+    from ..errors import ArgumentError
+    from ..labs import value_lab
+
+    image = kernel = None
+    if args.lab:
+        lab = value_lab(args.lab)
+        image, kernel = lab.image, lab.kernel
+    if args.image is not None:
+        image = _array(args.image, "image", 3)
+    if args.kernel is not None:
+        kernel = _array(args.kernel, "kernel", 4)
+    if image is None or kernel is None:
+        raise ArgumentError(
+            "draw needs --lab, or both --image and --kernel", fix="convlab draw window --lab manual_conv"
+        )
+    bias = None
+    if args.bias is not None:
+        try:
+            bias = np.atleast_1d(np.asarray(args.bias.replace(",", " ").split(), dtype=np.float32))
+        except ValueError:
+            raise ArgumentError(f"bias {args.bias!r} is not a number", fix="--bias 0.5") from None
+    return image, kernel, bias
+
+
+def run_window(args: argparse.Namespace) -> int:
+    from ..viz.window import window
+
+    out = Path(args.out)
+    strip = None if args.no_strip else Path(args.strip or out.with_name(f"{out.stem}-strip.png"))
+    for path in (out, strip):
+        if path is not None:
+            _free(path, args.force)
+    image, kernel, bias = _operand_values(args)
+    if bias is not None and bias.size != 1:
+        from ..errors import ArgumentError
+
+        raise ArgumentError(f"window draws one channel, so one bias, got {bias.size}", fix="--bias 0.5")
+    animation = window(
+        image,
+        kernel,
+        None if bias is None else float(bias[0]),
+        stride=args.stride,
+        padding=args.padding,
+        dilation=args.dilation,
+        padding_mode=args.padding_mode,
+        transposed=args.transposed,
+        output_padding=args.output_padding,
+        out=out,
+        strip=strip,
+        frame_ms=args.frame_ms,
+    )
+    width, height = animation.size
+    print(animation.title)
+    print(
+        f"wrote {out} ({len(animation.frames)} frames, {width}x{height} px)" + (f" and {strip}" if strip else "")
+    )
+    return 0
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    from ..viz.explain_figure import explain_figure
+
+    out = _free(Path(args.out), args.force)
+    image, kernel, bias = _operand_values(args)
+    if kernel.ndim == 3:
+        kernel = kernel[None]
+    picture = explain_figure(
+        image,
+        kernel,
+        bias,
+        args.at,
+        out_channel=args.channel,
+        stride=args.stride,
+        padding=args.padding,
+        dilation=args.dilation,
+        padding_mode=args.padding_mode,
+        out=out,
+    )
+    print("\n".join(picture.lines))
+    print(f"wrote {out} ({picture.image.width}x{picture.image.height} px)")
+    return 0
+
+
+def run_features(args: argparse.Namespace) -> int:
+    from ..viz.features import features_figure
+
+    out = _free(Path(args.out), args.force)
+    figure = features_figure(args.image, args.kernel, columns=args.columns, out=out)
+    width, height = (round(v) for v in figure.get_size_inches() * figure.dpi)
+    print(f"wrote {out} ({len(args.kernel or []) or 'every'} kernel(s) on {args.image}, {width}x{height} px)")
+    return 0
+
+
+def run_rf(args: argparse.Namespace) -> int:
+    from ..viz.rf import rf_figure, rf_growth
+
+    out = _free(Path(args.out), args.force)
+    growth = rf_growth(args.model, args.input)
+    rf_figure(args.model, args.input, image=args.image, out=out)
+    final = growth.layers[-1]
+    print(
+        f"{growth.model}: the receptive field grows to {final.rf[0]:g}x{final.rf[1]:g} at {final.name}"  # type: ignore[index]
+        + (
+            f"; {growth.dropped.layer} never reads {len(growth.dropped.rows)} row(s) and "
+            f"{len(growth.dropped.cols)} column(s) of its input"
+            if growth.dropped
+            else ""
+        )
+    )
+    print(f"wrote {out}")
+    return 0
+
+
+def run_params(args: argparse.Namespace) -> int:
+    from ..viz.params import params_figure
+
+    out = _free(Path(args.out), args.force)
+    params_figure(outputs=args.outputs, out_channels=args.out_channels, kernel_size=args.kernel_size, out=out)
+    print(f"wrote {out}")
+    return 0
+
+
+def run_gallery(args: argparse.Namespace) -> int:
+    from ..viz.gallery import gallery
+
+    written = gallery(args.out, force=args.force)
+    print(f"wrote {len(written)} files to {args.out}/: {', '.join(path.name for path in written)}")
+    return 0

@@ -1,0 +1,70 @@
+"""Small public-domain images bundled with convlab (see README.md and LICENSE in this folder).
+
+Example:
+    >>> load_image("camera").shape, load_image("astronaut").shape
+    ((224, 224), (224, 224, 3))
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .._args import Array
+from ..errors import ArgumentError
+
+__all__ = ["IMAGES", "load_image", "read_image"]
+
+IMAGES = ("camera", "astronaut", "cat")
+
+_HERE = Path(__file__).parent
+_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+
+
+def load_image(name: str) -> Array:
+    """A bundled image by name, as uint8: (224, 224) for ``camera``, (224, 224, 3) for the colour ones."""
+    import numpy as np
+
+    if name not in IMAGES:
+        raise ArgumentError(
+            f"no bundled image called {name!r}; there are {', '.join(IMAGES)}",
+            fix="pass one of those names, or the path of a PNG or JPEG file",
+        )
+    with np.load(_HERE / f"{name}.npz", allow_pickle=False) as archive:
+        image: Array = archive["image"]
+    return image
+
+
+def read_image(source: str, grey: bool = False) -> Array:
+    """A bundled image by name, or a PNG/JPEG/... file, as uint8 (H, W) or (H, W, 3).
+
+    Raises:
+        ArgumentError: an unknown name, a missing file, or a file PIL cannot read.
+    """
+    import numpy as np
+
+    if source in IMAGES:
+        image = load_image(source)
+    else:
+        path = Path(source)
+        if path.suffix.lower() not in _SUFFIXES and not path.exists():
+            raise ArgumentError(
+                f"image {source!r} is neither a bundled image ({', '.join(IMAGES)}) nor a file",
+                fix="pass --image camera, or the path of a PNG or JPEG file",
+            )
+        if not path.is_file():
+            raise ArgumentError(f"image file {source!r} does not exist", fix="check the path")
+        from PIL import Image, UnidentifiedImageError
+
+        try:
+            with Image.open(path) as opened:
+                image = np.asarray(opened.convert("RGB"))
+        except (UnidentifiedImageError, OSError, ValueError) as error:
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise ArgumentError(
+                f"cannot read the image {source!r}: {reason}",
+                fix="pass a PNG or JPEG file, or a bundled image such as camera",
+            ) from None
+    if grey and image.ndim == 3:
+        weights = np.array([0.299, 0.587, 0.114])  # ITU-R 601, as PIL's convert("L")
+        image = np.clip(np.rint(image @ weights), 0, 255).astype(np.uint8)
+    return image

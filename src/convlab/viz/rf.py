@@ -1,0 +1,346 @@
+"""Receptive-field growth through a stack or a preset, over a real image.
+
+Three panels:
+
+* the receptive field of the unit nearest the image centre, per layer, as
+  nested squares over the image (from :func:`convlab.receptive.receptive_field`:
+  size, jump and start place each square exactly);
+* the field's size per layer as a line chart, with the image size for scale;
+* the rows and columns a stride never reads: the first layer whose windows
+  skip some of its input, its input grid with those rows/columns hatched
+  (:func:`convlab.shapes.uncovered`).
+
+Example:
+    >>> growth = rf_growth("conv3x3(8,s2) conv3x3(8,s2)", "1x28x28")
+    >>> [(layer.name, layer.rf) for layer in growth.layers]
+    [('1.conv', (3.0, 3.0)), ('2.conv', (7.0, 7.0))]
+    >>> growth.dropped.layer, growth.dropped.rows
+    ('1.conv', (27,))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import style
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from .._args import Array
+    from ..receptive import ReceptiveField
+    from ..summarize import LayerRecord
+
+__all__ = ["Dropped", "Growth", "rf_figure", "rf_growth"]
+
+MAX_SQUARES = 8
+
+
+@dataclass(frozen=True)
+class Square:
+    """One layer's field drawn on the input: the unit nearest the centre, and the box it sees."""
+
+    name: str
+    rf: tuple[float, float]
+    unit: tuple[int, int]
+    centre: tuple[float, float]  # (row, col) in input pixels
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """Rows and columns of a layer's input that none of its windows read."""
+
+    layer: str
+    description: str
+    input_size: tuple[int, int]
+    rows: tuple[int, ...]
+    cols: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Growth:
+    model: str
+    input_shape: tuple[int, int, int, int]
+    layers: tuple[LayerRecord, ...]  # the layers that grow the field, in order (the path through the network)
+    squares: tuple[Square, ...]  # the ones drawn on the image (at most MAX_SQUARES)
+    dropped: Dropped | None  # the first layer that never reads some of its input; None if none
+    field: ReceptiveField
+
+
+def rf_growth(model: object = "resnet18", input_shape: object = None) -> Growth:
+    """The data the figure draws: the growing layers, the squares, and the first dropped rows/columns."""
+    from ..network import as_graph
+    from ..receptive import receptive_field
+
+    field = receptive_field(model, input_shape)
+    by_name = {record.name: record for record in field.layers}
+    layers = tuple(by_name[name] for name in field.path if by_name[name].rf is not None)
+    if not layers:
+        layers = (field.final,)
+    _, _, H, W = field.input_shape
+    chosen = _spread(len(layers), MAX_SQUARES)
+    squares = []
+    for index in chosen:
+        record = layers[index]
+        assert record.rf is not None
+        out_h, out_w = record.output_shape[2], record.output_shape[3]
+        middle = ((H - 1) / 2, (W - 1) / 2)
+        nearest = [round((middle[a] - record.start[a]) / record.jump[a]) for a in range(2)]
+        units = (min(max(nearest[0], 0), out_h - 1), min(max(nearest[1], 0), out_w - 1))
+        centre = (record.start[0] + units[0] * record.jump[0], record.start[1] + units[1] * record.jump[1])
+        squares.append(Square(record.name, record.rf, units, centre))
+    graph, _ = as_graph(model)
+    return Growth(field.model, field.input_shape, layers, tuple(squares), _first_dropped(graph, field), field)
+
+
+def _spread(count: int, most: int) -> list[int]:
+    if count <= most:
+        return list(range(count))
+    return sorted({round(k * (count - 1) / (most - 1)) for k in range(most)})
+
+
+def _first_dropped(graph: object, field: ReceptiveField) -> Dropped | None:
+    """The first layer whose stride leaves the last rows/columns of its input out (a stride that does not
+    divide), or failing that the first that skips any (a stride larger than its window)."""
+    found = _dropping(graph, field)
+    ends = [
+        d
+        for d in found
+        if any(rows and rows[-1] == size - 1 for rows, size in zip((d.rows, d.cols), d.input_size))
+    ]
+    chosen = ends or found
+    return chosen[0] if chosen else None
+
+
+def _dropping(graph: object, field: ReceptiveField) -> list[Dropped]:
+    from ..graph import Conv, Pool
+    from ..shapes import uncovered
+
+    shapes = {"input": field.input_shape, **{record.name: record.output_shape for record in field.layers}}
+    descriptions = {record.name: record.description for record in field.layers}
+    found: list[Dropped] = []
+    for node in graph.nodes:  # type: ignore[attr-defined]
+        op = node.op
+        if not isinstance(op, (Conv, Pool)) or (isinstance(op, Pool) and op.ceil_mode):
+            continue
+        shape = shapes.get(node.inputs[0])
+        if shape is None or len(shape) != 4:
+            continue
+        size = (shape[2], shape[3])
+        missed = uncovered(size, op.kernel_size, op.stride, op.padding, op.dilation)
+        if missed.rows or missed.cols:
+            found.append(Dropped(node.name, descriptions[node.name], size, missed.rows, missed.cols))
+    return found
+
+
+def _picture(image: str | Array, channels: int, size: tuple[int, int]) -> Array:
+    """The image resized to the model's input, colour for 3-channel models, grey otherwise; floats 0..1."""
+    import numpy as np
+    from PIL import Image
+
+    from ..data import read_image
+
+    array = read_image(image) if isinstance(image, str) else np.asarray(image)
+    if array.dtype != np.uint8:
+        array = np.clip(np.asarray(array, dtype=np.float64) * (255 if array.max(initial=0) <= 1 else 1), 0, 255)
+        array = array.astype(np.uint8)
+    picture = Image.fromarray(array).convert("RGB" if channels == 3 else "L")
+    resized = picture.resize((size[1], size[0]), Image.Resampling.LANCZOS)
+    values: Array = np.asarray(resized, dtype=np.float32) / np.float32(255)
+    return values
+
+
+def rf_figure(
+    model: object = "resnet18",
+    input_shape: object = None,
+    *,
+    image: str | Array = "astronaut",
+    out: str | Path | None = None,
+) -> Figure:
+    """Receptive-field growth of ``model`` (a preset, a layer string, a convlab or torch model) on an image.
+
+    Args:
+        model, input_shape: as in :func:`convlab.receptive.receptive_field`.
+        image: a bundled image name, a PNG/JPEG path, or an array; resized to the model's input.
+        out: also write the figure to this PNG.
+    """
+    from matplotlib import rc_context
+    from matplotlib.figure import Figure
+
+    growth = rf_growth(model, input_shape)
+    _, C, H, W = growth.input_shape
+    picture = _picture(image, C, (H, W))
+    with rc_context(style.mpl_font_sizes()):
+        figure = Figure(figsize=(17, 6.2), dpi=100, layout="constrained")
+        squares_axes, chart_axes, dropped_axes = figure.subplots(1, 3, width_ratios=[1.15, 1.5, 1])
+        colours = _colours(len(growth.squares))
+        _draw_squares(squares_axes, growth, picture, colours)
+        _draw_chart(chart_axes, growth, colours)
+        _draw_dropped(dropped_axes, growth)
+        figure.suptitle(
+            f"Receptive field of {growth.model} on a {C}x{H}x{W} input: each layer sees more of the image",
+            fontsize=13,
+            fontweight="bold",
+        )
+    if out is not None:
+        figure.savefig(out)
+    return figure
+
+
+def _colours(count: int) -> list[tuple[float, float, float, float]]:
+    from matplotlib import colormaps
+
+    cmap = colormaps["viridis"]  # dark to light: ordered in greyscale too, and safe for colour deficiencies
+    return [cmap(0.05 + 0.85 * k / max(count - 1, 1)) for k in range(count)]
+
+
+def _draw_squares(axes: Axes, growth: Growth, picture: Array, colours: Sequence[tuple[float, ...]]) -> None:
+    from matplotlib.patches import Rectangle
+
+    _, C, H, W = growth.input_shape
+    axes.imshow(picture, cmap=None if C == 3 else "gray", vmin=0, vmax=1, extent=(-0.5, W - 0.5, H - 0.5, -0.5))
+    styles = ["-", "--", "-.", ":"]
+    largest = 0.0
+    for index, (square, colour) in enumerate(zip(growth.squares, colours)):
+        h, w = square.rf
+        largest = max(largest, h, w)
+        top, left = square.centre[0] - (h - 1) / 2 - 0.5, square.centre[1] - (w - 1) / 2 - 0.5
+        beyond = " (past the image)" if h > H or w > W else ""
+        axes.add_patch(
+            Rectangle(
+                (left, top),
+                w,
+                h,
+                fill=False,
+                edgecolor=colour,
+                linewidth=2.2,
+                linestyle=styles[index % len(styles)],
+                label=f"{square.name}: {_size(square.rf)}{beyond}",
+            )
+        )
+    reach = max(largest, H, W) * 0.5 + 6  # the largest field stays in view, even past the image
+    centre_r, centre_c = (H - 1) / 2, (W - 1) / 2
+    axes.set_xlim(centre_c - reach, centre_c + reach)
+    axes.set_ylim(centre_r + reach, centre_r - reach)
+    axes.set_facecolor("#EDEDED")
+    axes.legend(loc="upper left", bbox_to_anchor=(0, -0.02), ncols=2, frameon=False, fontsize=8.5)
+    axes.set_title("what one unit near the centre sees, layer by layer")
+    axes.set_xticks([])
+    axes.set_yticks([])
+
+
+def _size(rf: tuple[float, float]) -> str:
+    h, w = (int(v) if float(v).is_integer() else v for v in rf)
+    return f"{h}x{w}"
+
+
+def _draw_chart(axes: Axes, growth: Growth, colours: Sequence[tuple[float, ...]]) -> None:
+    H = growth.input_shape[2]
+    names = [layer.name for layer in growth.layers]
+    sizes = [layer.rf[0] if layer.rf else 0.0 for layer in growth.layers]
+    jumps = [layer.jump[0] for layer in growth.layers]
+    positions = list(range(len(names)))
+    axes.plot(positions, sizes, color=style.OKABE_ITO["blue"], marker="o", linewidth=2, label="receptive field")
+    drawn = {square.name: colour for square, colour in zip(growth.squares, colours)}
+    for position, name, size in zip(positions, names, sizes):
+        if name in drawn:
+            axes.plot([position], [size], marker="s", markersize=10, color=drawn[name], zorder=3)
+    axes.axhline(H, color=style.MUTED, linestyle="--", linewidth=1)
+    axes.text(0, H, f" image height {H}", va="bottom", ha="left", color=style.MUTED, fontsize=9)
+    last = growth.layers[-1]
+    axes.annotate(
+        f"{_size(last.rf or (0.0, 0.0))}",
+        (positions[-1], sizes[-1]),
+        textcoords="offset points",
+        xytext=(-8, 6),
+        ha="right",
+        fontweight="bold",
+    )
+    axes.set_xticks(positions, names, rotation=60, ha="right", fontsize=8)
+    axes.set_ylabel("receptive field (input pixels, one side)")
+    axes.set_title("receptive field size per layer (layers that grow it)")
+    axes.grid(True, alpha=0.3)
+    twin = axes.twinx()
+    twin.step(positions, jumps, where="mid", color=style.OKABE_ITO["orange"], linewidth=1.5, linestyle="--")
+    twin.set_ylabel("jump: input pixels between neighbouring units", color=style.WINDOW_EDGE)
+    twin.tick_params(axis="y", colors=style.WINDOW_EDGE)
+    axes.plot([], [], color=style.OKABE_ITO["orange"], linestyle="--", label="jump (right axis)")
+    axes.legend(loc="best", frameon=True, framealpha=0.9)
+
+
+def _draw_dropped(axes: Axes, growth: Growth) -> None:
+    import numpy as np
+    from matplotlib.patches import Patch, Rectangle
+
+    dropped = growth.dropped
+    if dropped is None:
+        axes.set_axis_off()
+        axes.text(
+            0.5,
+            0.5,
+            "every layer's windows read every row and column of its input:\nno stride leaves pixels out",
+            ha="center",
+            va="center",
+            wrap=True,
+        )
+        axes.set_title("rows/columns a stride never reads")
+        return
+    H, W = dropped.input_size
+    read_colour = style.CELL_STYLES["input"].fill
+    grid = np.ones((H, W, 3))
+    grid[:, :] = _rgb(read_colour)
+    drop_style = style.CELL_STYLES["dropped"]
+    for r in dropped.rows:
+        grid[r, :] = _rgb(drop_style.fill)
+    for c in dropped.cols:
+        grid[:, c] = _rgb(drop_style.fill)
+    axes.imshow(grid, extent=(-0.5, W - 0.5, H - 0.5, -0.5), interpolation="nearest")
+    hatched = max(H, W) <= 40  # on a fine grid the hatch turns to noise: the darker grey carries it alone
+    for r in dropped.rows if hatched else ():
+        axes.add_patch(Rectangle((-0.5, r - 0.5), W, 1, fill=False, hatch=drop_style.mpl_hatch, linewidth=0))
+    for c in dropped.cols if hatched else ():
+        axes.add_patch(Rectangle((c - 0.5, -0.5), 1, H, fill=False, hatch=drop_style.mpl_hatch, linewidth=0))
+    if max(H, W) <= 40:  # cell lines while they can be seen
+        axes.set_xticks(np.arange(-0.5, W, 1), minor=True)
+        axes.set_yticks(np.arange(-0.5, H, 1), minor=True)
+        axes.grid(which="minor", color="white", linewidth=0.6)
+        axes.tick_params(which="minor", length=0)
+    axes.set_xticks([0, W - 1])
+    axes.set_yticks([0, H - 1])
+    axes.set_title(
+        f"rows/columns a stride never reads:\n{dropped.layer} ({dropped.description}),\nits input is {H}x{W}",
+        fontsize=10,
+    )
+    axes.set_xlabel(
+        f"never read: rows {_list(dropped.rows)}\ncols {_list(dropped.cols)}\n"
+        "(they cannot change the output and get zero gradient)",
+        fontsize=9,
+    )
+    axes.legend(
+        handles=[
+            Patch(facecolor=read_colour, edgecolor=style.INK, label="read by some window"),
+            Patch(facecolor=drop_style.fill, hatch=drop_style.mpl_hatch, edgecolor=style.INK, label="never read"),
+        ],
+        loc="upper left",
+        bbox_to_anchor=(0, -0.16),
+        ncols=2,
+        frameon=False,
+    )
+
+
+def _list(values: tuple[int, ...]) -> str:
+    if not values:
+        return "none"
+    if len(values) > 6:
+        return f"{', '.join(map(str, values[:4]))}, ... {values[-1]} ({len(values)} in all)"
+    return ", ".join(map(str, values))
+
+
+def _rgb(colour: str) -> tuple[float, float, float]:
+    from matplotlib.colors import to_rgb
+
+    return to_rgb(colour)
