@@ -13,11 +13,11 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from . import bench, check, draw, exercises, explain, flatten, lab, network, size, tour
+from . import bench, check, draw, exercises, explain, flatten, lab, network, serve, size, tour
 
 __all__ = ["main"]
 
-_COMMANDS = (tour, lab, explain, draw, exercises, flatten, size, network, check, bench)
+_COMMANDS = (tour, lab, explain, draw, exercises, flatten, size, network, check, serve, bench)
 
 
 class _Parser(argparse.ArgumentParser):
