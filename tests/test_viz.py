@@ -426,3 +426,16 @@ def test_importing_the_pictures_stays_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "HEAVY []" in out
+
+
+def test_package_names_survive_importing_the_modules() -> None:
+    """``convlab.viz.window`` is also a module; the package's names never collide with one."""
+    import convlab.viz
+    import convlab.viz.explain_figure
+    import convlab.viz.gallery
+    import convlab.viz.window
+
+    animation = convlab.viz.window_animation(LAB1_IMAGE, LAB1_KERNEL)
+    assert len(animation.frames) == 9
+    assert convlab.viz.explain_picture(LAB1_IMAGE, LAB1_KERNEL, at=(1, 0)).lines[-1] == "out[1, 0] = 4"
+    assert callable(convlab.viz.draw_gallery)

@@ -161,7 +161,6 @@ def features_figure(
         columns: panels per row.
         out: also write the figure to this PNG.
     """
-    import numpy as np
     from matplotlib import rc_context
     from matplotlib.figure import Figure
 
@@ -177,7 +176,7 @@ def features_figure(
             panel.set_facecolor(PANEL if index < len(maps) + 1 else "white")
         first = panels_[0, 0].add_subplot()
         first.imshow(grey, cmap="gray", vmin=0, vmax=1)
-        first.set_title(f"input: {_image_name(image)}", fontweight="bold")
+        panels_[0, 0].suptitle(f"input: {_image_name(image)}", fontweight="bold")
         first.set_xlabel(f"{grey.shape[0]}x{grey.shape[1]}, grey 0..1", fontsize=8.5)
         first.set_xticks([])
         first.set_yticks([])
@@ -191,14 +190,13 @@ def features_figure(
             map_axes.set_xlabel(feature.description, fontsize=8.5)
             map_axes.set_xticks([])
             map_axes.set_yticks([])
-            clipped = float(np.abs(feature.output).max()) > limit
-            panel.colorbar(
-                drawn, ax=map_axes, fraction=0.05, pad=0.02, shrink=0.8, extend="both" if clipped else "neither"
-            )
+            above, below = float(feature.output.max()) > limit, float(feature.output.min()) < -limit
+            extend = "both" if above and below else "max" if above else "min" if below else "neither"
+            panel.colorbar(drawn, ax=map_axes, fraction=0.05, pad=0.02, shrink=0.8, extend=extend)
         figure.suptitle(
             "Feature maps: each kernel slid over the image by convlab's conv2d (padding 'same', "
-            f"{padding_mode} borders); purple < 0 < orange, white = 0; colour scale up to the 99.5th "
-            "percentile of |value|",
+            f"{padding_mode} borders)\npurple < 0 < orange, white = 0; colours up to the 99.5th percentile "
+            "of |value| (arrows: values beyond)",
             fontsize=12,
         )
     if out is not None:

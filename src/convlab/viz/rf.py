@@ -326,7 +326,7 @@ def _draw_dropped(axes: Axes, growth: Growth) -> None:
             Patch(facecolor=drop_style.fill, hatch=drop_style.mpl_hatch, edgecolor=style.INK, label="never read"),
         ],
         loc="upper left",
-        bbox_to_anchor=(0, -0.16),
+        bbox_to_anchor=(0, -0.24),
         ncols=2,
         frameon=False,
     )
