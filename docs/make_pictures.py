@@ -36,7 +36,7 @@ def main() -> None:
             lab.image, lab.kernel, out=GALLERY / "window-lab1.gif", strip=GALLERY / "window-lab1-strip.png"
         ),
     )
-    seven = (np.arange(49).reshape(7, 7) * 5 % 7).astype(np.float32)
+    seven = (np.arange(49).reshape(7, 7) * 3 % 8).astype(np.float32)
     _timed(
         "window-7x7-30-frames.gif",
         lambda: window_animation(seven, [[1, 0], [0, -1], [1, 1]], out=GALLERY / "window-7x7-30-frames.gif"),

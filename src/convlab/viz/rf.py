@@ -274,7 +274,7 @@ def _draw_chart(axes: Axes, growth: Growth, colours: Sequence[tuple[float, ...]]
 
 def _draw_dropped(axes: Axes, growth: Growth) -> None:
     import numpy as np
-    from matplotlib.patches import Patch, Rectangle
+    from matplotlib.patches import Rectangle
 
     dropped = growth.dropped
     if dropped is None:
@@ -316,19 +316,10 @@ def _draw_dropped(axes: Axes, growth: Growth) -> None:
         fontsize=10,
     )
     axes.set_xlabel(
-        f"never read: rows {_list(dropped.rows)}\ncols {_list(dropped.cols)}\n"
-        "(they cannot change the output and get zero gradient)",
+        f"dark grey{', crossed' if hatched else ''}: never read: rows {_list(dropped.rows)}\n"
+        f"cols {_list(dropped.cols)}; light blue: read by some window\n"
+        "(unread pixels cannot change the output and get zero gradient)",
         fontsize=9,
-    )
-    axes.legend(
-        handles=[
-            Patch(facecolor=read_colour, edgecolor=style.INK, label="read by some window"),
-            Patch(facecolor=drop_style.fill, hatch=drop_style.mpl_hatch, edgecolor=style.INK, label="never read"),
-        ],
-        loc="upper left",
-        bbox_to_anchor=(0, -0.24),
-        ncols=2,
-        frameon=False,
     )
 
 
