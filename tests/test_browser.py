@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,7 +34,8 @@ ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-GALLERY = Path(__file__).resolve().parents[1] / "docs" / "gallery"
+# Screenshots go to a scratch folder; CONVLAB_SCREENSHOTS=docs/gallery refreshes the committed ones.
+GALLERY = Path(os.environ.get("CONVLAB_SCREENSHOTS") or tempfile.mkdtemp(prefix="convlab-screens-"))
 
 
 @pytest.fixture(scope="module")
