@@ -364,6 +364,7 @@ def test_draw_writes_each_picture(tmp_path: Path, capsys: pytest.CaptureFixture[
         (["window", "--lab", "manual_conv", "--stride", "2", "--padding", "same"], "same"),
         (["window", "--lab", "manual_conv", "--transposed", "--output-padding", "1"], "output_padding"),
         (["explain", "--lab", "manual_conv", "--at", "5,5"], "outside the 3x3 output"),
+        (["window", "--image", "; ".join(["1 " * 40] * 40), "--kernel", "1"], "1600 frames"),
         (["rf", "nosuchnet"], ""),
     ],
 )

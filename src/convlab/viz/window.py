@@ -402,6 +402,7 @@ def window(
         ConvlabError: for any configuration the engine refuses, such as one whose output would be empty.
     """
     image, kernel = _two_d(input, "input"), _two_d(weight, "weight")
+    _check_frames(image.shape, kernel.shape, stride, padding, dilation, transposed, output_padding)
     if image.dtype != kernel.dtype:  # a picture need not refuse float32 beside float64: draw both in float32
         image, kernel = image.astype("float32"), kernel.astype("float32")
     if transposed:
@@ -427,6 +428,41 @@ def window(
 def _factor(weight: float) -> str:
     text = cell_value(weight)
     return f"({text})" if text.startswith("-") else text
+
+
+MAX_FRAMES = 900  # one frame per output value: a 30x30 output at most
+
+
+def _check_frames(
+    size: tuple[int, ...],
+    kernel: tuple[int, ...],
+    stride: object,
+    padding: object,
+    dilation: object,
+    transposed: bool,
+    output_padding: object,
+) -> None:
+    """Refuse a picture of more frames than anyone will watch, before drawing any."""
+    from ..errors import ArgumentError
+    from ..shapes import conv2d_output_size, conv_transpose2d_output_size
+
+    hw, k = (size[0], size[1]), (kernel[0], kernel[1])
+    try:
+        if transposed:
+            out = conv_transpose2d_output_size(hw, k, stride, padding, output_padding, dilation)  # type: ignore[arg-type]
+        elif _explicit_padding(padding) is not None:
+            return
+        else:
+            out = conv2d_output_size(hw, k, stride, padding, dilation)  # type: ignore[arg-type]
+    except (ArgumentError, ValueError, TypeError):
+        return  # the engine explains a bad configuration better, when it runs
+    assert isinstance(out, tuple)
+    if out[0] * out[1] > MAX_FRAMES:
+        raise ArgumentError(
+            f"window draws one frame per output value: a {out[0]}x{out[1]} output is {out[0] * out[1]} frames, "
+            f"more than {MAX_FRAMES}",
+            fix="crop the image (a 10x10 patch is plenty to watch), or use a larger stride",
+        )
 
 
 def _cell_size(rows: int, cols: int) -> int:
