@@ -152,7 +152,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False,
             f"cannot listen on {host}:{port}: {error.strerror}",
             fix="pick another port with --port, or 0 for any free one",
         ) from None
-    bound_host, bound_port = server.server_address[:2]
+    bound_host, bound_port = str(server.server_address[0]), int(server.server_address[1])
     url = f"http://{'127.0.0.1' if bound_host in ('0.0.0.0', '') else bound_host}:{bound_port}/"
     if host not in ("127.0.0.1", "localhost", "::1"):
         print(
