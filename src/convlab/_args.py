@@ -61,6 +61,8 @@ def as_int(value: object, name: str, *, minimum: int) -> int:
         >>> as_int(2, "stride", minimum=1)
         2
     """
+    if type(value) is int and value >= minimum:  # the common case, first: a plain int in range
+        return value
     if isinstance(value, bool) or _is_numpy(value, "bool_"):
         raise ArgumentTypeError(
             f"{name} must be an int, got the bool {value!r}",
@@ -101,6 +103,9 @@ def pair(value: object, name: str, *, minimum: int) -> Pair:
         >>> pair((1, 2), "padding", minimum=0)
         (1, 2)
     """
+    if type(value) is int:
+        number = as_int(value, name, minimum=minimum)
+        return (number, number)
     if _is_numpy(value, "ndarray") and value.ndim == 1:  # type: ignore[attr-defined]
         value = tuple(value.tolist())  # type: ignore[attr-defined]
     if isinstance(value, (tuple, list)):

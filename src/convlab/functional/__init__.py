@@ -50,7 +50,9 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name in _HOMES:
-        return getattr(importlib.import_module(f".{_HOMES[name]}", __name__), name)
+        value = getattr(importlib.import_module(f".{_HOMES[name]}", __name__), name)
+        globals()[name] = value  # later lookups skip this hook
+        return value
     if name in ("reference", "algorithms", "geometry", "calls", "padding", "pool", "conv", "conv_transpose"):
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'convlab.functional' has no attribute {name!r}")
