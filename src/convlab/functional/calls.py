@@ -8,7 +8,9 @@ input, so results come back in the rank they came in.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -40,6 +42,9 @@ __all__ = [
     "pool2d_grad_call",
     "unbatch",
 ]
+
+
+G = TypeVar("G", ConvGeometry, TransposeGeometry)
 
 
 def unbatch(array: Array, unbatched: bool) -> Array:
@@ -120,15 +125,16 @@ def conv2d_input_grad_call(
     padding_mode: object,
 ) -> tuple[Array, Array, ConvGeometry, bool]:
     """Check a conv2d_input_grad call: (weight, batched grad_output, geometry, unbatched)."""
-    shape = shape_argument(input_shape, "input_shape", (3, 4))
-    arrays = float_arrays({"weight": weight, "grad_output": grad_output})
-    w, g = arrays["weight"], arrays["grad_output"]
-    unbatched = len(shape) == 3
-    geometry = conv2d_geometry(
-        op, (1, *shape) if unbatched else shape, w.shape, stride, padding, dilation, groups, padding_mode
+    return _input_grad_call(
+        op,
+        "conv2d",
+        input_shape,
+        weight,
+        grad_output,
+        lambda x_shape, w_shape: conv2d_geometry(
+            op, x_shape, w_shape, stride, padding, dilation, groups, padding_mode
+        ),
     )
-    _check_grad_output(g, geometry.output_shape[unbatched:], op, f"conv2d on input_shape {shape}")
-    return w, (g[None] if unbatched else g), geometry, unbatched
 
 
 def conv2d_weight_grad_call(
@@ -143,16 +149,55 @@ def conv2d_weight_grad_call(
     padding_mode: object,
 ) -> tuple[Array, Array, ConvGeometry]:
     """Check a conv2d_weight_grad call: (batched input, batched grad_output, geometry)."""
-    shape = shape_argument(weight_shape, "weight_shape", (4,))
+    return _weight_grad_call(
+        op,
+        "conv2d",
+        input,
+        weight_shape,
+        grad_output,
+        lambda x_shape, w_shape: conv2d_geometry(
+            op, x_shape, w_shape, stride, padding, dilation, groups, padding_mode
+        ),
+    )
+
+
+def _input_grad_call(
+    op: str,
+    forward: str,
+    input_shape: object,
+    weight: object,
+    grad_output: object,
+    geometry_of: Callable[[tuple[int, ...], tuple[int, ...]], G],
+) -> tuple[Array, Array, G, bool]:
+    """The input gradient's checks, shared by conv2d and conv_transpose2d."""
+    shape: tuple[int, ...] = shape_argument(input_shape, "input_shape", (3, 4))
+    arrays = float_arrays({"weight": weight, "grad_output": grad_output})
+    w, g = arrays["weight"], arrays["grad_output"]
+    unbatched = len(shape) == 3
+    geometry = geometry_of((1, *shape) if unbatched else shape, w.shape)
+    _check_grad_output(g, geometry.output_shape[unbatched:], op, f"{forward} on input_shape {shape}")
+    return w, (g[None] if unbatched else g), geometry, unbatched
+
+
+def _weight_grad_call(
+    op: str,
+    forward: str,
+    input: object,
+    weight_shape: object,
+    grad_output: object,
+    geometry_of: Callable[[tuple[int, ...], tuple[int, ...]], G],
+) -> tuple[Array, Array, G]:
+    """The weight gradient's checks, shared by conv2d and conv_transpose2d."""
+    shape: tuple[int, ...] = shape_argument(weight_shape, "weight_shape", (4,))
     arrays = float_arrays({"input": input, "grad_output": grad_output})
     x, unbatched = with_batch_axis(arrays["input"], "input", op)
     g = arrays["grad_output"]
-    geometry = conv2d_geometry(op, x.shape, shape, stride, padding, dilation, groups, padding_mode)
+    geometry = geometry_of(x.shape, shape)
     _check_grad_output(
         g,
         geometry.output_shape[unbatched:],
         op,
-        f"conv2d on input {arrays['input'].shape} with weight_shape {shape}",
+        f"{forward} on input {arrays['input'].shape} with weight_shape {shape}",
     )
     return x, (g[None] if unbatched else g), geometry
 
@@ -200,15 +245,16 @@ def conv_transpose2d_input_grad_call(
     dilation: object,
 ) -> tuple[Array, Array, TransposeGeometry, bool]:
     """Check a conv_transpose2d_input_grad call: (weight, batched grad_output, geometry, unbatched)."""
-    shape = shape_argument(input_shape, "input_shape", (3, 4))
-    arrays = float_arrays({"weight": weight, "grad_output": grad_output})
-    w, g = arrays["weight"], arrays["grad_output"]
-    unbatched = len(shape) == 3
-    geometry = conv_transpose2d_geometry(
-        op, (1, *shape) if unbatched else shape, w.shape, stride, padding, output_padding, groups, dilation
+    return _input_grad_call(
+        op,
+        "conv_transpose2d",
+        input_shape,
+        weight,
+        grad_output,
+        lambda x_shape, w_shape: conv_transpose2d_geometry(
+            op, x_shape, w_shape, stride, padding, output_padding, groups, dilation
+        ),
     )
-    _check_grad_output(g, geometry.output_shape[unbatched:], op, f"conv_transpose2d on input_shape {shape}")
-    return w, (g[None] if unbatched else g), geometry, unbatched
 
 
 def conv_transpose2d_weight_grad_call(
@@ -223,18 +269,16 @@ def conv_transpose2d_weight_grad_call(
     dilation: object,
 ) -> tuple[Array, Array, TransposeGeometry]:
     """Check a conv_transpose2d_weight_grad call: (batched input, batched grad_output, geometry)."""
-    shape = shape_argument(weight_shape, "weight_shape", (4,))
-    arrays = float_arrays({"input": input, "grad_output": grad_output})
-    x, unbatched = with_batch_axis(arrays["input"], "input", op)
-    g = arrays["grad_output"]
-    geometry = conv_transpose2d_geometry(op, x.shape, shape, stride, padding, output_padding, groups, dilation)
-    _check_grad_output(
-        g,
-        geometry.output_shape[unbatched:],
+    return _weight_grad_call(
         op,
-        f"conv_transpose2d on input {arrays['input'].shape} with weight_shape {shape}",
+        "conv_transpose2d",
+        input,
+        weight_shape,
+        grad_output,
+        lambda x_shape, w_shape: conv_transpose2d_geometry(
+            op, x_shape, w_shape, stride, padding, output_padding, groups, dilation
+        ),
     )
-    return x, (g[None] if unbatched else g), geometry
 
 
 @dataclass(frozen=True)
