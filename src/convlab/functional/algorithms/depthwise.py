@@ -9,20 +9,16 @@ cores (NumPy releases the GIL inside these loops).
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
 from ..._args import Array, Pair
 from . import im2col
 from .adjoint import input_grad_by_forward
+from .parallel import run
 
 __all__ = ["forward", "input_grad", "supports", "weight_grad"]
 
 BLOCK_BYTES = 1024 * 1024  # output bytes per block: large enough that NumPy, not the GIL, sets the pace
-_POOL: list[ThreadPoolExecutor] = []
 
 
 def supports(in_channels_per_group: int, groups: int) -> bool:
@@ -30,21 +26,10 @@ def supports(in_channels_per_group: int, groups: int) -> bool:
     return in_channels_per_group == 1 and groups > 1
 
 
-def _pool() -> ThreadPoolExecutor:
-    if not _POOL:
-        _POOL.append(ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="convlab-depthwise"))
-    return _POOL[0]
-
-
 def _blocks(N: int, C: int, plane_bytes: int) -> list[tuple[int, slice]]:
     """(image, channel slice) blocks of about BLOCK_BYTES of output each."""
     per = max(1, BLOCK_BYTES // max(1, plane_bytes))
     return [(n, slice(c, min(c + per, C))) for n in range(N) for c in range(0, C, per)]
-
-
-def _run(work: Callable[[tuple[int, slice]], None], blocks: list[tuple[int, slice]]) -> None:
-    for _ in _pool().map(work, blocks):  # consume, so errors surface
-        pass
 
 
 def _plane(x: Array, a: int, b: int, stride: Pair, dilation: Pair, size: Pair) -> Array:
@@ -78,7 +63,7 @@ def forward(padded: Array, weight: Array, bias: Array | None, stride: Pair, dila
                     np.multiply(plane, scale, out=scratch)
                     target += scratch
 
-    _run(work, _blocks(N, C, m * Ho * Wo * weight.itemsize))
+    run(work, _blocks(N, C, m * Ho * Wo * weight.itemsize))
     result = out.reshape(N, O, Ho, Wo)
     if bias is not None:
         result += bias[:, None, None]
@@ -118,6 +103,6 @@ def weight_grad(
                 plane = _plane(x, a, b, stride, dilation, (Ho, Wo))
                 partial[n, channels, :, a, b] = np.einsum("cmij,cmij->cm", np.broadcast_to(plane, g.shape), g)
 
-    _run(work, _blocks(N, C, m * Ho * Wo * padded.itemsize))
+    run(work, _blocks(N, C, m * Ho * Wo * padded.itemsize))
     grad_weight: Array = partial.sum(axis=0).reshape(O, 1, kh, kw)
     return grad_weight
