@@ -46,6 +46,32 @@ def test_usage_errors_are_one_line_with_exit_code_2(capsys: pytest.CaptureFixtur
     assert "two" in err
 
 
+@pytest.mark.parametrize("bad", ["9x", "x9", "(1,2", "1,2)", "2,,1", "1,2,3", "1.5", "one"])
+def test_numbers_are_read_whole_or_refused(bad: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["size", "--input", "32", "--kernel", "5", "--padding", bad])
+    assert exited.value.code == 2
+    assert repr(bad) in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("written", ["1,2", "1x2", "(1, 2)", "1 2", "[1,2]"])
+def test_numbers_in_every_accepted_spelling(written: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["size", "--input", "32", "--kernel", "5", "--padding", written]) == 0
+    assert "output size: 30 x 32" in capsys.readouterr().out
+
+
+def test_a_reader_that_stops_early_gets_no_traceback() -> None:
+    """`convlab summary resnet50 | head -1`: the closed pipe ends the command quietly."""
+    command = [sys.executable, "-m", "convlab", "summary", "resnet50"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        process.stdout.close()  # before the command writes a line
+        stderr = process.stderr.read().decode()
+    assert process.returncode == 141
+    assert stderr == ""
+
+
 def test_flatten_shows_the_lessons_numbers(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["flatten"]) == 0
     printed = capsys.readouterr().out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,7 @@ __all__ = [
     "as_int",
     "conv_padding",
     "flag",
+    "int_list",
     "padding_mode",
     "pair",
 ]
@@ -39,6 +41,28 @@ Pad2d = tuple[Pair, Pair]
 """Explicit padding: ((top, bottom), (left, right))."""
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+_INT = re.compile(r"-?\d+")
+_SEPARATOR = re.compile(r"\s*[,x×]\s*|\s+")
+
+
+def int_list(text: str) -> tuple[int, ...] | None:
+    """The integers in ``text`` (separated by commas, x, × or spaces, optionally in () or []), or None.
+
+    Anything else, such as a stray word, ``9x`` or ``2,,1``, gives None.
+
+    Example:
+        >>> int_list("3x224x224"), int_list("(1, 0)"), int_list("9x")
+        ((3, 224, 224), (1, 0), None)
+    """
+    inner = text.strip()
+    if inner[:1] + inner[-1:] in ("()", "[]"):
+        inner = inner[1:-1].strip()
+    parts = _SEPARATOR.split(inner)
+    if not inner or not all(_INT.fullmatch(part) for part in parts):
+        return None
+    return tuple(int(part) for part in parts)
 
 
 def _is_numpy(value: object, kind: str) -> bool:

@@ -12,7 +12,7 @@ import re
 import sys
 from typing import Any
 
-from ._args import as_int
+from ._args import as_int, int_list
 from .errors import ArgumentError, ArgumentTypeError
 from .graph import Activation, Flatten, Graph, GraphBuilder, Linear, Op, Pool
 from .graph import ConvTranspose as ConvTransposeOp
@@ -33,10 +33,10 @@ def input_shape_of(value: object, default: tuple[int, int, int] | None = None) -
             raise ArgumentError("this model needs an input shape", fix="e.g. --input 3x224x224")
         value = default
     if isinstance(value, str):
-        parts = [part for part in re.split(r"[x×,\s()]+", value.strip()) if part]
-        if not parts or not all(part.isdigit() for part in parts):
+        numbers = int_list(value)
+        if numbers is None:
             raise ArgumentError(f"input shape {value!r} is not C x H x W", fix="e.g. 3x224x224 or 1x3x224x224")
-        value = tuple(int(part) for part in parts)
+        value = numbers
     if not isinstance(value, (tuple, list)) or len(value) not in (3, 4):
         raise ArgumentError(
             f"input shape must be (C, H, W) or (N, C, H, W), got {value!r}", fix="e.g. (3, 224, 224)"

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ._args import Array
+from ._args import Array, int_list
 from .errors import ArgumentError, ArgumentTypeError
 
 __all__ = ["load_array", "load_matrix", "parse_matrix", "parse_position"]
@@ -150,7 +150,7 @@ def parse_position(text: str, name: str = "at") -> tuple[int, int]:
         >>> parse_position("(1, 0)")
         (1, 0)
     """
-    parts = [part for part in re.split(r"[\s,()\[\]]+", text.strip()) if part]
-    if len(parts) != 2 or not all(re.fullmatch(r"-?\d+", part) for part in parts):
+    numbers = int_list(text)
+    if numbers is None or len(numbers) != 2:
         raise ArgumentError(f"{name} must be a row and a column such as 1,0, got {text!r}", fix=f"--{name} 1,0")
-    return (int(parts[0]), int(parts[1]))
+    return (numbers[0], numbers[1])

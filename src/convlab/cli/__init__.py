@@ -9,6 +9,7 @@ as one line on stderr with exit code 2; ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -55,6 +56,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader stopped early (`convlab lab | head`): quietly, as other Unix tools do. Pointing
+        # stdout at /dev/null keeps Python's final flush from raising again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + 13  # killed by SIGPIPE
     except Exception as error:
         from ..errors import ConvlabError
 

@@ -14,16 +14,11 @@ _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".w
 
 def _padding(text: str) -> object:
     """A number, h,w, same, valid, or top,bottom,left,right."""
-    import re
+    from .._args import int_list
 
-    parts = [part for part in re.split(r"[\s,x×()]+", text.strip()) if part]
-    if len(parts) == 4:
-        try:
-            top, bottom, left, right = (int(part) for part in parts)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"expected four numbers top,bottom,left,right, got {text!r}"
-            ) from None
+    numbers = int_list(text)
+    if numbers is not None and len(numbers) == 4:
+        top, bottom, left, right = numbers
         return ((top, bottom), (left, right))
     return options.padding(text)
 

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import re
 
 
 def int_or_pair(text: str) -> int | tuple[int, int]:
     """``"2"`` -> 2; ``"2,1"``, ``"2x1"`` or ``"(2, 1)"`` -> (2, 1)."""
-    parts = [part for part in re.split(r"[\s,x×()]+", text.strip()) if part]
-    try:
-        numbers = [int(part) for part in parts]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number or two such as 2,1, got {text!r}") from None
-    if len(numbers) == 1:
-        return numbers[0]
-    if len(numbers) == 2:
-        return (numbers[0], numbers[1])
-    raise argparse.ArgumentTypeError(f"expected one number or two (h, w), got {text!r}")
+    from .._args import int_list
+
+    numbers = int_list(text)
+    if numbers is None or len(numbers) > 2:
+        raise argparse.ArgumentTypeError(f"expected a number or two such as 2 or 2,1, got {text!r}")
+    return numbers[0] if len(numbers) == 1 else (numbers[0], numbers[1])
 
 
 def padding(text: str) -> int | tuple[int, int] | str:
@@ -26,7 +21,10 @@ def padding(text: str) -> int | tuple[int, int] | str:
 
 
 def position(text: str) -> tuple[int, int]:
-    value = int_or_pair(text)
-    if isinstance(value, int):
+    """``"1,0"``, ``"1 0"`` or ``"(1, 0)"`` -> (1, 0): a row and a column."""
+    from .._args import int_list
+
+    numbers = int_list(text)
+    if numbers is None or len(numbers) != 2:
         raise argparse.ArgumentTypeError(f"expected a row and a column such as 1,0, got {text!r}")
-    return value
+    return (numbers[0], numbers[1])
