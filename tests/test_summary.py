@@ -181,6 +181,16 @@ def test_a_convlab_sequential_is_read() -> None:
         ("relu", "3x0x8", ArgumentError, "below 1"),
         ("relu", "3-by-8", ArgumentError, "is not C x H x W"),
         ("conv3x3(8)", None, ArgumentError, "needs an input shape"),
+        ("relu", "3x8x8x", ArgumentError, "is not C x H x W"),
+        ("pool2", "1x8x8", ArgumentError, "did you mean maxpool? maxpool2"),
+        ("conv3x(8)", "1x8x8", ArgumentError, "after 'conv' comes an optional size N or NxM"),
+        ("conv3x3(8,,p1)", "1x8x8", ArgumentError, "cannot read an empty argument"),
+        ("conv3x3(8,s2,s1)", "1x8x8", ArgumentError, "s is given twice"),
+        ("flatten5", "1x8x8", ArgumentError, "flatten takes no size or arguments, not a kernel size"),
+        ("relu(3)", "1x8x8", ArgumentError, "relu takes no size or arguments, not the number 3"),
+        ("linear(10,k3)", "1x8x8", ArgumentError, "linear takes only nobias, not a kernel size"),
+        ("avgpool(2,d2)", "1x8x8", ArgumentError, "avgpool takes only k, s, p, ceil, not d"),
+        ("conv3x3(8,op1)", "1x8x8", ArgumentError, "conv takes only k, s, p, d, g, nobias, not op"),
     ],
 )
 def test_bad_models_and_shapes(
@@ -199,6 +209,12 @@ def test_untraceable_torch_models_say_where() -> None:
 
     with pytest.raises(ConvlabError, match=r"at forward\(\) line \d+: `if x.sum\(\) > 0:`"):
         summary(Branchy(), (1, 4, 4))
+
+
+def test_empty_parentheses_are_no_arguments() -> None:
+    assert [node.op for node in parse_stack("relu() conv3x3(4)").nodes] == [
+        node.op for node in parse_stack("relu conv3x3(4)").nodes
+    ]
 
 
 def test_layer_names_follow_position_and_kind() -> None:

@@ -25,6 +25,7 @@ Errors name the token that could not be read and where it is.
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Any
 
@@ -33,7 +34,7 @@ from .graph import Activation, AdaptiveAvgPool, BatchNorm, ConvTranspose, Flatte
 from .graph import conv as make_conv
 from .graph import pool as make_pool
 
-__all__ = ["parse_stack"]
+__all__ = ["parse_stack", "starts_with_a_layer"]
 
 _LAYER = re.compile(r"(?P<name>[a-z]+?)(?P<size>\d+(?:x\d+)?)?(?:\((?P<args>[^()]*)\))?$")
 _ACTIVATIONS = ("relu", "sigmoid", "tanh", "gelu", "dropout", "softmax", "identity")
@@ -51,6 +52,26 @@ _NAMES = (
     "fc",
     *_ACTIVATIONS,
 )
+# What each layer may be given (k also by the size on its name); the others take nothing.
+_SETTINGS = {
+    "conv": ("k", "s", "p", "d", "g", "nobias"),
+    "convt": ("k", "s", "p", "op", "d", "g", "nobias"),
+    "deconv": ("k", "s", "p", "op", "d", "g", "nobias"),
+    "maxpool": ("k", "s", "p", "d", "ceil"),
+    "avgpool": ("k", "s", "p", "ceil"),
+    "linear": ("nobias",),
+    "fc": ("nobias",),
+}
+_COUNTED = ("conv", "convt", "deconv", "maxpool", "avgpool", "linear", "fc")  # take a plain number
+_EXAMPLES = {
+    "conv": "conv3x3(64,s2,p1)",
+    "convt": "convT(32,k2,s2)",
+    "deconv": "deconv(32,k2,s2)",
+    "maxpool": "maxpool(3,s2,p1)",
+    "avgpool": "avgpool(2)",
+    "linear": "linear(10)",
+    "fc": "fc(10)",
+}
 
 
 def _split(spec: str) -> list[tuple[str, int]]:
@@ -89,15 +110,11 @@ def _pair_value(text: str, token: str, what: str) -> Any:
 def _layer(token: str) -> Op:
     match = _LAYER.match(token.lower())
     if not match or match.group("name") not in _NAMES:
-        word = re.match(r"[a-zA-Z]*", token)
-        guess = word.group(0).lower() if word else token
-        raise ArgumentError(
-            f"unknown layer {guess!r} in {token!r}; known: {', '.join(_NAMES)}",
-            fix='e.g. "conv3x3(64,p1) relu maxpool2"',
-        )
+        raise _unreadable(token)
     name = match.group("name")
     size = match.group("size")
-    args = [arg.strip() for arg in (match.group("args") or "").split(",") if arg.strip()]
+    written = (match.group("args") or "").strip()  # "relu()" has no arguments, as nn.ReLU() has none
+    args = [arg.strip() for arg in written.split(",")] if written else []
     settings: dict[str, Any] = {}
     positional: list[int] = []
     if size:
@@ -110,16 +127,51 @@ def _layer(token: str) -> Op:
             settings[arg] = True
         elif keyed:
             key, value = keyed.groups()
+            if key in settings:
+                raise ArgumentError(
+                    f"{token!r}: {key} is given twice", fix=f"keep one {key}, e.g. {name}(64,k3,s2)"
+                )
             settings[key] = value if key == "p" and value in ("same", "valid") else _pair_value(value, token, key)
         else:
             raise ArgumentError(
-                f"{token!r}: cannot read {arg!r}",
+                f"{token!r}: cannot read {'an empty argument' if not arg else repr(arg)}",
                 fix="arguments are N, kN, sN, pN, dN, gN, opN, nobias or ceil, e.g. conv(64,k3,s2,p1)",
             )
     return _op(name, token, positional, settings)
 
 
+def starts_with_a_layer(token: str) -> bool:
+    """Whether ``token``'s leading letters name a layer (``conv`` in ``conv3x(8)``), whatever follows."""
+    word = re.match(r"[a-z]*", token.lower())
+    return word is not None and word.group(0) in _NAMES
+
+
+def _unreadable(token: str) -> ArgumentError:
+    """Why a token is not a layer: a known name written wrongly, or an unknown (perhaps misspelt) name."""
+    word = re.match(r"[a-z]*", token.lower())
+    name = word.group(0) if word else ""
+    if name in _NAMES:
+        return ArgumentError(
+            f"{token!r}: after {name!r} comes an optional size N or NxM, then (arguments)",
+            fix=f"e.g. {name}3x3(64,p1)" if "conv" in name else f"e.g. {name}2" if "pool" in name else name,
+        )
+    close = difflib.get_close_matches(name, _NAMES, n=1)
+    return ArgumentError(
+        f"unknown layer {name or token!r} in {token!r}; known: {', '.join(_NAMES)}",
+        fix=f"did you mean {close[0]}? {token.lower().replace(name, close[0], 1)}"
+        if close and name
+        else 'e.g. "conv3x3(64,p1) relu maxpool2"',
+    )
+
+
 def _op(name: str, token: str, positional: list[int], settings: dict[str, Any]) -> Op:
+    allowed = _SETTINGS.get(name, ())
+    unknown = [key for key in settings if key not in allowed]
+    if unknown or (positional and name not in _COUNTED):
+        what = ("a kernel size" if unknown[0] == "k" else unknown[0]) if unknown else f"the number {positional[0]}"
+        takes = f"takes only {', '.join(allowed)}" if allowed else "takes no size or arguments"
+        raise ArgumentError(f"{token!r}: {name} {takes}, not {what}", fix=f"e.g. {_EXAMPLES.get(name, name)}")
+
     def need_one(what: str) -> int:
         if len(positional) != 1:
             raise ArgumentError(

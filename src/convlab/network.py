@@ -56,7 +56,7 @@ def as_graph(model: object) -> tuple[Graph, tuple[int, int, int] | None]:
     if isinstance(model, GraphType):
         return model, None
     if isinstance(model, str):
-        from .layerspec import parse_stack
+        from .layerspec import parse_stack, starts_with_a_layer
         from .models import PRESETS, preset
 
         name = model.strip().lower()
@@ -64,14 +64,16 @@ def as_graph(model: object) -> tuple[Graph, tuple[int, int, int] | None]:
             return preset(name)
         try:
             return parse_stack(model), None
-        except ArgumentError:
-            if re.fullmatch(r"[a-z0-9_]+", name):  # one word: most likely a misspelt preset
+        except ArgumentError as layer_error:
+            # One word that does not start with a layer's name: a misspelt preset, or a misspelt layer.
+            if re.fullmatch(r"[a-z0-9_]+", name) and not starts_with_a_layer(name):
                 close = difflib.get_close_matches(name, PRESETS, n=1)
+                layer_guess = layer_error.fix if (layer_error.fix or "").startswith("did you mean") else None
                 raise ArgumentError(
                     f"there is no preset or layer {model!r}; the presets are {', '.join(PRESETS)}",
                     fix=f"did you mean {close[0]}?"
                     if close
-                    else 'or describe layers: "conv3x3(16,p1) relu maxpool2"',
+                    else layer_guess or 'or describe layers: "conv3x3(16,p1) relu maxpool2"',
                 ) from None
             raise
     layers = sys.modules.get("convlab.nn.module")  # a convlab layer exists only if convlab.nn was imported
