@@ -210,3 +210,35 @@ def test_serve_binds_localhost_by_default_and_warns_for_other_hosts() -> None:
     assert elapsed < 5  # about half a second here; generous for a shared CI machine
     line, errors, _ = _first_lines("--host", "0.0.0.0")
     assert "warning: listening on 0.0.0.0" in errors
+
+
+@pytest.mark.parametrize(
+    ("options", "phrase"),
+    [
+        (["--port", "99999"], "port 99999 is not a port number (0 to 65535)"),
+        (["--port", "-1"], "port -1 is not a port number"),
+        (["--host", "no.such.host.invalid", "--port", "0"], "cannot listen on no.such.host.invalid"),
+    ],
+)
+def test_serve_refuses_addresses_it_cannot_bind(
+    options: list[str], phrase: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from convlab.cli import main
+
+    assert main(["serve", *options]) == 2
+    error = capsys.readouterr().err
+    assert phrase in error
+    assert error.count("\n") == 1
+
+
+def test_serve_names_a_port_in_use(capsys: pytest.CaptureFixture[str]) -> None:
+    from convlab.cli import main
+    from convlab.web.server import make_server
+
+    busy = make_server("127.0.0.1", 0)
+    try:
+        port = busy.server_address[1]
+        assert main(["serve", "--port", str(port)]) == 2
+        assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in capsys.readouterr().err
+    finally:
+        busy.server_close()

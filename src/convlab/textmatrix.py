@@ -59,7 +59,15 @@ def parse_matrix(text: str, name: str = "matrix") -> Array:
             f"{name} rows have different lengths {lengths}: every row needs the same number of values",
             fix=f"give each of the {len(rows)} rows {max(lengths)} values",
         )
-    return np.array(rows, dtype=np.float32)
+    with np.errstate(over="ignore"):  # an overflow is reported below, with the value
+        matrix = np.array(rows, dtype=np.float32)
+    if not np.isfinite(matrix).all():  # nan, inf, or beyond float32's range: every output would be lost
+        row, col = np.argwhere(~np.isfinite(matrix))[0]
+        raise ArgumentError(
+            f"{name} row {row + 1} has {rows[row][col]!r}, which is not a finite float32 number",
+            fix=f'use finite values (float32 reaches about 3.4e38), e.g. --{name} "1 0; 0 -1"',
+        )
+    return matrix
 
 
 def _is_number(value: str) -> bool:

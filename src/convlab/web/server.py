@@ -14,6 +14,7 @@ Safety, on purpose:
 from __future__ import annotations
 
 import json
+import socket
 import sys
 import threading
 from http import HTTPStatus
@@ -145,8 +146,16 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False,
     """Serve until Ctrl-C; prints the URL first."""
     from ..errors import ArgumentError
 
+    if not 0 <= port <= 65535:
+        raise ArgumentError(
+            f"port {port} is not a port number (0 to 65535)", fix="--port 8000, or 0 for any free one"
+        )
     try:
         server = make_server(host, port, verbose)
+    except socket.gaierror as error:
+        raise ArgumentError(
+            f"cannot listen on {host}: {error.strerror}", fix="--host 127.0.0.1, or an address of this machine"
+        ) from None
     except OSError as error:
         raise ArgumentError(
             f"cannot listen on {host}:{port}: {error.strerror}",
