@@ -7,7 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from convlab._args import int_list
 from convlab.cli import main
 
 
@@ -58,6 +61,20 @@ def test_numbers_are_read_whole_or_refused(bad: str, capsys: pytest.CaptureFixtu
 def test_numbers_in_every_accepted_spelling(written: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["size", "--input", "32", "--kernel", "5", "--padding", written]) == 0
     assert "output size: 30 x 32" in capsys.readouterr().out
+
+
+@given(
+    numbers=st.lists(st.integers(-999, 999), min_size=1, max_size=4),
+    separator=st.sampled_from([",", ", ", "x", " x ", "×", " ", "  "]),
+    brackets=st.sampled_from(["", "()", "[]"]),
+)
+def test_int_list_reads_back_what_was_written(numbers: list[int], separator: str, brackets: str) -> None:
+    text = separator.join(str(n) for n in numbers)
+    if brackets:
+        text = brackets[0] + text + brackets[1]
+    assert int_list(text) == tuple(numbers)
+    assert int_list(text + ",") is None  # a dangling separator is a typo, not a shorter list
+    assert int_list(text.replace(str(numbers[-1]), "?")) is None
 
 
 def test_a_reader_that_stops_early_gets_no_traceback() -> None:
