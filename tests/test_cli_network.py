@@ -92,6 +92,25 @@ def test_a_torch_model_from_a_file(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "add" in capsys.readouterr().out
     assert main(["rf", "--model", f"{tmp_path / 'net.py'}:Net", "--input", "3x16x16", "--check"]) == 0
     assert "set by the path: conv" in capsys.readouterr().out
+    assert main(["summary", "--model", str(tmp_path / "net.py"), "--input", "3x16x16"]) == 0  # its one model
+    assert "add" in capsys.readouterr().out
+    assert main(["summary", "--model", f"{tmp_path / 'net.py'}:Nett", "--input", "3x16x16"]) == 2
+    assert "defines no 'Nett': its model classes are Net (fix: --model " in capsys.readouterr().err
+
+
+def test_a_file_with_several_models_needs_the_class_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "nets.py").write_text(
+        "import torch\n"
+        "class A(torch.nn.Sequential):\n"
+        "    def __init__(self):\n"
+        "        super().__init__(torch.nn.Conv2d(3, 4, 3))\n"
+        "class B(A): pass\n"
+    )
+    assert main(["summary", "--model", str(tmp_path / "nets.py"), "--input", "3x8x8"]) == 2
+    assert "needs a class name: its model classes are A, B" in capsys.readouterr().err
+    assert main(["summary", "--model", f"{tmp_path / 'nets.py'}:B", "--input", "3x8x8"]) == 0
 
 
 @pytest.mark.parametrize(

@@ -44,7 +44,8 @@ def add_parser(commands: Any) -> None:
             "--model",
             dest="model_file",
             metavar="FILE.py:CLASS",
-            help="a torch.nn.Module class in a Python file (built with no arguments)",
+            help="a torch.nn.Module class in a Python file (built with no arguments; :CLASS may be left out "
+            "when the file defines one model)",
         )
         parser.add_argument("--input", help="input shape C x H x W (presets have their own default)")
         parser.add_argument("--json", action="store_true", help="print JSON")
@@ -66,13 +67,14 @@ def _model(args: argparse.Namespace) -> Any:
 
 
 def _load_torch_model(spec: str) -> Any:
+    """``net.py:Net`` -> ``Net()``; ``net.py`` alone when the file defines one model class."""
     import importlib.util
     from pathlib import Path
 
     from ..errors import ArgumentError
 
-    path, _, class_name = spec.rpartition(":")
-    if not path or not class_name:
+    path, _, class_name = spec.rpartition(":") if ":" in spec else (spec, ":", "")
+    if not path:
         raise ArgumentError(f"--model needs FILE.py:CLASS, got {spec!r}", fix="--model net.py:Net")
     if not Path(path).is_file():
         raise ArgumentError(f"--model file {path!r} does not exist", fix="check the path")
@@ -86,8 +88,19 @@ def _load_torch_model(spec: str) -> Any:
         raise ArgumentError(
             f"{path} failed to run: {type(error).__name__}: {error}", fix="run it with python"
         ) from None
+    models = [
+        name
+        for name, value in vars(module).items()
+        if isinstance(value, type) and value.__module__ == module.__name__ and hasattr(value, "forward")
+    ]
+    if not class_name and len(models) == 1:
+        class_name = models[0]
     if not hasattr(module, class_name):
-        raise ArgumentError(f"{path} defines no {class_name!r}", fix=f"--model {path}:<the class of your model>")
+        found = f"its model classes are {', '.join(models)}" if models else "it defines no class with forward()"
+        named = f"defines no {class_name!r}" if class_name else "needs a class name"
+        raise ArgumentError(
+            f"{path} {named}: {found}", fix=f"--model {path}:{models[0] if models else '<your model class>'}"
+        )
     try:
         return getattr(module, class_name)()
     except TypeError as error:
