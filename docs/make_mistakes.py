@@ -1,4 +1,4 @@
-"""Write docs/mistakes.md from convlab.mistakes.CATALOGUE by running every entry.
+"""Write docs/mistakes.md from convlab.lesson.mistakes.CATALOGUE by running every entry.
 
 Usage: python docs/make_mistakes.py [--check]
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from convlab.mistakes import CATALOGUE, run
+from convlab.lesson.mistakes import CATALOGUE, run
 
 TARGET = Path(__file__).with_name("mistakes.md")
 KINDS = {"error": "an error", "warning": "a warning (the call still runs)", "check": "reported by convlab check"}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from convlab.labs import value_lab
+from convlab.lesson.labs import value_lab
 from convlab.viz import draw_gallery, explain_picture, features_figure, params_figure, rf_figure, window_animation
 
 GALLERY = Path(__file__).with_name("gallery")

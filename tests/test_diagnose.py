@@ -17,7 +17,7 @@ import convlab.functional as F
 from convlab import diagnose, nn
 from convlab.cli import main
 from convlab.errors import ConvlabError, ConvlabWarning
-from convlab.mistakes import CATALOGUE, Mistake, _namespace, run
+from convlab.lesson.mistakes import CATALOGUE, Mistake, _namespace, run
 
 ROOT = Path(__file__).resolve().parents[1]
 

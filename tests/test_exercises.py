@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from convlab import exercises
 from convlab.cli import main
+from convlab.lesson import exercises
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 import convlab.functional as F
 from convlab.cli import main
 from convlab.errors import ArgumentError
-from convlab.explain import equation, explain, explain_all
+from convlab.lesson.explain import equation, explain, explain_all
 from tests.oracle import count
 from tests.strategies import ConvConfig, conv_configs
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from convlab import labs
 from convlab.cli import main
 from convlab.errors import ArgumentError
+from convlab.lesson import labs
 
 
 def _words(text: str) -> str:

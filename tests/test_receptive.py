@@ -7,7 +7,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from convlab.errors import ShapeError
-from convlab.receptive import receptive_field
+from convlab.network.receptive_field import receptive_field
 from tests.oracle import count
 from tests.test_summary import Residual
 
@@ -106,7 +106,7 @@ def test_computed_fields_match_back_propagation(spec: str) -> None:
 
 
 def test_a_check_that_fails_is_reported_not_hidden(monkeypatch: pytest.MonkeyPatch) -> None:
-    from convlab import graph
+    from convlab.network import graph
 
     original = graph.Field.through
 

@@ -11,8 +11,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import convlab.functional as F
-from convlab import shapes
 from convlab.errors import ArgumentError, ShapeError
+from convlab.network import shapes
 from tests.oracle import count
 from tests.strategies import ConvConfig, PoolConfig, TransposeConfig, conv_configs, pool_configs, transpose_configs
 

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from convlab import nn
 from convlab.errors import ArgumentError, ConvlabError, ShapeError
-from convlab.layerspec import parse_stack
-from convlab.summarize import summary
+from convlab.network.layer_strings import parse_stack
+from convlab.network.summary import summary
 from tests.oracle import count
 
 # Published figures: torchvision's model cards (docs.pytorch.org/vision/stable/models.html), "Params" and "GFLOPS";

@@ -18,7 +18,7 @@ from PIL import Image
 import convlab.functional as F
 from convlab.cli import main
 from convlab.errors import ArgumentError, ConvlabError
-from convlab.shapes import conv2d_output_size
+from convlab.network.shapes import conv2d_output_size
 from convlab.viz import style
 from convlab.viz.cells import cell_value
 from convlab.viz.window import window
@@ -305,7 +305,7 @@ def test_bundled_images_and_user_files(tmp_path: Path) -> None:
 
 
 def test_rf_growth_draws_the_computed_fields() -> None:
-    from convlab.receptive import receptive_field
+    from convlab.network.receptive_field import receptive_field
     from convlab.viz.rf import rf_figure, rf_growth
 
     growth = rf_growth("conv3x3(8,s2) conv3x3(16,s2) conv3x3(32,s2)", "1x28x28")
@@ -321,7 +321,7 @@ def test_rf_growth_draws_the_computed_fields() -> None:
 
 
 def test_params_chart_plots_the_flatten_arithmetic() -> None:
-    from convlab.flatten_cost import flatten_vs_conv
+    from convlab.lesson.flatten_cost import flatten_vs_conv
     from convlab.viz.params import params_figure
 
     figure = params_figure(sizes=(32, 224))

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import convlab.functional as F
-from convlab.summarize import summary
+from convlab.network.summary import summary
 from convlab.web import api
 from convlab.web.server import MAX_BODY, make_server
 

@@ -3,8 +3,8 @@
 A from-scratch NumPy convolution engine with PyTorch's exact semantics
 (:mod:`convlab.functional`, :mod:`convlab.nn`), a slow readable twin that is the
 lesson's loop (:mod:`convlab.functional.reference`), the lesson's labs,
-explanations and exercises (:mod:`convlab.labs`, :mod:`convlab.explain`,
-:mod:`convlab.exercises`), and errors that restate the values involved
+explanations and exercises (:mod:`convlab.lesson.labs`, :mod:`convlab.lesson.explain`,
+:mod:`convlab.lesson.exercises`), and errors that restate the values involved
 (:mod:`convlab.errors`).
 
 Submodules load on first use, so ``import convlab`` and the ``convlab`` command start fast.
@@ -32,27 +32,23 @@ from .errors import (
 
 __version__ = "0.1.0"
 
-_SUBMODULES = (
-    "diagnose",
-    "exercises",
-    "explain",
-    "flatten_cost",
-    "functional",
-    "graph",
-    "labs",
-    "layerspec",
-    "models",
-    "nn",
-    "receptive",
-    "shapes",
-    "stack_check",
-    "summarize",
-    "textmatrix",
-)
+_SUBMODULES = {  # convlab.<name> -> the module it is
+    "diagnose": "diagnose",
+    "functional": "functional",
+    "nn": "nn",
+    "network": "network",
+    "lesson": "lesson",
+    "shapes": "network.shapes",
+    "receptive": "network.receptive_field",
+    "labs": "lesson.labs",
+    "exercises": "lesson.exercises",
+    "flatten_cost": "lesson.flatten_cost",
+    "explain": "lesson.explain",
+}
 _FUNCTIONS = {  # convlab.<name> -> where it lives
-    "summary": "summarize",
-    "receptive_field": "receptive",
-    "check": "stack_check",
+    "summary": "network.summary",
+    "receptive_field": "network.receptive_field",
+    "check": "network.check",
     "explain_errors": "diagnose",
 }
 
@@ -72,7 +68,7 @@ __all__ = [
 
 def __getattr__(name: str) -> object:
     if name in _SUBMODULES:
-        return importlib.import_module(f".{name}", __name__)
+        return importlib.import_module(f".{_SUBMODULES[name]}", __name__)
     if name in _FUNCTIONS:
         value = getattr(importlib.import_module(f".{_FUNCTIONS[name]}", __name__), name)
         globals()[name] = value  # later lookups skip this hook

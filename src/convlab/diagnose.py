@@ -471,7 +471,7 @@ def torch_error(error: BaseException, model: Any, example_input: Any) -> Convlab
 
     Returns a convlab error whose ``__cause__`` is the original exception.
     """
-    from .stack_check import check
+    from .network.check import check
 
     problems = check(model, tuple(example_input.shape)).errors
     dtypes = (

@@ -51,7 +51,7 @@ def _input(text: str | None) -> Any:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from ..stack_check import check
+    from ..network.check import check
     from .network import _model
 
     report = check(_model(args), _input(args.input))

@@ -155,7 +155,7 @@ def _array(source: str, name: str, max_ndim: int) -> Any:
     import numpy as np
 
     from ..data import read_image
-    from ..textmatrix import load_array
+    from ..lesson.textmatrix import load_array
 
     if Path(source).suffix.lower() in _IMAGE_SUFFIXES:
         return np.asarray(read_image(source, grey=True), dtype=np.float32)
@@ -166,7 +166,7 @@ def _operand_values(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     import numpy as np
 
     from ..errors import ArgumentError
-    from ..labs import value_lab
+    from ..lesson.labs import value_lab
 
     image = kernel = None
     if args.lab:

@@ -34,8 +34,8 @@ def _number(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import exercises
     from ..errors import ArgumentError
+    from ..lesson import exercises
 
     words = args.words
     if words and words[0] == "check":
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
 
 def interactive(numbers: list[int]) -> int:
     """Ask each exercise at a prompt until it is answered, skipped or the learner quits."""
-    from .. import exercises
+    from ..lesson import exercises
 
     right = 0
     for position, number in enumerate(numbers, start=1):

@@ -45,8 +45,8 @@ def _inputs(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     import numpy as np
 
     from ..errors import ArgumentError
-    from ..labs import value_lab
-    from ..textmatrix import load_array
+    from ..lesson.labs import value_lab
+    from ..lesson.textmatrix import load_array
 
     if args.lab:
         lab = value_lab(args.lab)
@@ -76,7 +76,7 @@ def _inputs(args: argparse.Namespace) -> tuple[Any, Any, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..explain import explain, explain_all
+    from ..lesson.explain import explain, explain_all
 
     image, kernel, bias = _inputs(args)
     settings = {
@@ -122,7 +122,7 @@ def _span(values: tuple[int, ...]) -> str:
 
 def render(trace: Any, colour: bool = False, done: list[Any] | None = None) -> list[str]:
     """The explanation as lines of text; with ``done`` (the traces before this one) also the output filling in."""
-    from ..explain import equation, number
+    from ..lesson.explain import equation, number
     from .text import cell_text, grid
 
     i, j = trace.position

@@ -59,7 +59,7 @@ def render(cost: Any, bias: bool = True) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..flatten_cost import flatten_vs_conv
+    from ..lesson.flatten_cost import flatten_vs_conv
 
     images = args.image or [(32, 32, 1), (224, 224, 3)]
     print("Why not flatten the image first?")

@@ -51,8 +51,8 @@ def _options_for(name: str, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import labs
     from ..errors import ArgumentError
+    from ..lesson import labs
 
     given = [key for key in {*_VALUE_OPTIONS, *_SHAPE_OPTIONS} if getattr(args, key) is not None]
     if given and not args.names:
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
 
 def render(lab: Any, formula: bool = False) -> list[str]:
     """The lab's printout: title and values, or title and shapes, then the formula if asked or changed."""
-    from ..labs import ValueLab
+    from ..lesson.labs import ValueLab
 
     lines = [lab.title]
     if isinstance(lab, ValueLab):

@@ -119,7 +119,7 @@ def _records(layers: Any) -> list[dict[str, Any]]:
 def run_summary(args: argparse.Namespace) -> int:
     import json
 
-    from ..summarize import summary
+    from ..network.summary import summary
 
     result = summary(_model(args), args.input)
     if args.json:
@@ -144,8 +144,8 @@ def run_rf(args: argparse.Namespace) -> int:
     import json
     from dataclasses import asdict
 
-    from ..receptive import receptive_field
-    from ..tables import receptive_table
+    from ..network.receptive_field import receptive_field
+    from ..network.tables import receptive_table
 
     result = receptive_field(_model(args), args.input, check=args.check)
     if args.json:

@@ -42,8 +42,8 @@ def _pair(value: Any) -> tuple[int, int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import shapes
     from ..errors import ArgumentError
+    from ..network import shapes
 
     if args.want is not None:
         return _solve(args)
@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _solve(args: argparse.Namespace) -> int:
-    from .. import shapes
+    from ..network import shapes
 
     want: Any = args.want if args.want == "same" else options.int_or_pair(args.want)
     solution = shapes.solve_padding(args.input, args.kernel, args.stride or 1, args.dilation, want)

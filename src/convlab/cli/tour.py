@@ -33,14 +33,14 @@ def _section(title: str) -> Callable[[Callable[[Path], list[str]]], Callable[[Pa
 
 
 def _same_as_lesson(name: str, lines: list[str]) -> bool:
-    from ..labs import LESSON_OUTPUT
+    from ..lesson.labs import LESSON_OUTPUT
 
     return " ".join("\n".join(lines).split()) == " ".join(LESSON_OUTPUT[name].split())
 
 
 @_section("Why not flatten the image first?")
 def _flatten(out: Path) -> list[str]:
-    from ..flatten_cost import flatten_vs_conv
+    from ..lesson.flatten_cost import flatten_vs_conv
     from .flatten import render
 
     lines = []
@@ -53,9 +53,9 @@ def _flatten(out: Path) -> list[str]:
 def _lab1(out: Path) -> list[str]:
     import numpy as np
 
-    from ..explain import explain
     from ..functional import reference
-    from ..labs import value_lab
+    from ..lesson.explain import explain
+    from ..lesson.labs import value_lab
     from .explain import render as render_trace
     from .lab import render
 
@@ -85,7 +85,7 @@ def _lab1(out: Path) -> list[str]:
 def _lab2(out: Path) -> list[str]:
     import numpy as np
 
-    from ..labs import value_lab
+    from ..lesson.labs import value_lab
     from .lab import render
 
     lab = value_lab("edge")
@@ -100,7 +100,7 @@ def _lab2(out: Path) -> list[str]:
 
 @_section("Stride, padding and output size")
 def _size(out: Path) -> list[str]:
-    from ..labs import shape_lab
+    from ..lesson.labs import shape_lab
     from .lab import render
 
     lab = shape_lab("size")
@@ -118,7 +118,7 @@ def _size(out: Path) -> list[str]:
 
 @_section("Multi-channel convolution")
 def _channel(out: Path) -> list[str]:
-    from ..labs import shape_lab
+    from ..lesson.labs import shape_lab
     from .lab import render
 
     lab = shape_lab("channel")
@@ -136,8 +136,8 @@ def _channel(out: Path) -> list[str]:
 
 @_section("Receptive field: how CNNs see more over depth")
 def _receptive(out: Path) -> list[str]:
-    from ..receptive import receptive_field
-    from ..tables import pair_text
+    from ..network.receptive_field import receptive_field
+    from ..network.tables import pair_text
 
     stack = receptive_field("conv3x3(8,p1) conv3x3(8,p1) conv3x3(8,p1)", "1x32x32", check=True)
     sizes = [pair_text(layer.rf) for layer in stack.layers]
@@ -155,7 +155,7 @@ def _receptive(out: Path) -> list[str]:
 
 @_section("Basic Conv2d checklist")
 def _checklist(out: Path) -> list[str]:
-    from ..labs import shape_lab
+    from ..lesson.labs import shape_lab
     from .lab import render
 
     lab = shape_lab("conv2d")
@@ -171,7 +171,7 @@ def _checklist(out: Path) -> list[str]:
 
 @_section("Pictures: watch it happen")
 def _pictures(out: Path) -> list[str]:
-    from ..labs import value_lab
+    from ..lesson.labs import value_lab
     from ..viz.explain_figure import explain_figure
     from ..viz.features import features_figure
     from ..viz.params import params_figure
@@ -199,7 +199,7 @@ def _pictures(out: Path) -> list[str]:
 def _torch(out: Path) -> list[str]:
     import importlib.util
 
-    from ..labs import LAB_NAMES, cross_check, run
+    from ..lesson.labs import LAB_NAMES, cross_check, run
 
     if importlib.util.find_spec("torch") is None:
         return ["PyTorch is not installed, so this check was skipped (pip install torch==2.13.0 to run it)."]

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from .padding import pad
     from .pool import avg_pool2d, avg_pool2d_grad, max_pool2d, max_pool2d_grad
 
-# Loaded on first use, so that code needing only sizes (convlab.shapes, convlab summary) never imports NumPy.
+# Loaded on first use, so that code needing only sizes (shapes, convlab summary) never imports NumPy.
 _HOMES = {
     "conv2d": "conv",
     "conv2d_bias_grad": "conv",

@@ -1,6 +1,6 @@
 """One output value's picture: the window on the input, the kernel, the element-wise products and the sum.
 
-It draws a :class:`convlab.explain.Trace`, and its words are the lines
+It draws a :class:`convlab.lesson.explain.Trace`, and its words are the lines
 ``convlab explain`` prints for the same trace (taken from that renderer, not
 written again), so the picture and the text always say the same thing.
 
@@ -23,7 +23,7 @@ from .cells import Grid, cell_value, draw_cell, legend, new_canvas, text, wrap
 if TYPE_CHECKING:
     from PIL import Image
 
-    from ..explain import Trace
+    from ..lesson.explain import Trace
 
 __all__ = ["ExplainPicture", "explain_figure"]
 
@@ -49,7 +49,7 @@ def _text_lines(trace: Trace) -> tuple[str, ...]:
     """The lines of ``convlab explain``'s text that the picture writes: header, where, each channel's sum,
     the sum over channels with the bias, and the result."""
     from ..cli.explain import render
-    from ..explain import equation
+    from ..lesson.explain import equation
 
     rendered = render(trace)
     sums = {f"  {equation(term)}" for term in trace.terms}
@@ -75,8 +75,8 @@ def explain_figure(
     out: str | Path | None = None,
 ) -> ExplainPicture:
     """Draw how ``conv2d(input, weight, bias, ...)[out_channel, at]`` is computed; arguments as in
-    :func:`convlab.explain.explain`. With ``out``, also write the PNG there."""
-    from ..explain import explain
+    :func:`convlab.lesson.explain.explain`. With ``out``, also write the PNG there."""
+    from ..lesson.explain import explain
 
     trace = explain(
         input,
@@ -106,7 +106,7 @@ def _cell(trace: Trace) -> int:
 
 
 def _draw(trace: Trace, lines: tuple[str, ...]) -> Image.Image:
-    from ..explain import equation
+    from ..lesson.explain import equation
 
     cell = _cell(trace)
     _, rows, cols = trace.padded.shape

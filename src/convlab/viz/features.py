@@ -78,7 +78,7 @@ def _kernel(spec: object) -> tuple[str, Array, str]:
     import numpy as np
 
     from ..errors import ArgumentError
-    from ..textmatrix import parse_matrix
+    from ..lesson.textmatrix import parse_matrix
 
     if isinstance(spec, str):
         if spec not in KERNELS and any(ch.isdigit() for ch in spec):

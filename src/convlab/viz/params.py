@@ -4,7 +4,7 @@ The fully connected layer needs one weight per (input value, output) pair, so
 its count grows with the image's area; the convolution's kernels are shared by
 every position, so its count does not depend on the image at all. Drawn on a
 log scale across image sizes, with the lesson's two examples marked. Every
-number is :func:`convlab.flatten_cost.flatten_vs_conv`'s.
+number is :func:`convlab.lesson.flatten_cost.flatten_vs_conv`'s.
 
 Example:
     >>> figure = params_figure(sizes=(32, 224))
@@ -50,7 +50,7 @@ def params_figure(
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter
 
-    from ..flatten_cost import flatten_vs_conv
+    from ..lesson.flatten_cost import flatten_vs_conv
 
     sides = sorted({int(size) for size in sizes})
     with rc_context(style.mpl_font_sizes()):

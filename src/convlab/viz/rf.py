@@ -3,12 +3,12 @@
 Three panels:
 
 * the receptive field of the unit nearest the image centre, per layer, as
-  nested squares over the image (from :func:`convlab.receptive.receptive_field`:
+  nested squares over the image (from :func:`convlab.network.receptive_field.receptive_field`:
   size, jump and start place each square exactly);
 * the field's size per layer as a line chart, with the image size for scale;
 * the rows and columns a stride never reads: the first layer whose windows
   skip some of its input, its input grid with those rows/columns hatched
-  (:func:`convlab.shapes.uncovered`).
+  (:func:`convlab.network.shapes.uncovered`).
 
 Example:
     >>> growth = rf_growth("conv3x3(8,s2) conv3x3(8,s2)", "1x28x28")
@@ -32,8 +32,8 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from .._args import Array
-    from ..receptive import ReceptiveField
-    from ..summarize import LayerRecord
+    from ..network.receptive_field import ReceptiveField
+    from ..network.summary import LayerRecord
 
 __all__ = ["Dropped", "Growth", "rf_figure", "rf_growth"]
 
@@ -73,8 +73,8 @@ class Growth:
 
 def rf_growth(model: object = "resnet18", input_shape: object = None) -> Growth:
     """The data the figure draws: the growing layers, the squares, and the first dropped rows/columns."""
-    from ..network import as_graph
-    from ..receptive import receptive_field
+    from ..network.as_graph import as_graph
+    from ..network.receptive_field import receptive_field
 
     field = receptive_field(model, input_shape)
     by_name = {record.name: record for record in field.layers}
@@ -117,8 +117,8 @@ def _first_dropped(graph: object, field: ReceptiveField) -> Dropped | None:
 
 
 def _dropping(graph: object, field: ReceptiveField) -> list[Dropped]:
-    from ..graph import Conv, Pool
-    from ..shapes import uncovered
+    from ..network.graph import Conv, Pool
+    from ..network.shapes import uncovered
 
     shapes = {"input": field.input_shape, **{record.name: record.output_shape for record in field.layers}}
     descriptions = {record.name: record.description for record in field.layers}
@@ -164,7 +164,7 @@ def rf_figure(
     """Receptive-field growth of ``model`` (a preset, a layer string, a convlab or torch model) on an image.
 
     Args:
-        model, input_shape: as in :func:`convlab.receptive.receptive_field`.
+        model, input_shape: as in :func:`convlab.network.receptive_field.receptive_field`.
         image: a bundled image name, a PNG/JPEG path, or an array; resized to the model's input.
         out: also write the figure to this PNG.
     """

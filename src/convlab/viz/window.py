@@ -1,6 +1,6 @@
 """The kernel sliding over the input, one frame per output value: an animated GIF and a PNG strip.
 
-The frames are made from :func:`convlab.explain.explain_all` traces, so the
+The frames are made from :func:`convlab.lesson.explain.explain_all` traces, so the
 window drawn, the products written under it and the value written into the
 output cell are the engine's own. A transposed convolution is drawn the way it
 is computed as a plain convolution (the conv_arithmetic view): the stride
@@ -172,7 +172,7 @@ def _explicit_padding(padding: object) -> tuple[tuple[int, int], tuple[int, int]
 
 
 def _equation(position: tuple[int, int], trace: Any, value: float) -> tuple[str, ...]:
-    from ..explain import equation, number
+    from ..lesson.explain import equation, number
 
     i, j = position
     term = trace.terms[0]
@@ -225,7 +225,7 @@ def _conv2d_data(
     import numpy as np
 
     from .. import functional as F
-    from ..explain import explain_all
+    from ..lesson.explain import explain_all
 
     biases = None if bias is None else np.array([bias], dtype=image.dtype)
     explicit = _explicit_padding(padding)
@@ -294,7 +294,7 @@ def _transpose_data(
 
     from .. import functional as F
     from .._args import pair
-    from ..explain import explain_all
+    from ..lesson.explain import explain_all
 
     biases = None if bias is None else np.array([bias], dtype=image.dtype)
     output = F.conv_transpose2d(
@@ -444,7 +444,7 @@ def _check_frames(
 ) -> None:
     """Refuse a picture of more frames than anyone will watch, before drawing any."""
     from ..errors import ArgumentError
-    from ..shapes import conv2d_output_size, conv_transpose2d_output_size
+    from ..network.shapes import conv2d_output_size, conv_transpose2d_output_size
 
     hw, k = (size[0], size[1]), (kernel[0], kernel[1])
     try:

@@ -38,7 +38,7 @@ def _matrix(value: object, name: str, max_ndim: int) -> Any:
     """A nested list from the page as a float32 array, or a "1 2; 3 4" string."""
     import numpy as np
 
-    from ..textmatrix import parse_matrix
+    from ..lesson.textmatrix import parse_matrix
 
     if isinstance(value, str):  # typed text only: a request never names a file on the server
         planes = [parse_matrix(part, f"{name} channel {c}") for c, part in enumerate(value.split("|"))]
@@ -90,8 +90,8 @@ def conv(request: dict[str, Any]) -> dict[str, Any]:
     """
     import numpy as np
 
-    from ..explain import equation, explain_all
-    from ..shapes import conv2d_derivation
+    from ..lesson.explain import equation, explain_all
+    from ..network.shapes import conv2d_derivation
 
     image = _matrix(request.get("input"), "input", 3)
     kernel = _matrix(request.get("kernel"), "kernel", 4)
@@ -155,8 +155,8 @@ def network(request: dict[str, Any]) -> dict[str, Any]:
     """Summary, receptive fields and the stack check of a preset or layer string."""
     from dataclasses import asdict
 
-    from ..receptive import receptive_field
-    from ..stack_check import check
+    from ..network.check import check
+    from ..network.receptive_field import receptive_field
 
     model = request.get("model", "")
     if not isinstance(model, str) or not model.strip():
@@ -272,8 +272,8 @@ def features(request: dict[str, Any]) -> dict[str, Any]:
 def presets(request: dict[str, Any]) -> dict[str, Any]:
     """What the page offers in its menus: lab matrices, the kernel bank, images, networks, limits."""
     from ..data import IMAGES
-    from ..labs import _VALUE_PRESETS
-    from ..models import PRESETS
+    from ..lesson.labs import _VALUE_PRESETS
+    from ..network.presets import PRESETS
     from ..viz.features import KERNELS
 
     return {

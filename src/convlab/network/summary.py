@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .errors import ShapeError
+from ..errors import ShapeError
+from .as_graph import as_graph, input_shape_of
 from .graph import Field, Graph
-from .network import as_graph, input_shape_of
 
 __all__ = ["LayerRecord", "Summary", "analyse", "summary"]
 

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .receptive import ReceptiveField
-    from .summarize import Summary
+    from .receptive_field import ReceptiveField
+    from .summary import Summary
 
 
 def count(value: float) -> str:

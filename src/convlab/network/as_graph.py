@@ -1,4 +1,4 @@
-"""Whatever a user calls a model, as a :class:`~convlab.graph.Graph`, and input shapes as they write them.
+"""Whatever a user calls a model, as a :class:`~convlab.network.graph.Graph`, and input shapes as they write them.
 
 A model may be a preset name (``"resnet18"``), a layer string
 (``"conv3x3(16,p1) relu maxpool2"``), a graph, a ``convlab.nn.Sequential`` (or a
@@ -12,8 +12,8 @@ import re
 import sys
 from typing import Any
 
-from ._args import as_int, int_list
-from .errors import ArgumentError, ArgumentTypeError
+from .._args import as_int, int_list
+from ..errors import ArgumentError, ArgumentTypeError
 from .graph import Activation, Flatten, Graph, GraphBuilder, Linear, Op, Pool
 from .graph import ConvTranspose as ConvTransposeOp
 from .graph import conv as make_conv
@@ -56,8 +56,8 @@ def as_graph(model: object) -> tuple[Graph, tuple[int, int, int] | None]:
     if isinstance(model, GraphType):
         return model, None
     if isinstance(model, str):
-        from .layerspec import parse_stack, starts_with_a_layer
-        from .models import PRESETS, preset
+        from .layer_strings import parse_stack, starts_with_a_layer
+        from .presets import PRESETS, preset
 
         name = model.strip().lower()
         if name in PRESETS:
@@ -80,7 +80,7 @@ def as_graph(model: object) -> tuple[Graph, tuple[int, int, int] | None]:
     if layers is not None and isinstance(model, layers.Module):
         return _from_layers(model), None
     if type(model).__module__.startswith("torch") or hasattr(model, "named_modules"):
-        from .torch_graph import trace
+        from .from_torch import trace
 
         return trace(model), None
     raise ArgumentTypeError(
@@ -91,7 +91,7 @@ def as_graph(model: object) -> tuple[Graph, tuple[int, int, int] | None]:
 
 def _from_layers(model: Any) -> Graph:
     """A convlab ``nn`` layer or Sequential as a chain graph."""
-    from . import nn
+    from .. import nn
 
     builder = GraphBuilder(type(model).__name__.lower())
     layers = list(model) if isinstance(model, nn.Sequential) else [model]
@@ -101,7 +101,7 @@ def _from_layers(model: Any) -> Graph:
 
 
 def _op_of(layer: Any) -> Op:
-    from . import nn
+    from .. import nn
 
     if isinstance(layer, nn.Conv2d):
         return make_conv(
@@ -127,7 +127,7 @@ def _op_of(layer: Any) -> Op:
             layer.in_channels,
         )
     if isinstance(layer, (nn.MaxPool2d, nn.AvgPool2d)):
-        from ._args import pair
+        from .._args import pair
 
         mode = "max" if isinstance(layer, nn.MaxPool2d) else "avg"
         dilation = layer.dilation if isinstance(layer, nn.MaxPool2d) else 1

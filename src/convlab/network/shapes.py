@@ -27,9 +27,9 @@ import math
 from dataclasses import dataclass
 from typing import overload
 
-from ._args import Pair, as_int, conv_padding, flag, pair
-from .errors import ArgumentError
-from .functional.geometry import (
+from .._args import Pair, as_int, conv_padding, flag, pair
+from ..errors import ArgumentError
+from ..functional.geometry import (
     checked_output_length,
     conv_transpose2d_geometry,
     pool2d_geometry,

@@ -1,4 +1,4 @@
-"""Read a ``torch.nn.Module`` as a convlab :class:`~convlab.graph.Graph`, by tracing it with torch.fx.
+"""Read a ``torch.nn.Module`` as a convlab :class:`~convlab.network.graph.Graph`, by tracing it with torch.fx.
 
 Tracing follows ``forward`` symbolically, so residual additions (``out + identity``),
 concatenations (``torch.cat``) and functional calls (``F.relu``, ``torch.flatten``)
@@ -11,8 +11,8 @@ from __future__ import annotations
 import operator
 from typing import Any
 
-from ._args import pair
-from .errors import ArgumentError, ArgumentTypeError, ConvlabError
+from .._args import pair
+from ..errors import ArgumentError, ArgumentTypeError, ConvlabError
 from .graph import (
     Activation,
     AdaptiveAvgPool,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .errors import ArgumentError
+from ..errors import ArgumentError
 from .graph import Activation, AdaptiveAvgPool, Add, BatchNorm, Flatten, Graph, GraphBuilder, Linear, conv, pool
 
 __all__ = ["PRESETS", "preset"]

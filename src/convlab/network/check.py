@@ -22,11 +22,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ._args import conv_padding
-from .diagnose import Diagnosis, channel_mismatch, quiet_traps, rank_mismatch
-from .errors import ConvlabError
+from .._args import conv_padding
+from ..diagnose import Diagnosis, channel_mismatch, quiet_traps, rank_mismatch
+from ..errors import ConvlabError
+from .as_graph import as_graph, input_shape_of
 from .graph import Conv, Flatten, Graph, Linear, Node, Pool
-from .network import as_graph, input_shape_of
 
 __all__ = ["Problem", "Report", "check"]
 

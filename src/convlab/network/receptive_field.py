@@ -1,6 +1,6 @@
 """Receptive fields: how much of the input each layer's features see, computed and checked.
 
-The computed field follows the recurrence in :mod:`convlab.graph` layer by
+The computed field follows the recurrence in :mod:`convlab.network.graph` layer by
 layer; at a merge of branches (a residual addition) it takes the largest and
 remembers which branch that was, so the path that sets the network's field can
 be named.
@@ -23,9 +23,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from .as_graph import as_graph, input_shape_of
 from .graph import AdaptiveAvgPool, Concat, Conv, ConvTranspose, Flatten, Graph, Linear, Node, Pool
-from .network import as_graph, input_shape_of
-from .summarize import LayerRecord, analyse
+from .summary import LayerRecord, analyse
 
 __all__ = ["Check", "ReceptiveField", "receptive_field"]
 
@@ -185,7 +185,7 @@ def _reached(
     """The bounding box of the input cells a one-hot gradient at ``unit`` reaches, through the real backward."""
     import numpy as np
 
-    from . import functional as F
+    from .. import functional as F
 
     out = values[nodes[-1].name]
     grads: dict[str, Any] = {node.name: None for node in nodes}
@@ -218,7 +218,7 @@ def _forward(node: Node, inputs: list[Any], weights: dict[str, Any]) -> Any:
     """One channel per layer, positive averaging weights, pooling as averaging: nothing can cancel."""
     import numpy as np
 
-    from . import functional as F
+    from .. import functional as F
 
     op, x = node.op, inputs[0]
     if isinstance(op, Conv):

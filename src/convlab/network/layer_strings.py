@@ -29,7 +29,7 @@ import difflib
 import re
 from typing import Any
 
-from .errors import ArgumentError
+from ..errors import ArgumentError
 from .graph import Activation, AdaptiveAvgPool, BatchNorm, ConvTranspose, Flatten, Graph, GraphBuilder, Linear, Op
 from .graph import conv as make_conv
 from .graph import pool as make_pool
@@ -195,7 +195,7 @@ def _op(name: str, token: str, positional: list[int], settings: dict[str, Any]) 
     if name in ("convt", "deconv"):
         if "k" not in settings:
             raise ArgumentError(f"{token!r}: a convT needs a kernel size", fix="convT(32,k2,s2)")
-        from ._args import pair
+        from .._args import pair
 
         return ConvTranspose(
             need_one("output channels"),
@@ -231,7 +231,7 @@ def _op(name: str, token: str, positional: list[int], settings: dict[str, Any]) 
 
 
 def parse_stack(spec: str, name: str = "stack") -> Graph:
-    """Parse a layer string into a chain :class:`~convlab.graph.Graph`.
+    """Parse a layer string into a chain :class:`~convlab.network.graph.Graph`.
 
     Layers are named by position and kind: ``1.conv``, ``2.relu``, ...
 

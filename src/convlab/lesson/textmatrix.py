@@ -18,8 +18,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ._args import Array, int_list
-from .errors import ArgumentError, ArgumentTypeError
+from .._args import Array, int_list
+from ..errors import ArgumentError, ArgumentTypeError
 
 __all__ = ["load_array", "load_matrix", "parse_matrix", "parse_position"]
 

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._args import Array, Pad2d, Pair, as_int
-from .errors import ArgumentError
-from .functional.calls import conv2d_call
-from .functional.padding import pad2d
-from .functional.reference import window
+from .._args import Array, Pad2d, Pair, as_int
+from ..errors import ArgumentError
+from ..functional.calls import conv2d_call
+from ..functional.padding import pad2d
+from ..functional.reference import window
 
 __all__ = ["ChannelTerm", "Trace", "equation", "explain", "explain_all", "number"]
 
@@ -171,7 +171,7 @@ def _traces(
     groups: object,
     padding_mode: str,
 ) -> Iterator[Trace]:
-    from .functional import conv2d
+    from ..functional import conv2d
 
     call = conv2d_call(
         "explain",

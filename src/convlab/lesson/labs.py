@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from ._args import Array, Pair, as_int, conv_padding, pair
-from .diagnose import unbatched_only
-from .errors import ArgumentError, ConvlabError
+from .._args import Array, Pair, as_int, conv_padding, pair
+from ..diagnose import unbatched_only
+from ..errors import ArgumentError, ConvlabError
 from .textmatrix import load_matrix
 
 __all__ = [
@@ -174,7 +174,7 @@ def _value_lab(
     padding: object = 0,
     dilation: object = 1,
 ) -> ValueLab:
-    from .functional import conv2d
+    from ..functional import conv2d
 
     preset_image, preset_kernel = _VALUE_PRESETS[name]
     image_ = _matrix(preset_image if image is None else image, "image")
@@ -192,8 +192,8 @@ def _value_lab(
 
 
 def _shape_lab(name: str, seed: int = 0, **options: Any) -> ShapeLab:
-    from .nn import Conv2d
-    from .shapes import conv2d_derivation
+    from ..network.shapes import conv2d_derivation
+    from ..nn import Conv2d
 
     settings = {**_SHAPE_PRESETS[name], **options}
     batch = as_int(settings["batch"], "batch", minimum=1)

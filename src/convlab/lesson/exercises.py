@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .errors import ArgumentError, ConvlabError
+from ..errors import ArgumentError, ConvlabError
 
 __all__ = ["EXERCISES", "Exercise", "Verdict", "check", "get"]
 

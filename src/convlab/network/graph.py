@@ -25,9 +25,9 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
-from ._args import Pair, as_int, conv_padding, pair
-from .diagnose import Diagnosis, channel_mismatch, linear_mismatch, norm_mismatch
-from .errors import ArgumentError, ConvlabError, ShapeError
+from .._args import Pair, as_int, conv_padding, pair
+from ..diagnose import Diagnosis, channel_mismatch, linear_mismatch, norm_mismatch
+from ..errors import ArgumentError, ConvlabError, ShapeError
 from .shapes import conv2d_output_size, conv_transpose2d_output_size, pool2d_output_size
 
 __all__ = [

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ._args import as_int, pair
+from .._args import as_int, pair
 
 __all__ = ["FlattenCost", "flatten_vs_conv"]
 

@@ -325,7 +325,7 @@ def _attempt(mistake: Mistake, code: str) -> tuple[str, str | None]:
     import re
     import warnings
 
-    from .errors import ConvlabError, ConvlabWarning
+    from ..errors import ConvlabError, ConvlabWarning
 
     namespace = _namespace()
     with warnings.catch_warnings(record=True) as caught:
