@@ -69,13 +69,12 @@ class Diagnosis:
 
     def error(self, kind: type[ConvlabError] = ShapeError, torch: bool = False) -> ConvlabError:
         """The error to raise: first line, evidence, cause, then the fix."""
-        error = kind(
+        return kind(
             self.what,
             evidence=(*self.evidence, f"likely cause: {self.cause}"),
             fix=self.torch_fix if torch else self.fix,
+            diagnosis=self,
         )
-        error.diagnosis = self  # type: ignore[attr-defined]
-        return error
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from .diagnose import Diagnosis
+
 __all__ = [
     "ArgumentError",
     "ArgumentTypeError",
@@ -36,12 +38,26 @@ class ConvlabError(Exception):
         message: the first line; it must stand alone and restate the values.
         evidence: further lines with the shapes and numbers involved.
         fix: one concrete change the user can make, ideally as code.
+        diagnosis: the recognised mistake behind the error, when one was recognised.
     """
 
-    def __init__(self, message: str, *, evidence: Sequence[str] = (), fix: str | None = None) -> None:
+    message: str
+    evidence: tuple[str, ...]
+    fix: str | None
+    diagnosis: Diagnosis | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        evidence: Sequence[str] = (),
+        fix: str | None = None,
+        diagnosis: Diagnosis | None = None,
+    ) -> None:
         self.message = message
         self.evidence = tuple(evidence)
         self.fix = fix
+        self.diagnosis = diagnosis
         lines = [message, *(f"  {line}" for line in self.evidence)]
         if fix is not None:
             lines.append(f"  fix: {fix}")

@@ -336,8 +336,7 @@ def _attempt(mistake: Mistake, code: str) -> tuple[str, str | None]:
             exec("\n".join(lines), namespace)
             result = eval(last, namespace)
         except ConvlabError as error:
-            diagnosis = getattr(error, "diagnosis", None)
-            return str(error), getattr(diagnosis, "code", None)
+            return str(error), error.diagnosis.code if error.diagnosis else None
     for warning in caught:
         if issubclass(warning.category, ConvlabWarning):
             text = str(warning.message)

@@ -14,9 +14,8 @@ from typing import Any
 
 from .._args import as_int, int_list
 from ..errors import ArgumentError, ArgumentTypeError
-from .graph import Activation, Flatten, Graph, GraphBuilder, Linear, Op, Pool
-from .graph import ConvTranspose as ConvTransposeOp
-from .graph import conv as make_conv
+from .graph import Graph, GraphBuilder, Op
+from .layer_kinds import op_of_nn
 
 __all__ = ["as_graph", "input_shape_of"]
 
@@ -103,48 +102,11 @@ def _from_layers(model: Any) -> Graph:
 def _op_of(layer: Any) -> Op:
     from .. import nn
 
-    if isinstance(layer, nn.Conv2d):
-        return make_conv(
-            layer.out_channels,
-            layer.kernel_size,
-            layer.stride,
-            layer.padding,
-            layer.dilation,
-            layer.groups,
-            layer.bias is not None,
-            layer.in_channels,
-        )
-    if isinstance(layer, nn.ConvTranspose2d):
-        return ConvTransposeOp(
-            layer.out_channels,
-            layer.kernel_size,
-            layer.stride,
-            layer.padding,
-            layer.output_padding,
-            layer.dilation,
-            layer.groups,
-            layer.bias is not None,
-            layer.in_channels,
-        )
-    if isinstance(layer, (nn.MaxPool2d, nn.AvgPool2d)):
-        from .._args import pair
-
-        mode = "max" if isinstance(layer, nn.MaxPool2d) else "avg"
-        dilation = layer.dilation if isinstance(layer, nn.MaxPool2d) else 1
-        return Pool(
-            mode,
-            pair(layer.kernel_size, "kernel_size", minimum=1),
-            pair(layer.stride, "stride", minimum=1),
-            pair(layer.padding, "padding", minimum=0),
-            pair(dilation, "dilation", minimum=1),
-            layer.ceil_mode,
-        )
-    if isinstance(layer, nn.ReLU):
-        return Activation("relu")
-    if isinstance(layer, nn.Flatten):
-        return Flatten()
-    if isinstance(layer, nn.Linear):
-        return Linear(layer.out_features, layer.bias is not None, layer.in_features)
     if isinstance(layer, nn.Sequential):
         raise ArgumentTypeError("nested Sequential layers are not read yet", fix="flatten the Sequential into one")
-    raise ArgumentTypeError(f"{type(layer).__name__} has no layer kind in convlab's summary", fix="use nn layers")
+    op = op_of_nn(layer)
+    if op is None:
+        raise ArgumentTypeError(
+            f"{type(layer).__name__} has no layer kind in convlab's summary", fix="use nn layers"
+        )
+    return op

@@ -26,7 +26,8 @@ from .._args import conv_padding
 from ..diagnose import Diagnosis, channel_mismatch, quiet_traps, rank_mismatch
 from ..errors import ConvlabError
 from .as_graph import as_graph, input_shape_of
-from .graph import Conv, Flatten, Graph, Linear, Node, Pool
+from .graph import Graph, Node
+from .layer_kinds import Conv, Flatten, Linear, Pool
 
 __all__ = ["Problem", "Report", "check"]
 
@@ -68,9 +69,8 @@ class Report:
 
 
 def _diagnosis_of(error: ConvlabError) -> Diagnosis:
-    found = getattr(error, "diagnosis", None)
-    if isinstance(found, Diagnosis):
-        return found
+    if error.diagnosis is not None:
+        return error.diagnosis
     return Diagnosis("error", error.message, error.evidence, "see the message", error.fix or "", error.fix or "")
 
 

@@ -13,95 +13,22 @@ from typing import Any
 
 from .._args import pair
 from ..errors import ArgumentError, ArgumentTypeError, ConvlabError
-from .graph import (
-    Activation,
-    AdaptiveAvgPool,
-    Add,
-    BatchNorm,
-    Concat,
-    ConvTranspose,
-    Flatten,
-    Graph,
-    GraphBuilder,
-    Linear,
-    Op,
-    Pool,
-)
-from .graph import conv as make_conv
+from .graph import Graph, GraphBuilder, Op
+from .layer_kinds import KINDS, Activation, AdaptiveAvgPool, Add, Concat, Flatten, Pool, op_of_torch
 
 __all__ = ["trace"]
 
-_SHAPE_KEEPING_MODULES = (
-    "ReLU",
-    "ReLU6",
-    "LeakyReLU",
-    "GELU",
-    "SiLU",
-    "Sigmoid",
-    "Tanh",
-    "Dropout",
-    "Dropout2d",
-    "Identity",
-    "Softmax",
-    "Hardswish",
-    "ELU",
-)
 _SHAPE_KEEPING_FUNCTIONS = ("relu", "relu_", "gelu", "sigmoid", "tanh", "dropout", "silu", "softmax", "leaky_relu")
 
 
 def _module_op(module: Any, name: str) -> Op:
-    import torch.nn as nn
-
-    if isinstance(module, nn.Conv2d):
-        padding = module.padding if isinstance(module.padding, str) else pair(module.padding, "padding", minimum=0)
-        return make_conv(
-            module.out_channels,
-            pair(module.kernel_size, "kernel_size", minimum=1),
-            pair(module.stride, "stride", minimum=1),
-            padding,
-            pair(module.dilation, "dilation", minimum=1),
-            module.groups,
-            module.bias is not None,
-            module.in_channels,
+    op = op_of_torch(module, name)
+    if op is None:
+        read = ", ".join(sorted({module for kind in KINDS for module in kind.torch_modules}))
+        raise ArgumentTypeError(
+            f"{name}: {type(module).__name__} is not a layer convlab can summarise", fix=f"use {read}"
         )
-    if isinstance(module, nn.ConvTranspose2d):
-        return ConvTranspose(
-            module.out_channels,
-            pair(module.kernel_size, "kernel_size", minimum=1),
-            pair(module.stride, "stride", minimum=1),
-            pair(module.padding, "padding", minimum=0),
-            pair(module.output_padding, "output_padding", minimum=0),
-            pair(module.dilation, "dilation", minimum=1),
-            module.groups,
-            module.bias is not None,
-            module.in_channels,
-        )
-    if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
-        mode = "max" if isinstance(module, nn.MaxPool2d) else "avg"
-        kernel = pair(module.kernel_size, "kernel_size", minimum=1)
-        stride = kernel if module.stride is None else pair(module.stride, "stride", minimum=1)
-        dilation = pair(module.dilation, "dilation", minimum=1) if mode == "max" else (1, 1)
-        return Pool(mode, kernel, stride, pair(module.padding, "padding", minimum=0), dilation, module.ceil_mode)
-    if isinstance(module, nn.AdaptiveAvgPool2d):
-        size = module.output_size
-        return AdaptiveAvgPool(pair(size, "output_size", minimum=1))
-    if isinstance(module, nn.BatchNorm2d):
-        return BatchNorm(module.num_features)
-    if isinstance(module, nn.Linear):
-        in_features = None if isinstance(module, nn.LazyLinear) else module.in_features
-        return Linear(module.out_features, module.bias is not None, in_features)
-    if isinstance(module, nn.Flatten):
-        if module.start_dim != 1 or module.end_dim != -1:
-            raise ArgumentError(
-                f"{name}: only Flatten(start_dim=1) is read", fix="flatten everything but the batch"
-            )
-        return Flatten()
-    if type(module).__name__ in _SHAPE_KEEPING_MODULES:
-        return Activation(type(module).__name__.lower())
-    raise ArgumentTypeError(
-        f"{name}: {type(module).__name__} is not a layer convlab can summarise",
-        fix="use Conv2d, ConvTranspose2d, pooling, BatchNorm2d, activations, Flatten and Linear",
-    )
+    return op
 
 
 def _function_op(target: Any, node: Any) -> Op:

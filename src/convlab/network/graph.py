@@ -1,7 +1,8 @@
-"""A network as data: layer kinds with their arithmetic, and the graph that wires them.
+"""A network as data: the graph that wires layers, and what every layer kind declares.
 
-Each layer kind (an :class:`Op`) knows, for given input shapes, its output shape,
-its parameter count, its multiply-adds and how it changes the receptive field.
+Each layer kind (an :class:`Op`, registered in :mod:`convlab.network.layer_kinds`)
+knows, for given input shapes, its output shape, its parameter count, its
+multiply-adds and how it changes the receptive field, and how it is read and run.
 A :class:`Graph` is a list of named nodes in an order where every node comes
 after its inputs; ``"input"`` is the image. Chains, residual additions and
 concatenations are all graphs.
@@ -21,34 +22,17 @@ Conventions:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, replace
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from .._args import Pair, as_int, conv_padding, pair
-from ..diagnose import Diagnosis, channel_mismatch, linear_mismatch, norm_mismatch
+from .._args import Pair
+from ..diagnose import Diagnosis
 from ..errors import ArgumentError, ConvlabError, ShapeError
-from .shapes import conv2d_output_size, conv_transpose2d_output_size, pool2d_output_size
 
-__all__ = [
-    "Activation",
-    "AdaptiveAvgPool",
-    "Add",
-    "BatchNorm",
-    "Concat",
-    "Conv",
-    "ConvTranspose",
-    "Field",
-    "Flatten",
-    "Graph",
-    "GraphBuilder",
-    "Linear",
-    "Node",
-    "Op",
-    "Pool",
-]
+__all__ = ["Field", "Graph", "GraphBuilder", "LayerString", "Node", "Op", "Params", "Shape"]
 
 Shape = tuple[int, ...]
+Params = dict[str, Any]  # a layer's arrays by name: "weight", "bias"
 
 
 @dataclass(frozen=True)
@@ -73,22 +57,22 @@ class Field:
         return Field((size[0], size[1]), (jump[0], jump[1]), (start[0], start[1]))
 
 
-def _named(name: str, diagnosis: Diagnosis) -> ConvlabError:
+def named(name: str, diagnosis: Diagnosis) -> ConvlabError:
     """The diagnosis as an error that names the layer."""
     return replace(diagnosis, what=f"{name}: {diagnosis.what}").error(ShapeError)
 
 
-def _in_layer(name: str, error: ShapeError, shape: Shape) -> ConvlabError:
+def in_layer(name: str, error: ShapeError, shape: Shape) -> ConvlabError:
     """An error from a layer's arithmetic, naming the layer and its input (keeping the diagnosis)."""
-    diagnosis = getattr(error, "diagnosis", None)
-    if isinstance(diagnosis, Diagnosis):
-        return _named(name, replace(diagnosis, evidence=(*diagnosis.evidence, f"its input is {shape}")))
+    if error.diagnosis is not None:
+        return named(name, replace(error.diagnosis, evidence=(*error.diagnosis.evidence, f"its input is {shape}")))
     return ShapeError(
         f"{name}: {error.message}", evidence=[*error.evidence, f"its input is {shape}"], fix=error.fix
     )
 
 
-def _spatial(shape: Shape, name: str, kind: str) -> tuple[int, int, int, int]:
+def spatial(shape: Shape, name: str, kind: str) -> tuple[int, int, int, int]:
+    """``shape`` as (N, C, H, W), or an error saying the layer needs a feature map."""
     if len(shape) != 4:
         raise ShapeError(
             f"{name} ({kind}) needs an (N, C, H, W) input, got {shape}",
@@ -97,10 +81,86 @@ def _spatial(shape: Shape, name: str, kind: str) -> tuple[int, int, int, int]:
     return shape[0], shape[1], shape[2], shape[3]
 
 
+def compact(value: Pair | str) -> str:
+    """A pair as one number when both are equal (``3``), else ``3x5``."""
+    if isinstance(value, str):
+        return value
+    return str(value[0]) if value[0] == value[1] else f"{value[0]}x{value[1]}"
+
+
+def largest(fields: list[Field]) -> tuple[Field, int]:
+    """The largest field over the merged branches, and which branch it is."""
+    if any(f.size is None for f in fields):
+        index = next(i for i, f in enumerate(fields) if f.size is None)
+        return fields[index], index
+    index = max(range(len(fields)), key=lambda i: fields[i].size)  # type: ignore[arg-type, return-value]
+    return fields[index], index
+
+
+@dataclass(frozen=True)
+class LayerString:
+    """One layer of a layer string, read: ``conv3x3(64,s2)`` is name "conv", positional [64], k (3, 3), s 2."""
+
+    name: str
+    token: str
+    positional: list[int]
+    settings: dict[str, Any]
+
+    def count(self, what: str) -> int:
+        """The one plain number the layer needs (its output channels or features)."""
+        if len(self.positional) != 1:
+            raise ArgumentError(
+                f"{self.token!r}: give the number of {what} once, e.g. {self.name}(64)",
+                fix=f"{self.name}(64,k3,p1)" if "conv" in self.name else f"{self.name}(10)",
+            )
+        return self.positional[0]
+
+    def kernel(self) -> Any:
+        """The kernel size, written on the name (conv3x3) or as k3."""
+        if "k" not in self.settings:
+            raise ArgumentError(
+                f"{self.token!r}: a {self.name} needs a kernel size",
+                fix=f"{self.name}3x3(64) or {self.name}(64,k3)",
+            )
+        return self.settings["k"]
+
+
 class Op:
-    """One kind of layer and its arithmetic."""
+    """One kind of layer: its arithmetic, and how convlab reads and runs it.
+
+    Subclasses are the layer kinds of :mod:`convlab.network.layer_kinds`; the defaults here are a layer
+    that keeps its input as it is, has no parameters and is read from nowhere.
+    """
 
     kind: ClassVar[str] = "op"
+    names: ClassVar[tuple[str, ...]] = ()  # its names in layer strings
+    settings: ClassVar[tuple[str, ...]] = ()  # the layer-string settings it takes (k, s, p, ...)
+    counted: ClassVar[bool] = False  # whether a layer string gives it a plain number (channels, kernel)
+    example: ClassVar[str] = ""  # a layer string that makes one
+    torch_modules: ClassVar[tuple[str, ...]] = ()  # the torch.nn classes it reads
+    nn_layers: ClassVar[tuple[str, ...]] = ()  # the convlab.nn classes it reads
+
+    @classmethod
+    def takes(cls, name: str) -> tuple[str, ...]:
+        """The settings the layer-string name ``name`` takes."""
+        return cls.settings
+
+    @classmethod
+    def example_of(cls, name: str) -> str:
+        """A layer string for ``name`` (one of the kind's names)."""
+        return cls.example.replace(cls.names[0], name, 1) if cls.example else name
+
+    @classmethod
+    def from_string(cls, layer: LayerString) -> Op:
+        return cls()
+
+    @classmethod
+    def from_torch(cls, module: Any, name: str) -> Op:
+        return cls()
+
+    @classmethod
+    def from_nn(cls, layer: Any) -> Op:
+        return cls()
 
     def output_shape(self, inputs: list[Shape], name: str) -> Shape:
         return inputs[0]
@@ -125,318 +185,21 @@ class Op:
         """
         return None
 
-
-@dataclass(frozen=True)
-class Conv(Op):
-    out_channels: int
-    kernel_size: Pair
-    stride: Pair = (1, 1)
-    padding: Pair | str = (0, 0)
-    dilation: Pair = (1, 1)
-    groups: int = 1
-    bias: bool = True
-    in_channels: int | None = None  # declared by a torch or convlab layer; None: whatever arrives
-    kind: ClassVar[str] = "conv"
-
-    def output_shape(self, inputs: list[Shape], name: str) -> Shape:
-        n, c, h, w = _spatial(inputs[0], name, self.kind)
-        if self.in_channels is not None and c != self.in_channels:
-            weight = (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
-            raise _named(name, channel_mismatch("conv2d", inputs[0], weight, self.groups))
-        if c % self.groups or self.out_channels % self.groups:
-            raise ShapeError(
-                f"{name}: groups={self.groups} must divide in_channels={c} and out_channels={self.out_channels}",
-                fix="use groups=1 or a divisor of both",
-            )
-        try:
-            size = conv2d_output_size((h, w), self.kernel_size, self.stride, self.padding, self.dilation)
-        except ShapeError as error:
-            raise _in_layer(name, error, inputs[0]) from None
-        assert isinstance(size, tuple)
-        return (n, self.out_channels, *size)
-
-    def params(self, inputs: list[Shape]) -> int:
-        c = inputs[0][1]
-        return self.out_channels * (c // self.groups) * math.prod(self.kernel_size) + (
-            self.out_channels if self.bias else 0
-        )
-
-    def macs(self, inputs: list[Shape], output: Shape) -> int:
-        return math.prod(output) * (inputs[0][1] // self.groups) * math.prod(self.kernel_size)
-
-    def fallback_output(self, inputs: list[Shape], name: str) -> Shape | None:
-        if self.in_channels is None or len(inputs[0]) != 4:
-            return None
-        return self.output_shape([(inputs[0][0], self.in_channels, *inputs[0][2:])], name)
-
-    def _pads(self) -> Pair:
-        pads = conv_padding(self.padding, kernel_size=self.kernel_size, stride=self.stride, dilation=self.dilation)
-        return (pads[0][0], pads[1][0])
-
-    def field(self, fields: list[Field], inputs: list[Shape]) -> tuple[Field, int]:
-        span = (self.dilation[0] * (self.kernel_size[0] - 1) + 1, self.dilation[1] * (self.kernel_size[1] - 1) + 1)
-        return fields[0].through(span, self.stride, self._pads()), 0
-
-    def describe(self) -> str:
-        text = f"{self.kernel_size[0]}x{self.kernel_size[1]}, {self.out_channels}"
-        for label, value, default in (
-            ("s", self.stride, (1, 1)),
-            ("p", self.padding, (0, 0)),
-            ("d", self.dilation, (1, 1)),
-        ):
-            if value != default:
-                text += f", {label}{_compact(value)}"
-        if self.groups != 1:
-            text += f", g{self.groups}"
-        return f"conv {text}"
-
-
-def _compact(value: Pair | str) -> str:
-    if isinstance(value, str):
-        return value
-    return str(value[0]) if value[0] == value[1] else f"{value[0]}x{value[1]}"
-
-
-@dataclass(frozen=True)
-class ConvTranspose(Op):
-    out_channels: int
-    kernel_size: Pair
-    stride: Pair = (1, 1)
-    padding: Pair = (0, 0)
-    output_padding: Pair = (0, 0)
-    dilation: Pair = (1, 1)
-    groups: int = 1
-    bias: bool = True
-    in_channels: int | None = None
-    kind: ClassVar[str] = "convT"
-
-    def output_shape(self, inputs: list[Shape], name: str) -> Shape:
-        n, c, h, w = _spatial(inputs[0], name, self.kind)
-        if self.in_channels is not None and c != self.in_channels:
-            as_conv = (self.out_channels, self.in_channels, *self.kernel_size)  # the same in/out, conv2d's layout
-            diagnosis = channel_mismatch("conv_transpose2d", inputs[0], as_conv, 1)
-            raise _named(
-                name,
-                replace(
-                    diagnosis,
-                    fix=diagnosis.fix.replace("nn.Conv2d", "nn.ConvTranspose2d"),
-                    torch_fix=diagnosis.torch_fix.replace("nn.Conv2d", "nn.ConvTranspose2d"),
-                ),
-            )
-        size = conv_transpose2d_output_size(
-            (h, w), self.kernel_size, self.stride, self.padding, self.output_padding, self.dilation
-        )
-        assert isinstance(size, tuple)
-        return (n, self.out_channels, *size)
-
-    def fallback_output(self, inputs: list[Shape], name: str) -> Shape | None:
-        if self.in_channels is None or len(inputs[0]) != 4:
-            return None
-        return self.output_shape([(inputs[0][0], self.in_channels, *inputs[0][2:])], name)
-
-    def params(self, inputs: list[Shape]) -> int:
-        c = inputs[0][1]
-        return c * (self.out_channels // self.groups) * math.prod(self.kernel_size) + (
-            self.out_channels if self.bias else 0
-        )
-
-    def macs(self, inputs: list[Shape], output: Shape) -> int:
-        # every input value is multiplied into a whole kernel window of each output channel of its group
-        return math.prod(inputs[0]) * (self.out_channels // self.groups) * math.prod(self.kernel_size)
-
-    def field(self, fields: list[Field], inputs: list[Shape]) -> tuple[Field, int]:
-        """Output y reads inputs i with i*s = y + p - a*d: at most ceil(span / s) of them, 1/s apart."""
-        previous = fields[0]
-        if previous.size is None:
-            return previous, 0
-        size, jump, start = [], [], []
-        for axis in range(2):
-            s, d, k, p = self.stride[axis], self.dilation[axis], self.kernel_size[axis], self.padding[axis]
-            span = d * (k - 1) + 1
-            read = max(
-                len({(y + p - a * d) // s for a in range(k) if (y + p - a * d) % s == 0}) for y in range(s * d)
-            )
-            j = previous.jump[axis]
-            size.append(previous.size[axis] + (max(read, 1) - 1) * j)
-            jump.append(j / s)
-            start.append(previous.start[axis] + (p - (span - 1) / 2) / s * j)
-        return Field((size[0], size[1]), (jump[0], jump[1]), (start[0], start[1])), 0
-
-    def describe(self) -> str:
-        return f"convT {self.kernel_size[0]}x{self.kernel_size[1]}, {self.out_channels}, s{_compact(self.stride)}"
-
-
-@dataclass(frozen=True)
-class Pool(Op):
-    mode: str  # "max" or "avg"
-    kernel_size: Pair
-    stride: Pair
-    padding: Pair = (0, 0)
-    dilation: Pair = (1, 1)
-    ceil_mode: bool = False
-
-    @property
-    def kind(self) -> str:  # type: ignore[override]
-        return f"{self.mode}pool"
-
-    def output_shape(self, inputs: list[Shape], name: str) -> Shape:
-        n, c, h, w = _spatial(inputs[0], name, self.kind)
-        try:
-            size = pool2d_output_size(
-                (h, w), self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode
-            )
-        except ShapeError as error:
-            raise _in_layer(name, error, inputs[0]) from None
-        assert isinstance(size, tuple)
-        return (n, c, *size)
-
-    def field(self, fields: list[Field], inputs: list[Shape]) -> tuple[Field, int]:
-        span = (self.dilation[0] * (self.kernel_size[0] - 1) + 1, self.dilation[1] * (self.kernel_size[1] - 1) + 1)
-        return fields[0].through(span, self.stride, self.padding), 0
-
-    def describe(self) -> str:
-        text = f"{self.kind} {_compact(self.kernel_size)}"
-        if self.stride != self.kernel_size:
-            text += f", s{_compact(self.stride)}"
-        if self.padding != (0, 0):
-            text += f", p{_compact(self.padding)}"
-        return text
-
-
-@dataclass(frozen=True)
-class AdaptiveAvgPool(Op):
-    """Average pooling to a fixed output size (global average pooling for (1, 1))."""
-
-    output_size: Pair
-    kind: ClassVar[str] = "adaptivepool"
-
-    def output_shape(self, inputs: list[Shape], name: str) -> Shape:
-        n, c, _, _ = _spatial(inputs[0], name, self.kind)
-        return (n, c, *self.output_size)
-
-    def field(self, fields: list[Field], inputs: list[Shape]) -> tuple[Field, int]:
-        """Windows of ceil(in / out) cells, in / out apart (exact when out divides in)."""
-        _, _, h, w = inputs[0]
-        kernel = (math.ceil(h / self.output_size[0]), math.ceil(w / self.output_size[1]))
-        stride = (max(1, h // self.output_size[0]), max(1, w // self.output_size[1]))
-        return fields[0].through(kernel, stride, (0, 0)), 0
-
-    def describe(self) -> str:
-        return f"adaptiveavgpool {_compact(self.output_size)}"
-
-
-@dataclass(frozen=True)
-class Linear(Op):
-    out_features: int
-    bias: bool = True
-    in_features: int | None = None
-    kind: ClassVar[str] = "linear"
-
-    def output_shape(self, inputs: list[Shape], name: str) -> Shape:
-        features = inputs[0][-1] if len(inputs[0]) == 2 else None
-        if len(inputs[0]) != 2 or (self.in_features is not None and features != self.in_features):
-            declared = self.in_features if self.in_features is not None else math.prod(inputs[0][1:])
-            raise _named(name, linear_mismatch(declared, self.out_features, inputs[0]))
-        return (inputs[0][0], self.out_features)
-
-    def fallback_output(self, inputs: list[Shape], name: str) -> Shape | None:
-        return (inputs[0][0], self.out_features)
-
-    def params(self, inputs: list[Shape]) -> int:
-        return inputs[0][1] * self.out_features + (self.out_features if self.bias else 0)
-
-    def macs(self, inputs: list[Shape], output: Shape) -> int:
-        return inputs[0][0] * inputs[0][1] * self.out_features
-
-    def field(self, fields: list[Field], inputs: list[Shape]) -> tuple[Field, int]:
-        return replace(fields[0], size=None), 0
-
-    def describe(self) -> str:
-        return f"linear {self.out_features}"
-
-
-@dataclass(frozen=True)
-class Flatten(Op):
-    kind: ClassVar[str] = "flatten"
-
-    def output_shape(self, inputs: list[Shape], name: str) -> Shape:
-        return (inputs[0][0], math.prod(inputs[0][1:]))
-
-    def field(self, fields: list[Field], inputs: list[Shape]) -> tuple[Field, int]:
-        return replace(fields[0], size=None), 0  # every flattened value feeds every later unit
-
-
-@dataclass(frozen=True)
-class BatchNorm(Op):
-    num_features: int | None = None
-    kind: ClassVar[str] = "batchnorm"
-
-    def output_shape(self, inputs: list[Shape], name: str) -> Shape:
-        if self.num_features is not None and inputs[0][1] != self.num_features:
-            raise _named(name, norm_mismatch(self.num_features, inputs[0]))
+    def forward(self, inputs: list[Any], params: Params, algorithm: str = "auto") -> Any:
+        """The output array for the input arrays (N, C, H, W) or (N, F), with ``params`` (weight, bias)."""
         return inputs[0]
 
-    def fallback_output(self, inputs: list[Shape], name: str) -> Shape | None:
-        return inputs[0]  # normalisation keeps the shape; the fix is to the layer, not to what follows
+    def backward(self, inputs: list[Any], grad: Any, params: Params, algorithm: str = "auto") -> list[Any]:
+        """The gradient of each input, given the gradient of the output."""
+        return [grad]
 
-    def params(self, inputs: list[Shape]) -> int:
-        return 2 * inputs[0][1]  # a scale and a shift per channel (running statistics are not trained)
+    def probe(self, shape: tuple[int, ...]) -> tuple[Op, Params]:
+        """The op and positive averaging parameters the receptive-field probe runs in this layer's place.
 
-
-@dataclass(frozen=True)
-class Activation(Op):
-    """A layer that keeps the shape and looks at one value at a time: relu, sigmoid, tanh, dropout, ..."""
-
-    name: str = "relu"
-
-    @property
-    def kind(self) -> str:  # type: ignore[override]
-        return self.name
-
-
-@dataclass(frozen=True)
-class Add(Op):
-    """Element-wise sum of branches of the same shape (a residual connection)."""
-
-    kind: ClassVar[str] = "add"
-
-    def output_shape(self, inputs: list[Shape], name: str) -> Shape:
-        if len(set(inputs)) > 1:
-            raise ShapeError(
-                f"{name}: added branches have different shapes {inputs}",
-                fix="give the shortcut a downsample (1x1 conv with the same stride)",
-            )
-        return inputs[0]
-
-    def field(self, fields: list[Field], inputs: list[Shape]) -> tuple[Field, int]:
-        return _largest(fields)
-
-
-@dataclass(frozen=True)
-class Concat(Op):
-    """Branches stacked along the channels."""
-
-    kind: ClassVar[str] = "concat"
-
-    def output_shape(self, inputs: list[Shape], name: str) -> Shape:
-        if len({(shape[0], *shape[2:]) for shape in inputs}) > 1:
-            raise ShapeError(
-                f"{name}: concatenated branches differ in more than channels: {inputs}",
-                fix="make their batch, height and width equal",
-            )
-        return (inputs[0][0], sum(shape[1] for shape in inputs), *inputs[0][2:])
-
-    def field(self, fields: list[Field], inputs: list[Shape]) -> tuple[Field, int]:
-        return _largest(fields)
-
-
-def _largest(fields: list[Field]) -> tuple[Field, int]:
-    """The largest field over the merged branches, and which branch it is."""
-    if any(f.size is None for f in fields):
-        index = next(i for i, f in enumerate(fields) if f.size is None)
-        return fields[index], index
-    index = max(range(len(fields)), key=lambda i: fields[i].size)  # type: ignore[arg-type, return-value]
-    return fields[index], index
+        ``shape`` is the probe's input here; its values never cancel, so a cell is reached exactly when
+        the layer's window covers it.
+        """
+        return self, {}
 
 
 @dataclass(frozen=True)
@@ -479,52 +242,3 @@ class GraphBuilder:
         if not self.nodes:
             raise ArgumentError(f"{self.name} has no layers", fix='e.g. "conv3x3(16,p1) relu"')
         return Graph(self.name, tuple(self.nodes))
-
-
-def conv(
-    out_channels: int,
-    kernel_size: int | Pair,
-    stride: int | Pair = 1,
-    padding: int | Pair | str = 0,
-    dilation: int | Pair = 1,
-    groups: int = 1,
-    bias: bool = True,
-    in_channels: int | None = None,
-) -> Conv:
-    """A :class:`Conv` from user-style arguments, checked by the engine's normaliser."""
-    kernel, stride_, dilation_ = (
-        pair(kernel_size, "kernel_size", minimum=1),
-        pair(stride, "stride", minimum=1),
-        pair(dilation, "dilation", minimum=1),
-    )
-    conv_padding(padding, kernel_size=kernel, stride=stride_, dilation=dilation_)
-    padding_ = padding if isinstance(padding, str) else pair(padding, "padding", minimum=0)
-    return Conv(
-        as_int(out_channels, "out_channels", minimum=1),
-        kernel,
-        stride_,
-        padding_,
-        dilation_,
-        as_int(groups, "groups", minimum=1),
-        bias,
-        in_channels,
-    )
-
-
-def pool(
-    mode: str,
-    kernel_size: int | Pair,
-    stride: int | Pair | None = None,
-    padding: int | Pair = 0,
-    dilation: int | Pair = 1,
-    ceil_mode: bool = False,
-) -> Pool:
-    kernel = pair(kernel_size, "kernel_size", minimum=1)
-    return Pool(
-        mode,
-        kernel,
-        kernel if stride is None else pair(stride, "stride", minimum=1),
-        pair(padding, "padding", minimum=0),
-        pair(dilation, "dilation", minimum=1),
-        ceil_mode,
-    )

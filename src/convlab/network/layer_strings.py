@@ -30,48 +30,12 @@ import re
 from typing import Any
 
 from ..errors import ArgumentError
-from .graph import Activation, AdaptiveAvgPool, BatchNorm, ConvTranspose, Flatten, Graph, GraphBuilder, Linear, Op
-from .graph import conv as make_conv
-from .graph import pool as make_pool
+from .graph import Graph, GraphBuilder, LayerString, Op
+from .layer_kinds import kind_named, string_names
 
 __all__ = ["parse_stack", "starts_with_a_layer"]
 
 _LAYER = re.compile(r"(?P<name>[a-z]+?)(?P<size>\d+(?:x\d+)?)?(?:\((?P<args>[^()]*)\))?$")
-_ACTIVATIONS = ("relu", "sigmoid", "tanh", "gelu", "dropout", "softmax", "identity")
-_NAMES = (
-    "conv",
-    "convt",
-    "deconv",
-    "maxpool",
-    "avgpool",
-    "gap",
-    "bn",
-    "batchnorm",
-    "flatten",
-    "linear",
-    "fc",
-    *_ACTIVATIONS,
-)
-# What each layer may be given (k also by the size on its name); the others take nothing.
-_SETTINGS = {
-    "conv": ("k", "s", "p", "d", "g", "nobias"),
-    "convt": ("k", "s", "p", "op", "d", "g", "nobias"),
-    "deconv": ("k", "s", "p", "op", "d", "g", "nobias"),
-    "maxpool": ("k", "s", "p", "d", "ceil"),
-    "avgpool": ("k", "s", "p", "ceil"),
-    "linear": ("nobias",),
-    "fc": ("nobias",),
-}
-_COUNTED = ("conv", "convt", "deconv", "maxpool", "avgpool", "linear", "fc")  # take a plain number
-_EXAMPLES = {
-    "conv": "conv3x3(64,s2,p1)",
-    "convt": "convT(32,k2,s2)",
-    "deconv": "deconv(32,k2,s2)",
-    "maxpool": "maxpool(3,s2,p1)",
-    "avgpool": "avgpool(2)",
-    "linear": "linear(10)",
-    "fc": "fc(10)",
-}
 
 
 def _split(spec: str) -> list[tuple[str, int]]:
@@ -109,7 +73,7 @@ def _pair_value(text: str, token: str, what: str) -> Any:
 
 def _layer(token: str) -> Op:
     match = _LAYER.match(token.lower())
-    if not match or match.group("name") not in _NAMES:
+    if not match or kind_named(match.group("name")) is None:
         raise _unreadable(token)
     name = match.group("name")
     size = match.group("size")
@@ -143,21 +107,22 @@ def _layer(token: str) -> Op:
 def starts_with_a_layer(token: str) -> bool:
     """Whether ``token``'s leading letters name a layer (``conv`` in ``conv3x(8)``), whatever follows."""
     word = re.match(r"[a-z]*", token.lower())
-    return word is not None and word.group(0) in _NAMES
+    return word is not None and kind_named(word.group(0)) is not None
 
 
 def _unreadable(token: str) -> ArgumentError:
     """Why a token is not a layer: a known name written wrongly, or an unknown (perhaps misspelt) name."""
     word = re.match(r"[a-z]*", token.lower())
     name = word.group(0) if word else ""
-    if name in _NAMES:
+    if kind_named(name) is not None:
         return ArgumentError(
             f"{token!r}: after {name!r} comes an optional size N or NxM, then (arguments)",
             fix=f"e.g. {name}3x3(64,p1)" if "conv" in name else f"e.g. {name}2" if "pool" in name else name,
         )
-    close = difflib.get_close_matches(name, _NAMES, n=1)
+    names = string_names()
+    close = difflib.get_close_matches(name, names, n=1)
     return ArgumentError(
-        f"unknown layer {name or token!r} in {token!r}; known: {', '.join(_NAMES)}",
+        f"unknown layer {name or token!r} in {token!r}; known: {', '.join(names)}",
         fix=f"did you mean {close[0]}? {token.lower().replace(name, close[0], 1)}"
         if close and name
         else 'e.g. "conv3x3(64,p1) relu maxpool2"',
@@ -165,69 +130,15 @@ def _unreadable(token: str) -> ArgumentError:
 
 
 def _op(name: str, token: str, positional: list[int], settings: dict[str, Any]) -> Op:
-    allowed = _SETTINGS.get(name, ())
+    kind = kind_named(name)
+    assert kind is not None  # _layer reads only registered names
+    allowed = kind.takes(name)
     unknown = [key for key in settings if key not in allowed]
-    if unknown or (positional and name not in _COUNTED):
+    if unknown or (positional and not kind.counted):
         what = ("a kernel size" if unknown[0] == "k" else unknown[0]) if unknown else f"the number {positional[0]}"
         takes = f"takes only {', '.join(allowed)}" if allowed else "takes no size or arguments"
-        raise ArgumentError(f"{token!r}: {name} {takes}, not {what}", fix=f"e.g. {_EXAMPLES.get(name, name)}")
-
-    def need_one(what: str) -> int:
-        if len(positional) != 1:
-            raise ArgumentError(
-                f"{token!r}: give the number of {what} once, e.g. {name}(64)",
-                fix=f"{name}(64,k3,p1)" if "conv" in name else f"{name}(10)",
-            )
-        return positional[0]
-
-    if name == "conv":
-        if "k" not in settings:
-            raise ArgumentError(f"{token!r}: a conv needs a kernel size", fix="conv3x3(64) or conv(64,k3)")
-        return make_conv(
-            need_one("output channels"),
-            settings["k"],
-            settings.get("s", 1),
-            settings.get("p", 0),
-            settings.get("d", 1),
-            settings.get("g", 1),
-            not settings.get("nobias", False),
-        )
-    if name in ("convt", "deconv"):
-        if "k" not in settings:
-            raise ArgumentError(f"{token!r}: a convT needs a kernel size", fix="convT(32,k2,s2)")
-        from .._args import pair
-
-        return ConvTranspose(
-            need_one("output channels"),
-            pair(settings["k"], "kernel_size", minimum=1),
-            pair(settings.get("s", 1), "stride", minimum=1),
-            pair(settings.get("p", 0), "padding", minimum=0),
-            pair(settings.get("op", 0), "output_padding", minimum=0),
-            pair(settings.get("d", 1), "dilation", minimum=1),
-            settings.get("g", 1),
-            not settings.get("nobias", False),
-        )
-    if name in ("maxpool", "avgpool"):
-        kernel = settings.get("k", positional[0] if positional else None)
-        if kernel is None:
-            raise ArgumentError(f"{token!r}: a pool needs a kernel size", fix=f"{name}2 or {name}(3,s2,p1)")
-        return make_pool(
-            name[:3],
-            kernel,
-            settings.get("s"),
-            settings.get("p", 0),
-            settings.get("d", 1),
-            settings.get("ceil", False),
-        )
-    if name == "gap":
-        return AdaptiveAvgPool((1, 1))
-    if name in ("linear", "fc"):
-        return Linear(need_one("output features"), not settings.get("nobias", False))
-    if name in ("bn", "batchnorm"):
-        return BatchNorm()
-    if name == "flatten":
-        return Flatten()
-    return Activation(name)
+        raise ArgumentError(f"{token!r}: {name} {takes}, not {what}", fix=f"e.g. {kind.example_of(name)}")
+    return kind.from_string(LayerString(name, token, positional, settings))
 
 
 def parse_stack(spec: str, name: str = "stack") -> Graph:

@@ -18,7 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..errors import ArgumentError
-from .graph import Activation, AdaptiveAvgPool, Add, BatchNorm, Flatten, Graph, GraphBuilder, Linear, conv, pool
+from .graph import Graph, GraphBuilder
+from .layer_kinds import Activation, AdaptiveAvgPool, Add, BatchNorm, Flatten, Linear, conv, pool
 
 __all__ = ["PRESETS", "preset"]
 

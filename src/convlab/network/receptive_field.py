@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
+from . import runner
 from .as_graph import as_graph, input_shape_of
-from .graph import AdaptiveAvgPool, Concat, Conv, ConvTranspose, Flatten, Graph, Linear, Node, Pool
+from .graph import Graph, Node, Op, Params
+from .layer_kinds import AdaptiveAvgPool, Conv, ConvTranspose, Flatten, Linear, Pool
 from .summary import LayerRecord, analyse
 
 __all__ = ["Check", "ReceptiveField", "receptive_field"]
@@ -146,15 +147,13 @@ def measure(graph: Graph, shape: tuple[int, ...], final: int, records: tuple[Lay
             None,
             "check: not done, transposed convolutions give neighbouring units fields of different sizes",
         )
-    field = analyse(Graph(graph.name, nodes), (1, shape[1], height, width))[final]
-    values: dict[str, Any] = {"input": np.ones((1, 1, height, width))}
-    weights: dict[str, Any] = {}
-    for node in nodes:
-        values[node.name] = _forward(node, [values[source] for source in node.inputs], weights)
-    out_h, out_w = values[nodes[-1].name].shape[2:]
+    probed = Graph(graph.name, nodes)
+    field = analyse(probed, (1, shape[1], height, width))[final]
+    run = runner.forward(probed, np.ones((1, 1, height, width)), adapt=_probe, algorithm=EXACT)
+    out_h, out_w = run.values[nodes[-1].name].shape[2:]
     unit = (out_h // 2, out_w // 2)
     expected = _expected(field, unit, (height, width))
-    measured = _reached(nodes, values, weights, unit)
+    measured = _reached(probed, run, unit)
     agree = measured == expected
     text = (
         f"check: the gradient of {nodes[-1].name}[{unit[0]}, {unit[1]}] on a {height}x{width} input reaches "
@@ -179,27 +178,18 @@ def _expected(record: LayerRecord, unit: tuple[int, int], size: tuple[int, int])
     return (bounds[0], bounds[1])
 
 
-def _reached(
-    nodes: tuple[Node, ...], values: dict[str, Any], weights: dict[str, Any], unit: tuple[int, int]
-) -> Interval | None:
+def _probe(node: Node, shape: tuple[int, ...]) -> tuple[Op, Params]:
+    return node.op.probe(shape)
+
+
+def _reached(graph: Graph, run: runner.Run, unit: tuple[int, int]) -> Interval | None:
     """The bounding box of the input cells a one-hot gradient at ``unit`` reaches, through the real backward."""
     import numpy as np
 
-    from .. import functional as F
-
-    out = values[nodes[-1].name]
-    grads: dict[str, Any] = {node.name: None for node in nodes}
-    grads["input"] = None
-    grads[nodes[-1].name] = np.zeros_like(out)
-    grads[nodes[-1].name][0, 0, unit[0], unit[1]] = 1.0
-    for node in reversed(nodes):
-        grad = grads[node.name]
-        if grad is None:
-            continue
-        inputs = [values[source] for source in node.inputs]
-        for source, input_grad in zip(node.inputs, _backward(node, inputs, grad, weights, F)):
-            grads[source] = input_grad if grads[source] is None else grads[source] + input_grad
-    if grads["input"] is None:
+    grad = np.zeros_like(run.values[graph.output])
+    grad[0, 0, unit[0], unit[1]] = 1.0
+    grads = runner.backward(graph, run, grad, algorithm=EXACT)
+    if "input" not in grads:
         return None
     reached = np.argwhere(np.abs(grads["input"][0]).sum(axis=0) > 0)
     if not len(reached):
@@ -212,99 +202,3 @@ def _reached(
 
 def _span(interval: tuple[int, int]) -> str:
     return f"{interval[0]}..{interval[1]} ({interval[1] - interval[0] + 1})"
-
-
-def _forward(node: Node, inputs: list[Any], weights: dict[str, Any]) -> Any:
-    """One channel per layer, positive averaging weights, pooling as averaging: nothing can cancel."""
-    import numpy as np
-
-    from .. import functional as F
-
-    op, x = node.op, inputs[0]
-    if isinstance(op, Conv):
-        weight = np.full((1, x.shape[1], *op.kernel_size), 1.0 / (x.shape[1] * math.prod(op.kernel_size)))
-        weights[node.name] = weight
-        return F.conv2d(x, weight, None, op.stride, op.padding, op.dilation, algorithm=EXACT)
-    if isinstance(op, ConvTranspose):
-        weight = np.full((x.shape[1], 1, *op.kernel_size), 1.0 / math.prod(op.kernel_size))
-        weights[node.name] = weight
-        return F.conv_transpose2d(
-            x, weight, None, op.stride, op.padding, op.output_padding, 1, op.dilation, algorithm=EXACT
-        )
-    if isinstance(op, Pool):
-        if op.dilation != (1, 1):  # a dilated window: the same cells as a dilated all-ones convolution
-            weight = np.full((x.shape[1], 1, *op.kernel_size), 1.0 / math.prod(op.kernel_size))
-            weights[node.name] = weight
-            padded = F.pad(x, _ceil_pads(op, x.shape))
-            return F.conv2d(padded, weight, None, op.stride, 0, op.dilation, groups=x.shape[1], algorithm=EXACT)
-        return F.avg_pool2d(x, op.kernel_size, op.stride, op.padding, op.ceil_mode)
-    if isinstance(op, AdaptiveAvgPool):
-        kernel = (x.shape[2] // op.output_size[0], x.shape[3] // op.output_size[1])
-        return F.avg_pool2d(x, kernel)
-    if isinstance(op, Concat):
-        return np.concatenate(inputs, axis=1)
-    if len(inputs) > 1:  # Add
-        return sum(inputs)
-    return x  # batch norm, activations, dropout: positive values pass unchanged
-
-
-def _ceil_pads(op: Pool, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
-    """(left, right, top, bottom) zero padding that lets a dilated convolution make the pool's windows."""
-    extra = []
-    for axis in range(2):
-        size, p, s = shape[2 + axis], op.padding[axis], op.stride[axis]
-        span = op.dilation[axis] * (op.kernel_size[axis] - 1) + 1
-        length = math.ceil((size + 2 * p - span) / s) + 1 if op.ceil_mode else (size + 2 * p - span) // s + 1
-        extra.append(max(0, (length - 1) * s + span - (size + 2 * p)))
-    return (op.padding[1], op.padding[1] + extra[1], op.padding[0], op.padding[0] + extra[0])
-
-
-def _backward(node: Node, inputs: list[Any], grad: Any, weights: dict[str, Any], F: Any) -> list[Any]:
-    import numpy as np
-
-    op, x = node.op, inputs[0]
-    if isinstance(op, Conv):
-        return [
-            F.conv2d_input_grad(
-                x.shape, weights[node.name], grad, op.stride, op.padding, op.dilation, algorithm=EXACT
-            )
-        ]
-    if isinstance(op, ConvTranspose):
-        return [
-            F.conv_transpose2d_input_grad(
-                x.shape,
-                weights[node.name],
-                grad,
-                op.stride,
-                op.padding,
-                op.output_padding,
-                1,
-                op.dilation,
-                algorithm=EXACT,
-            )
-        ]
-    if isinstance(op, Pool):
-        if op.dilation != (1, 1):
-            left, right, top, bottom = _ceil_pads(op, x.shape)
-            padded_shape = (*x.shape[:2], x.shape[2] + top + bottom, x.shape[3] + left + right)
-            padded_grad = F.conv2d_input_grad(
-                padded_shape,
-                weights[node.name],
-                grad,
-                op.stride,
-                0,
-                op.dilation,
-                groups=x.shape[1],
-                algorithm=EXACT,
-            )
-            return [padded_grad[:, :, top : top + x.shape[2], left : left + x.shape[3]]]
-        return [F.avg_pool2d_grad(x.shape, grad, op.kernel_size, op.stride, op.padding, op.ceil_mode)]
-    if isinstance(op, AdaptiveAvgPool):
-        kernel = (x.shape[2] // op.output_size[0], x.shape[3] // op.output_size[1])
-        return [F.avg_pool2d_grad(x.shape, grad, kernel)]
-    if isinstance(op, Concat):
-        bounds = np.cumsum([0, *(i.shape[1] for i in inputs)])
-        return [grad[:, bounds[k] : bounds[k + 1]] for k in range(len(inputs))]
-    if len(inputs) > 1:
-        return [grad for _ in inputs]
-    return [grad]

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import overload
+from typing import TypeVar, overload
 
 from .._args import Pair, as_int, conv_padding, flag, pair
 from ..errors import ArgumentError
@@ -52,22 +52,25 @@ def _sizes(input_size: object) -> Pair:
     return pair(input_size, "input_size", minimum=1)
 
 
+Size = TypeVar("Size", int, Pair)  # an output size is what the input size was: an int, or an (H, W) pair
+
+
 @overload
 def _shaped(input_size: int, values: list[int]) -> int: ...
 @overload
-def _shaped(input_size: object, values: list[int]) -> int | Pair: ...
-def _shaped(input_size: object, values: list[int]) -> int | Pair:
+def _shaped(input_size: Pair, values: list[int]) -> Pair: ...
+def _shaped(input_size: int | Pair, values: list[int]) -> int | Pair:
     """An int for an int input, a pair for a pair."""
     return values[0] if isinstance(input_size, int) else (values[0], values[1])
 
 
 def conv2d_output_size(
-    input_size: int | Pair,
+    input_size: Size,
     kernel_size: int | Pair,
     stride: int | Pair = 1,
     padding: int | Pair | str = 0,
     dilation: int | Pair = 1,
-) -> int | Pair:
+) -> Size:
     """Output size of a convolution, as :func:`convlab.functional.conv2d` computes it.
 
     Args:
@@ -96,13 +99,13 @@ def conv2d_output_size(
 
 
 def conv_transpose2d_output_size(
-    input_size: int | Pair,
+    input_size: Size,
     kernel_size: int | Pair,
     stride: int | Pair = 1,
     padding: int | Pair = 0,
     output_padding: int | Pair = 0,
     dilation: int | Pair = 1,
-) -> int | Pair:
+) -> Size:
     """Output size of a transposed convolution, as :func:`convlab.functional.conv_transpose2d` computes it.
 
     Example:
@@ -118,13 +121,13 @@ def conv_transpose2d_output_size(
 
 
 def pool2d_output_size(
-    input_size: int | Pair,
+    input_size: Size,
     kernel_size: int | Pair,
     stride: int | Pair | None = None,
     padding: int | Pair = 0,
     dilation: int | Pair = 1,
     ceil_mode: bool = False,
-) -> int | Pair:
+) -> Size:
     """Output size of max or average pooling, with PyTorch's ceil_mode rule.
 
     With ``ceil_mode`` the size is rounded up, but a last window that would start

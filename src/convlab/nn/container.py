@@ -52,9 +52,11 @@ class Sequential(Module):
                 input = layer(input)
             except ConvlabError as error:  # say which layer of the chain failed, keep the rest of the message
                 named = type(error)(
-                    f"layer {index} ({layer!r}): {error.message}", evidence=error.evidence, fix=error.fix
+                    f"layer {index} ({layer!r}): {error.message}",
+                    evidence=error.evidence,
+                    fix=error.fix,
+                    diagnosis=error.diagnosis,
                 )
-                named.diagnosis = getattr(error, "diagnosis", None)  # type: ignore[attr-defined]
                 raise named from error
         return input  # type: ignore[return-value]  # an array once any layer ran
 

@@ -117,7 +117,7 @@ def _first_dropped(graph: object, field: ReceptiveField) -> Dropped | None:
 
 
 def _dropping(graph: object, field: ReceptiveField) -> list[Dropped]:
-    from ..network.graph import Conv, Pool
+    from ..network.layer_kinds import Conv, Pool
     from ..network.shapes import uncovered
 
     shapes = {"input": field.input_shape, **{record.name: record.output_shape for record in field.layers}}
