@@ -18,6 +18,7 @@ from convlab import diagnose, nn
 from convlab.cli import main
 from convlab.errors import ConvlabError, ConvlabWarning
 from convlab.lesson.mistakes import CATALOGUE, Mistake, _namespace, run
+from convlab.network.torch_errors import torch_error
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -155,7 +156,7 @@ def test_torch_error_directly() -> None:
     try:
         model(x)
     except RuntimeError as error:
-        explained = diagnose.torch_error(error, model, x)
+        explained = torch_error(error, model, x)
     assert "input has 8 channels but the layer expects 16" in str(explained)
     assert explained.__cause__ is not None
 

@@ -49,7 +49,7 @@ _FUNCTIONS = {  # convlab.<name> -> where it lives
     "summary": "network.summary",
     "receptive_field": "network.receptive_field",
     "check": "network.check",
-    "explain_errors": "diagnose",
+    "explain_errors": "network.torch_errors",
 }
 
 __all__ = [

@@ -3,8 +3,8 @@
 A detector takes plain values (shapes, settings, dtypes) and returns a
 :class:`Diagnosis`: what is wrong, the evidence, the likely cause, and a fix as
 code, for NumPy and for PyTorch. The engine and the layers raise these as their
-errors, so every user gets them; :func:`torch_error` and :func:`explain_errors`
-give PyTorch users the same explanations for PyTorch's own errors.
+errors, so every user gets them; :mod:`convlab.network.torch_errors` gives
+PyTorch users the same explanations for PyTorch's own errors.
 
 This module depends only on :mod:`convlab.errors`, so the engine can use it
 without importing anything above it.
@@ -21,17 +21,16 @@ import os
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
-from .errors import ConvlabError, ConvlabWarning, DtypeError, ShapeError
+from .errors import ConvlabError, ConvlabWarning, ShapeError
 
 __all__ = [
     "Diagnosis",
     "bias_length",
     "channel_mismatch",
     "dtype_mismatch",
-    "explain_errors",
     "groups_mismatch",
     "kernel_too_large",
     "linear_mismatch",
@@ -40,10 +39,8 @@ __all__ = [
     "quiet_traps",
     "rank_mismatch",
     "same_with_stride",
-    "torch_error",
     "unbatched_only",
     "warn",
-    "warnings_enabled",
 ]
 
 
@@ -439,10 +436,6 @@ def dtype_mismatch(strong: dict[str, Any]) -> Diagnosis:
 _ENABLED = [os.environ.get("CONVLAB_WARNINGS", "1") != "0"]
 
 
-def warnings_enabled() -> bool:
-    return _ENABLED[0]
-
-
 @contextmanager
 def quiet() -> Iterator[None]:
     """Switch convlab's warnings off inside a ``with`` block (or set CONVLAB_WARNINGS=0)."""
@@ -459,66 +452,3 @@ def warn(code: str, message: str, fix: str) -> None:
         warnings.warn(
             f"{message} [{code}] (fix: {fix}; silence: convlab.diagnose.quiet())", ConvlabWarning, stacklevel=4
         )
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# PyTorch users: the same explanations for PyTorch's own errors.
-
-
-def torch_error(error: BaseException, model: Any, example_input: Any) -> ConvlabError:
-    """Re-explain a PyTorch shape error: check the model against the input's shape, layer by layer.
-
-    Returns a convlab error whose ``__cause__`` is the original exception.
-    """
-    from .network.check import check
-
-    problems = check(model, tuple(example_input.shape)).errors
-    dtypes = (
-        {str(p.dtype).removeprefix("torch.") for p in model.parameters()}
-        if hasattr(model, "parameters")
-        else set()
-    )
-    given = str(getattr(example_input, "dtype", "")).removeprefix("torch.")
-    if not problems and given in ("float64", "float32") and dtypes and given not in dtypes:
-        explained = dtype_mismatch({"x": given, "weight": dtypes.pop()}).error(DtypeError, torch=True)
-        explained.__cause__ = error
-        return explained
-    if problems:
-        first = problems[0]
-        diagnosis = replace(first.diagnosis, what=f"{first.layer}: {first.diagnosis.what}")
-        explained = diagnosis.error(
-            ShapeError if first.diagnosis.code != "float64-with-float32" else DtypeError, torch=True
-        )
-    else:
-        explained = ConvlabError(
-            f"PyTorch raised {type(error).__name__}: {str(error).splitlines()[0]}",
-            evidence=("convlab's shape check found nothing wrong with the layers",),
-            fix="look at the values, not the shapes",
-        )
-    explained.__cause__ = error
-    return explained
-
-
-@contextmanager
-def explain_errors(model: Any) -> Iterator[None]:
-    """Inside the block, PyTorch's shape errors from ``model`` come back as convlab's explanations.
-
-    Example (not run here):
-        with convlab.explain_errors(model):
-            model(x)
-    """
-    seen: dict[str, Any] = {}
-
-    def remember(_module: Any, args: tuple[Any, ...]) -> None:
-        if args and hasattr(args[0], "shape"):
-            seen.setdefault("input", args[0])
-
-    handle = model.register_forward_pre_hook(remember)
-    try:
-        yield
-    except (RuntimeError, ValueError) as error:
-        if "input" not in seen:
-            raise
-        raise torch_error(error, model, seen["input"]) from error
-    finally:
-        handle.remove()
