@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def options_colour(choice: str) -> bool:
-    from .text import use_colour
+    from ..lesson.grid_text import use_colour
 
     return use_colour(choice)
 
@@ -123,7 +123,7 @@ def _span(values: tuple[int, ...]) -> str:
 def render(trace: Any, colour: bool = False, done: list[Any] | None = None) -> list[str]:
     """The explanation as lines of text; with ``done`` (the traces before this one) also the output filling in."""
     from ..lesson.explain import equation, number
-    from .text import cell_text, grid
+    from ..lesson.grid_text import cell_text, grid
 
     i, j = trace.position
     (top, bottom), (left, right) = trace.padding
