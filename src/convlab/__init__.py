@@ -3,8 +3,8 @@
 A from-scratch NumPy convolution engine with PyTorch's exact semantics
 (:mod:`convlab.functional`, :mod:`convlab.nn`), a slow readable twin that is the
 lesson's loop (:mod:`convlab.functional.reference`), the lesson's labs,
-explanations and exercises (:mod:`convlab.lesson.labs`, :mod:`convlab.lesson.explain`,
-:mod:`convlab.lesson.exercises`), and errors that restate the values involved
+explanations and exercises (:mod:`convlab.lesson`), the network as data
+(:mod:`convlab.network`), and errors that restate the values involved
 (:mod:`convlab.errors`).
 
 Submodules load on first use, so ``import convlab`` and the ``convlab`` command start fast.
@@ -43,13 +43,13 @@ _SUBMODULES = {  # convlab.<name> -> the module it is
     "labs": "lesson.labs",
     "exercises": "lesson.exercises",
     "flatten_cost": "lesson.flatten_cost",
-    "explain": "lesson.explain",
 }
 _FUNCTIONS = {  # convlab.<name> -> where it lives
     "summary": "network.summary",
     "receptive_field": "network.receptive_field",
     "check": "network.check",
     "explain_errors": "network.torch_errors",
+    "explain": "lesson.explain",
 }
 
 __all__ = [

@@ -77,6 +77,8 @@ def _inputs(args: argparse.Namespace) -> tuple[Any, Any, Any]:
 
 def run(args: argparse.Namespace) -> int:
     from ..lesson.explain import explain, explain_all
+    from ..lesson.explain_text import trace_text
+    from ..lesson.grid_text import use_colour
 
     image, kernel, bias = _inputs(args)
     settings = {
@@ -86,10 +88,10 @@ def run(args: argparse.Namespace) -> int:
         "padding_mode": args.padding_mode,
         "out_channel": args.channel,
     }
-    colour = options_colour(args.color)
+    colour = use_colour(args.color)
     if not args.all:
         trace = explain(image, kernel, bias, args.at, **settings)
-        print("\n".join(render(trace, colour)))
+        print("\n".join(trace_text(trace, colour)))
         return 0
     traces = explain_all(image, kernel, bias, **settings)
     animate = args.delay > 0 and sys.stdout.isatty()
@@ -99,75 +101,7 @@ def run(args: argparse.Namespace) -> int:
         elif step > 1:
             print()
         print(f"step {step}/{len(traces)}")
-        print("\n".join(render(trace, colour, done=traces[: step - 1])))
+        print("\n".join(trace_text(trace, colour, done=traces[: step - 1])))
         if animate:
             time.sleep(args.delay)
     return 0
-
-
-def options_colour(choice: str) -> bool:
-    from ..lesson.grid_text import use_colour
-
-    return use_colour(choice)
-
-
-def _span(values: tuple[int, ...]) -> str:
-    """``0..2`` for neighbouring rows, ``0, 2, 4`` when dilation skips some."""
-    if len(values) == 1:
-        return f"{values[0]}"
-    if values[1] - values[0] == 1:
-        return f"{values[0]}..{values[-1]}"
-    return ", ".join(str(value) for value in values)
-
-
-def render(trace: Any, colour: bool = False, done: list[Any] | None = None) -> list[str]:
-    """The explanation as lines of text; with ``done`` (the traces before this one) also the output filling in."""
-    from ..lesson.explain import equation, number
-    from ..lesson.grid_text import cell_text, grid
-
-    i, j = trace.position
-    (top, bottom), (left, right) = trace.padding
-    channels = trace.padded.shape[0]
-    kh, kw = trace.terms[0].kernel.shape
-    height, width = trace.padded.shape[1] - top - bottom, trace.padded.shape[2] - left - right
-    Ho, Wo = trace.output.shape
-    pad_text = (
-        "no padding"
-        if top == bottom == left == right == 0
-        else (f"padded ({trace.padding_mode}) by top {top}, bottom {bottom}, left {left}, right {right}")
-    )
-    lines = [
-        f"input {channels}x{height}x{width} ({pad_text}), kernel {kh}x{kw}, stride {trace.stride}, "
-        f"dilation {trace.dilation} -> output {Ho}x{Wo}"
-    ]
-    window = {(r, c) for r in trace.rows for c in trace.cols}
-    where = (
-        f"out[{i}, {j}] reads input rows {_span(trace.input_rows)}, cols {_span(trace.input_cols)} "
-        f"(window start = {i}*{trace.stride[0]}, {j}*{trace.stride[1]}"
-    )
-    where += f"; dilation {trace.dilation} spaces the kernel cells)" if trace.dilation != (1, 1) else ")"
-    lines.append(where)
-    name = "channel" if trace.out_channel == 0 else f"output channel {trace.out_channel}, input channel"
-    for term in trace.terms:
-        if len(trace.terms) > 1:
-            lines.append(f"{name} {term.channel}:")
-        lines += grid(trace.padded[term.channel], trace.padding, window, colour)
-        patch_lines = grid(term.patch, colour=False, indent="")
-        kernel_lines = grid(term.kernel, colour=False, indent="")
-        column = max(len(line) for line in patch_lines) + 4
-        lines.append("  patch".ljust(column + 2) + "kernel")
-        lines += [f"  {p.ljust(column)}{k}" for p, k in zip(patch_lines, kernel_lines)]
-        lines.append(f"  {equation(term)}")
-    if len(trace.terms) > 1 or trace.bias is not None:
-        parts = [number(term.total) for term in trace.terms]
-        if trace.bias is not None:
-            parts.append(f"bias {number(trace.bias)}")
-        label = "sum over channels" if len(trace.terms) > 1 else "sum"
-        lines.append(f"{label}: {' + '.join(parts)} = {number(trace.total).strip('()')}")
-    lines.append(f"out[{i}, {j}] = {cell_text(trace.value)}")
-    if done is not None:
-        filled = {t.position for t in done} | {trace.position}
-        blank = {(r, c) for r in range(Ho) for c in range(Wo)} - filled
-        lines.append("output so far:")
-        lines += grid(trace.output, highlight={trace.position}, colour=colour, blank=blank)
-    return lines

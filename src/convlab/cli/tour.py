@@ -55,8 +55,8 @@ def _lab1(out: Path) -> list[str]:
 
     from ..functional import reference
     from ..lesson.explain import explain
+    from ..lesson.explain_text import trace_text
     from ..lesson.labs import value_lab
-    from .explain import render as render_trace
     from .lab import render
 
     lab = value_lab("manual_conv")
@@ -69,12 +69,12 @@ def _lab1(out: Path) -> list[str]:
         f"the lesson's loop (convlab.functional.reference) gives the same: {'yes' if same_as_loop else 'NO'}",
         "",
         "The top-left value, explained:",
-        *render_trace(explain(lab.image, lab.kernel, at=(0, 0))),
+        *trace_text(explain(lab.image, lab.kernel, at=(0, 0))),
         "",
         "Exercise 2, out[1, 0]:",
         *[
             line
-            for line in render_trace(explain(lab.image, lab.kernel, at=(1, 0)))
+            for line in trace_text(explain(lab.image, lab.kernel, at=(1, 0)))
             if " = " in line or "reads" in line
         ],
     ]

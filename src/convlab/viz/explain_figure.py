@@ -1,7 +1,7 @@
 """One output value's picture: the window on the input, the kernel, the element-wise products and the sum.
 
 It draws a :class:`convlab.lesson.explain.Trace`, and its words are the lines
-``convlab explain`` prints for the same trace (taken from that renderer, not
+``convlab explain`` prints for the same trace (taken from lesson.explain_text, not
 written again), so the picture and the text always say the same thing.
 
 Example:
@@ -48,10 +48,10 @@ class ExplainPicture:
 def _text_lines(trace: Trace) -> tuple[str, ...]:
     """The lines of ``convlab explain``'s text that the picture writes: header, where, each channel's sum,
     the sum over channels with the bias, and the result."""
-    from ..cli.explain import render
     from ..lesson.explain import equation
+    from ..lesson.explain_text import trace_text
 
-    rendered = render(trace)
+    rendered = trace_text(trace)
     sums = {f"  {equation(term)}" for term in trace.terms}
     keep = [rendered[0], rendered[1]]
     keep += [line.strip() for line in rendered if line in sums]

@@ -1,0 +1,76 @@
+"""One output cell's explanation as text: the window on the padded input, patch and kernel, the sum.
+
+``convlab explain`` prints it and the explanation picture quotes its lines, so
+both say the same thing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .explain import Trace, equation, number
+from .grid_text import cell_text, grid
+
+__all__ = ["trace_text"]
+
+
+def _span(values: tuple[int, ...]) -> str:
+    """``0..2`` for neighbouring rows, ``0, 2, 4`` when dilation skips some."""
+    if len(values) == 1:
+        return f"{values[0]}"
+    if values[1] - values[0] == 1:
+        return f"{values[0]}..{values[-1]}"
+    return ", ".join(str(value) for value in values)
+
+
+def trace_text(trace: Trace, colour: bool = False, done: Sequence[Trace] | None = None) -> list[str]:
+    """The explanation as lines of text; with ``done`` (the traces before this one) also the output filling in.
+
+    ``colour`` marks the window with terminal colours instead of brackets.
+    """
+    i, j = trace.position
+    (top, bottom), (left, right) = trace.padding
+    channels = trace.padded.shape[0]
+    kh, kw = trace.terms[0].kernel.shape
+    height, width = trace.padded.shape[1] - top - bottom, trace.padded.shape[2] - left - right
+    Ho, Wo = trace.output.shape
+    pad_text = (
+        "no padding"
+        if top == bottom == left == right == 0
+        else (f"padded ({trace.padding_mode}) by top {top}, bottom {bottom}, left {left}, right {right}")
+    )
+    lines = [
+        f"input {channels}x{height}x{width} ({pad_text}), kernel {kh}x{kw}, stride {trace.stride}, "
+        f"dilation {trace.dilation} -> output {Ho}x{Wo}"
+    ]
+    window = {(r, c) for r in trace.rows for c in trace.cols}
+    where = (
+        f"out[{i}, {j}] reads input rows {_span(trace.input_rows)}, cols {_span(trace.input_cols)} "
+        f"(window start = {i}*{trace.stride[0]}, {j}*{trace.stride[1]}"
+    )
+    where += f"; dilation {trace.dilation} spaces the kernel cells)" if trace.dilation != (1, 1) else ")"
+    lines.append(where)
+    name = "channel" if trace.out_channel == 0 else f"output channel {trace.out_channel}, input channel"
+    for term in trace.terms:
+        if len(trace.terms) > 1:
+            lines.append(f"{name} {term.channel}:")
+        lines += grid(trace.padded[term.channel], trace.padding, window, colour)
+        patch_lines = grid(term.patch, colour=False, indent="")
+        kernel_lines = grid(term.kernel, colour=False, indent="")
+        column = max(len(line) for line in patch_lines) + 4
+        lines.append("  patch".ljust(column + 2) + "kernel")
+        lines += [f"  {p.ljust(column)}{k}" for p, k in zip(patch_lines, kernel_lines)]
+        lines.append(f"  {equation(term)}")
+    if len(trace.terms) > 1 or trace.bias is not None:
+        parts = [number(term.total) for term in trace.terms]
+        if trace.bias is not None:
+            parts.append(f"bias {number(trace.bias)}")
+        label = "sum over channels" if len(trace.terms) > 1 else "sum"
+        lines.append(f"{label}: {' + '.join(parts)} = {number(trace.total).strip('()')}")
+    lines.append(f"out[{i}, {j}] = {cell_text(trace.value)}")
+    if done is not None:
+        filled = {t.position for t in done} | {trace.position}
+        blank = {(r, c) for r in range(Ho) for c in range(Wo)} - filled
+        lines.append("output so far:")
+        lines += grid(trace.output, highlight={trace.position}, colour=colour, blank=blank)
+    return lines
