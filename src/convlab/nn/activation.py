@@ -22,6 +22,9 @@ class ReLU(Module):
         array([0., 2.])
     """
 
+    torch_name = "ReLU"
+    torch_arguments = ()
+
     def __init__(self) -> None:
         self._input: Array | None = None
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from .._args import Array
 from ..errors import ArgumentTypeError, ConvlabError
-from .module import Module
+from .module import Module, torch_library
 
 __all__ = ["Sequential"]
 
@@ -33,6 +34,17 @@ class Sequential(Module):
                     fix="pass layers such as Conv2d(...), ReLU(); convert torch layers with convlab.nn.from_torch",
                 )
         self.layers = list(layers)
+
+    torch_name = "Sequential"
+
+    def to_torch(self) -> Any:
+        return torch_library().nn.Sequential(*(layer.to_torch() for layer in self.layers))
+
+    @classmethod
+    def from_torch(cls, module: Any) -> Sequential:
+        from .torch_bridge import from_torch
+
+        return cls(*(from_torch(child) for child in module))
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
         return ((str(index), layer) for index, layer in enumerate(self.layers))

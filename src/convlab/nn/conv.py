@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -21,7 +22,7 @@ from ..functional import (
 )
 from .module import Module, Parameter, check_dtype
 
-__all__ = ["Conv2d", "ConvTranspose2d"]
+__all__ = ["Conv2d", "ConvTranspose2d", "Convolution"]
 
 
 def _parameters(
@@ -70,7 +71,61 @@ def _channels(in_channels: object, out_channels: object, groups: object, owner: 
     return c_in, c_out, g
 
 
-class Conv2d(Module):
+class Convolution(Module):
+    """What Conv2d and ConvTranspose2d share: channels, kernel, parameters, the saved input and the passes.
+
+    Subclasses say which functions they run (:meth:`_passes`) and with which settings (:meth:`_settings`).
+    """
+
+    transposed: ClassVar[bool] = False
+
+    def _start(
+        self,
+        channels: tuple[object, object, object],
+        kernel_size: object,
+        stride: object,
+        dilation: object,
+        bias: object,
+        dtype: object,
+        seed: int | None,
+    ) -> None:
+        owner = type(self).__name__
+        self.in_channels, self.out_channels, self.groups = _channels(*channels, owner)
+        self.kernel_size = pair(kernel_size, "kernel_size", minimum=1)
+        self.stride = pair(stride, "stride", minimum=1)
+        self.dilation = pair(dilation, "dilation", minimum=1)
+        # conv2d's weight is (out, in / groups, kH, kW); the transposed one's is (in, out / groups, kH, kW)
+        first, per_group = (
+            (self.in_channels, self.out_channels) if self.transposed else (self.out_channels, self.in_channels)
+        )
+        shape = (first, per_group // self.groups, *self.kernel_size)
+        self.weight, self.bias = _parameters(shape, self.out_channels, bias, dtype, seed, owner)
+        self._input: Array | None = None
+
+    def _settings(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _passes(self) -> tuple[Callable[..., Array], Callable[..., Array], Callable[..., Array]]:
+        """The forward, weight-gradient and input-gradient functions."""
+        raise NotImplementedError
+
+    def forward(self, input: object) -> Array:
+        """Convolve ``input`` and keep it for :meth:`backward`."""
+        self._input = np.asarray(input)
+        return self._passes()[0](self._input, self.weight, self.bias, **self._settings())
+
+    def backward(self, grad_output: object) -> Array:
+        """Add the parameter gradients to ``.grad`` and return the gradient for the input."""
+        _, weight_grad, input_grad = self._passes()
+        x = self._saved()
+        grad = np.asarray(grad_output)
+        self.weight.accumulate(weight_grad(x, self.weight.shape, grad, **self._settings()))
+        if self.bias is not None:
+            self.bias.accumulate(conv2d_bias_grad(grad))
+        return input_grad(x.shape, self.weight, grad, **self._settings())
+
+
+class Conv2d(Convolution):
     """2-D convolution layer with the meaning, initialisation and repr of ``torch.nn.Conv2d``.
 
     Args:
@@ -102,6 +157,19 @@ class Conv2d(Module):
         (2, 8, 32, 32)
     """
 
+    torch_name = "Conv2d"
+    torch_arguments = (
+        "in_channels",
+        "out_channels",
+        "kernel_size",
+        "stride",
+        "padding",
+        "dilation",
+        "groups",
+        "bias",
+        "padding_mode",
+    )
+
     def __init__(
         self,
         in_channels: int,
@@ -117,10 +185,7 @@ class Conv2d(Module):
         dtype: object = np.float32,
         seed: int | None = None,
     ) -> None:
-        self.in_channels, self.out_channels, self.groups = _channels(in_channels, out_channels, groups, "Conv2d")
-        self.kernel_size = pair(kernel_size, "kernel_size", minimum=1)
-        self.stride = pair(stride, "stride", minimum=1)
-        self.dilation = pair(dilation, "dilation", minimum=1)
+        self._start((in_channels, out_channels, groups), kernel_size, stride, dilation, bias, dtype, seed)
         conv_padding(
             padding, kernel_size=self.kernel_size, stride=self.stride, dilation=self.dilation
         )  # checks it
@@ -128,9 +193,6 @@ class Conv2d(Module):
             padding if isinstance(padding, str) else pair(padding, "padding", minimum=0)
         )
         self.padding_mode = check_padding_mode(padding_mode)
-        shape = (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
-        self.weight, self.bias = _parameters(shape, self.out_channels, bias, dtype, seed, "Conv2d")
-        self._input: Array | None = None
 
     def _settings(self) -> dict[str, Any]:
         return {
@@ -141,25 +203,14 @@ class Conv2d(Module):
             "padding_mode": self.padding_mode,
         }
 
-    def forward(self, input: object) -> Array:
-        """Convolve ``input`` and keep it for :meth:`backward`."""
-        self._input = np.asarray(input)
-        return conv2d(self._input, self.weight, self.bias, **self._settings())
-
-    def backward(self, grad_output: object) -> Array:
-        """Add the parameter gradients to ``.grad`` and return the gradient for the input."""
-        x = self._saved()
-        grad = np.asarray(grad_output)
-        self.weight.accumulate(conv2d_weight_grad(x, self.weight.shape, grad, **self._settings()))
-        if self.bias is not None:
-            self.bias.accumulate(conv2d_bias_grad(grad))
-        return conv2d_input_grad(x.shape, self.weight, grad, **self._settings())
+    def _passes(self) -> tuple[Callable[..., Array], Callable[..., Array], Callable[..., Array]]:
+        return conv2d, conv2d_weight_grad, conv2d_input_grad
 
     def extra_repr(self) -> str:
         return _conv_repr(self, [("padding", self.padding, (0, 0)), ("dilation", self.dilation, (1, 1))])
 
 
-class ConvTranspose2d(Module):
+class ConvTranspose2d(Convolution):
     """2-D transposed convolution layer with the meaning, initialisation and repr of ``torch.nn.ConvTranspose2d``.
 
     Args:
@@ -183,6 +234,20 @@ class ConvTranspose2d(Module):
         (1, 3, 32, 32)
     """
 
+    transposed = True
+    torch_name = "ConvTranspose2d"
+    torch_arguments = (
+        "in_channels",
+        "out_channels",
+        "kernel_size",
+        "stride",
+        "padding",
+        "output_padding",
+        "groups",
+        "bias",
+        "dilation",
+    )
+
     def __init__(
         self,
         in_channels: int,
@@ -199,14 +264,9 @@ class ConvTranspose2d(Module):
         dtype: object = np.float32,
         seed: int | None = None,
     ) -> None:
-        self.in_channels, self.out_channels, self.groups = _channels(
-            in_channels, out_channels, groups, "ConvTranspose2d"
-        )
-        self.kernel_size = pair(kernel_size, "kernel_size", minimum=1)
-        self.stride = pair(stride, "stride", minimum=1)
+        self._start((in_channels, out_channels, groups), kernel_size, stride, dilation, bias, dtype, seed)
         self.padding = pair(padding, "padding", minimum=0)
         self.output_padding = pair(output_padding, "output_padding", minimum=0)
-        self.dilation = pair(dilation, "dilation", minimum=1)
         if any(o >= max(s, d) for o, s, d in zip(self.output_padding, self.stride, self.dilation)):
             raise ArgumentError(
                 f"ConvTranspose2d: output_padding={self.output_padding} must be smaller than stride={self.stride} "
@@ -219,9 +279,6 @@ class ConvTranspose2d(Module):
                 fix="leave padding_mode='zeros'",
             )
         self.padding_mode = "zeros"
-        shape = (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
-        self.weight, self.bias = _parameters(shape, self.out_channels, bias, dtype, seed, "ConvTranspose2d")
-        self._input: Array | None = None
 
     def _settings(self) -> dict[str, Any]:
         return {
@@ -232,17 +289,8 @@ class ConvTranspose2d(Module):
             "dilation": self.dilation,
         }
 
-    def forward(self, input: object) -> Array:
-        self._input = np.asarray(input)
-        return conv_transpose2d(self._input, self.weight, self.bias, **self._settings())
-
-    def backward(self, grad_output: object) -> Array:
-        x = self._saved()
-        grad = np.asarray(grad_output)
-        self.weight.accumulate(conv_transpose2d_weight_grad(x, self.weight.shape, grad, **self._settings()))
-        if self.bias is not None:
-            self.bias.accumulate(conv2d_bias_grad(grad))
-        return conv_transpose2d_input_grad(x.shape, self.weight, grad, **self._settings())
+    def _passes(self) -> tuple[Callable[..., Array], Callable[..., Array], Callable[..., Array]]:
+        return conv_transpose2d, conv_transpose2d_weight_grad, conv_transpose2d_input_grad
 
     def extra_repr(self) -> str:
         return _conv_repr(

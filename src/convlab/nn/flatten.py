@@ -28,6 +28,9 @@ class Flatten(Module):
         (2, 128)
     """
 
+    torch_name = "Flatten"
+    torch_arguments = ("start_dim", "end_dim")
+
     def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         self.start_dim = as_int(start_dim, "start_dim", minimum=-(2**31))
         self.end_dim = as_int(end_dim, "end_dim", minimum=-(2**31))

@@ -40,6 +40,9 @@ class Linear(Module):
         524288
     """
 
+    torch_name = "Linear"
+    torch_arguments = ("in_features", "out_features", "bias")
+
     def __init__(
         self,
         in_features: int,

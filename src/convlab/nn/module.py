@@ -9,14 +9,14 @@ returns the gradient for its input and adds its parameters' gradients to
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from .._args import Array
-from ..errors import ArgumentError, ShapeError, StateError
+from ..errors import ArgumentError, ArgumentTypeError, ConvlabError, ShapeError, StateError
 
-__all__ = ["Module", "Parameter", "check_dtype"]
+__all__ = ["Module", "Parameter", "check_dtype", "torch_library"]
 
 
 class Parameter(np.ndarray):  # an ndarray with a .grad slot
@@ -130,8 +130,61 @@ class Module:
         lines = [f"  ({name}): " + repr(child).replace("\n", "\n  ") for name, child in children]
         return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
 
-    def to_torch(self) -> Any:
-        """The same layer as a ``torch.nn`` module with the same weights (needs torch installed)."""
-        from .torch_bridge import to_torch
+    # The torch.nn class this layer equals, and the constructor arguments both take in the same order
+    # (read back from the attributes of the same names; "bias" means whether there is one).
+    torch_name: ClassVar[str | None] = None
+    torch_arguments: ClassVar[tuple[str, ...]] = ()
 
-        return to_torch(self)
+    def to_torch(self) -> Any:
+        """The same layer as a ``torch.nn`` module with the same weights, copied (needs torch installed)."""
+        if self.torch_name is None:
+            raise ArgumentTypeError(
+                f"to_torch: {type(self).__name__} has no torch counterpart", fix="convert its parts"
+            )
+        torch = torch_library()
+        weight = getattr(self, "weight", None)
+        dtype = {} if weight is None else {"dtype": torch.float64 if weight.dtype == np.float64 else torch.float32}
+        layer = getattr(torch.nn, self.torch_name)(*_arguments(self, self.torch_arguments), **dtype)
+        if weight is not None:
+            with torch.no_grad():
+                layer.weight.copy_(torch.from_numpy(np.array(weight)))
+                bias = getattr(self, "bias", None)
+                if bias is not None:
+                    layer.bias.copy_(torch.from_numpy(np.array(bias)))
+        return layer
+
+    @classmethod
+    def from_torch(cls, module: Any) -> Module:
+        """This layer equal to the ``torch.nn`` layer ``module``: same settings, same weights (copied)."""
+        weight = getattr(module, "weight", None)
+        dtype = {} if weight is None else {"dtype": _numpy_dtype(weight)}
+        layer = cls(*_arguments(module, cls.torch_arguments), **dtype)
+        if weight is not None:
+            setattr(layer, "weight", _copy(weight))  # noqa: B010 (assigning checks the shape and keeps the dtype)
+            if module.bias is not None:
+                setattr(layer, "bias", _copy(module.bias))  # noqa: B010
+        return layer
+
+
+def torch_library() -> Any:
+    """The torch package, or an error saying how to install it."""
+    try:
+        import torch
+    except ImportError:
+        raise ConvlabError(
+            "PyTorch is not installed, so layers cannot be moved to or from it",
+            fix="pip install torch==2.13.0   (or: pip install 'convlab[test]')",
+        ) from None
+    return torch
+
+
+def _arguments(layer: Any, names: tuple[str, ...]) -> list[Any]:
+    return [getattr(layer, name) is not None if name == "bias" else getattr(layer, name) for name in names]
+
+
+def _copy(tensor: Any) -> Array:
+    return np.array(tensor.detach().cpu().numpy())  # a copy: the two layers must not share memory
+
+
+def _numpy_dtype(tensor: Any) -> Any:
+    return np.float64 if str(tensor.dtype) == "torch.float64" else np.float32

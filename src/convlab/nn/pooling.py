@@ -48,6 +48,9 @@ class MaxPool2d(Module):
         MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
     """
 
+    torch_name = "MaxPool2d"
+    torch_arguments = ("kernel_size", "stride", "padding", "dilation", "return_indices", "ceil_mode")
+
     def __init__(
         self,
         kernel_size: int | tuple[int, int],
@@ -108,6 +111,9 @@ class AvgPool2d(Module):
         >>> AvgPool2d(3, stride=2, padding=1)
         AvgPool2d(kernel_size=3, stride=2, padding=1)
     """
+
+    torch_name = "AvgPool2d"
+    torch_arguments = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override")
 
     def __init__(
         self,
