@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -19,6 +19,7 @@ from .._arrays import float_arrays
 from ..errors import ArgumentTypeError, ShapeError
 from .geometry import (
     ConvGeometry,
+    ConvSettings,
     PoolGeometry,
     TransposeGeometry,
     conv2d_geometry,
@@ -29,22 +30,21 @@ from .geometry import (
 
 __all__ = [
     "ConvCall",
+    "GradCall",
     "PoolCall",
     "TransposeCall",
     "avg_pool_options",
     "conv2d_call",
-    "conv2d_input_grad_call",
-    "conv2d_weight_grad_call",
+    "conv2d_geometry_of",
     "conv_transpose2d_call",
-    "conv_transpose2d_input_grad_call",
-    "conv_transpose2d_weight_grad_call",
+    "conv_transpose2d_geometry_of",
+    "grad_call",
     "pool2d_call",
-    "pool2d_grad_call",
     "unbatch",
 ]
 
 
-G = TypeVar("G", ConvGeometry, TransposeGeometry)
+G = TypeVar("G", ConvGeometry, TransposeGeometry, PoolGeometry)
 
 
 def unbatch(array: Array, unbatched: bool) -> Array:
@@ -94,6 +94,7 @@ def conv2d_call(
     dilation: object,
     groups: object,
     padding_mode: object,
+    settings: ConvSettings | None = None,
 ) -> ConvCall:
     arrays = float_arrays({"input": input, "weight": weight, "bias": bias})
     x, unbatched = with_batch_axis(arrays["input"], "input", op)
@@ -109,97 +110,83 @@ def conv2d_call(
         padding_mode,
         None if b is None else b.shape,
         original_shape=arrays["input"].shape,
+        settings=settings,
     )
     return ConvCall(x, w, b, geometry, unbatched)
 
 
-def conv2d_input_grad_call(
+@dataclass(frozen=True)
+class GradCall(Generic[G]):
+    """Checked arrays of a gradient call, batched: the array it was given (the input, or the weight) and
+    grad_output, with the forward call's geometry and whether the input came unbatched."""
+
+    given: Array
+    grad_output: Array
+    geometry: G
+    unbatched: bool
+
+
+def grad_call(
     op: str,
-    input_shape: object,
-    weight: object,
-    grad_output: object,
-    stride: object,
-    padding: object,
-    dilation: object,
-    groups: object,
-    padding_mode: object,
-) -> tuple[Array, Array, ConvGeometry, bool]:
-    """Check a conv2d_input_grad call: (weight, batched grad_output, geometry, unbatched)."""
-    return _input_grad_call(
-        op,
-        "conv2d",
-        input_shape,
-        weight,
-        grad_output,
-        lambda x_shape, w_shape: conv2d_geometry(
-            op, x_shape, w_shape, stride, padding, dilation, groups, padding_mode
-        ),
-    )
-
-
-def conv2d_weight_grad_call(
-    op: str,
-    input: object,
-    weight_shape: object,
-    grad_output: object,
-    stride: object,
-    padding: object,
-    dilation: object,
-    groups: object,
-    padding_mode: object,
-) -> tuple[Array, Array, ConvGeometry]:
-    """Check a conv2d_weight_grad call: (batched input, batched grad_output, geometry)."""
-    return _weight_grad_call(
-        op,
-        "conv2d",
-        input,
-        weight_shape,
-        grad_output,
-        lambda x_shape, w_shape: conv2d_geometry(
-            op, x_shape, w_shape, stride, padding, dilation, groups, padding_mode
-        ),
-    )
-
-
-def _input_grad_call(
-    op: str,
-    forward: str,
-    input_shape: object,
-    weight: object,
     grad_output: object,
     geometry_of: Callable[[tuple[int, ...], tuple[int, ...]], G],
-) -> tuple[Array, Array, G, bool]:
-    """The input gradient's checks, shared by conv2d and conv_transpose2d."""
-    shape: tuple[int, ...] = shape_argument(input_shape, "input_shape", (3, 4))
-    arrays = float_arrays({"weight": weight, "grad_output": grad_output})
-    w, g = arrays["weight"], arrays["grad_output"]
-    unbatched = len(shape) == 3
-    geometry = geometry_of((1, *shape) if unbatched else shape, w.shape)
-    _check_grad_output(g, geometry.output_shape[unbatched:], op, f"{forward} on input_shape {shape}")
-    return w, (g[None] if unbatched else g), geometry, unbatched
+    *,
+    input: object = None,
+    input_shape: object = None,
+    weight: object = None,
+    weight_shape: object = None,
+) -> GradCall[G]:
+    """Check any gradient call: the input comes as an array or as ``input_shape``, and a convolution's
+    weight as an array or as ``weight_shape``; ``geometry_of(input shape, weight shape)`` is the forward's.
 
-
-def _weight_grad_call(
-    op: str,
-    forward: str,
-    input: object,
-    weight_shape: object,
-    grad_output: object,
-    geometry_of: Callable[[tuple[int, ...], tuple[int, ...]], G],
-) -> tuple[Array, Array, G]:
-    """The weight gradient's checks, shared by conv2d and conv_transpose2d."""
-    shape: tuple[int, ...] = shape_argument(weight_shape, "weight_shape", (4,))
-    arrays = float_arrays({"input": input, "grad_output": grad_output})
-    x, unbatched = with_batch_axis(arrays["input"], "input", op)
+    ``given`` is the input when it came as an array, else the weight (or, for pooling, nothing to read:
+    an empty array of the input's shape).
+    """
+    arrays = float_arrays({"input": input, "weight": weight, "grad_output": grad_output})
     g = arrays["grad_output"]
-    geometry = geometry_of(x.shape, shape)
-    _check_grad_output(
-        g,
-        geometry.output_shape[unbatched:],
-        op,
-        f"{forward} on input {arrays['input'].shape} with weight_shape {shape}",
+    if input is not None:
+        given, unbatched = with_batch_axis(arrays["input"], "input", op)
+        x_shape, described = given.shape, f"input {arrays['input'].shape}"
+    else:
+        shape: tuple[int, ...] = shape_argument(input_shape, "input_shape", (3, 4))
+        unbatched = len(shape) == 3
+        x_shape, described = ((1, *shape) if unbatched else shape), f"input_shape {shape}"
+        given = arrays["weight"] if weight is not None else np.empty(x_shape, dtype=g.dtype)
+    if weight is not None:
+        w_shape = arrays["weight"].shape
+    elif weight_shape is not None:
+        w_shape = shape_argument(weight_shape, "weight_shape", (4,))
+        described += f" with weight_shape {w_shape}"
+    else:
+        w_shape = ()
+    geometry = geometry_of(x_shape, w_shape)
+    forward = op.removesuffix("_input_grad").removesuffix("_weight_grad").removesuffix("_grad")
+    _check_grad_output(g, geometry.output_shape[unbatched:], op, f"{forward} on {described}")
+    return GradCall(given, g[None] if unbatched else g, geometry, unbatched)
+
+
+def conv2d_geometry_of(
+    op: str,
+    stride: object,
+    padding: object,
+    dilation: object,
+    groups: object,
+    padding_mode: object,
+    settings: ConvSettings | None = None,
+) -> Callable[[tuple[int, ...], tuple[int, ...]], ConvGeometry]:
+    """A conv2d gradient's forward geometry, for :func:`grad_call`."""
+    return lambda x_shape, w_shape: conv2d_geometry(
+        op, x_shape, w_shape, stride, padding, dilation, groups, padding_mode, settings=settings
     )
-    return x, (g[None] if unbatched else g), geometry
+
+
+def conv_transpose2d_geometry_of(
+    op: str, stride: object, padding: object, output_padding: object, groups: object, dilation: object
+) -> Callable[[tuple[int, ...], tuple[int, ...]], TransposeGeometry]:
+    """A conv_transpose2d gradient's forward geometry, for :func:`grad_call`."""
+    return lambda x_shape, w_shape: conv_transpose2d_geometry(
+        op, x_shape, w_shape, stride, padding, output_padding, groups, dilation
+    )
 
 
 @dataclass(frozen=True)
@@ -233,54 +220,6 @@ def conv_transpose2d_call(
     return TransposeCall(x, w, b, geometry, unbatched)
 
 
-def conv_transpose2d_input_grad_call(
-    op: str,
-    input_shape: object,
-    weight: object,
-    grad_output: object,
-    stride: object,
-    padding: object,
-    output_padding: object,
-    groups: object,
-    dilation: object,
-) -> tuple[Array, Array, TransposeGeometry, bool]:
-    """Check a conv_transpose2d_input_grad call: (weight, batched grad_output, geometry, unbatched)."""
-    return _input_grad_call(
-        op,
-        "conv_transpose2d",
-        input_shape,
-        weight,
-        grad_output,
-        lambda x_shape, w_shape: conv_transpose2d_geometry(
-            op, x_shape, w_shape, stride, padding, output_padding, groups, dilation
-        ),
-    )
-
-
-def conv_transpose2d_weight_grad_call(
-    op: str,
-    input: object,
-    weight_shape: object,
-    grad_output: object,
-    stride: object,
-    padding: object,
-    output_padding: object,
-    groups: object,
-    dilation: object,
-) -> tuple[Array, Array, TransposeGeometry]:
-    """Check a conv_transpose2d_weight_grad call: (batched input, batched grad_output, geometry)."""
-    return _weight_grad_call(
-        op,
-        "conv_transpose2d",
-        input,
-        weight_shape,
-        grad_output,
-        lambda x_shape, w_shape: conv_transpose2d_geometry(
-            op, x_shape, w_shape, stride, padding, output_padding, groups, dilation
-        ),
-    )
-
-
 @dataclass(frozen=True)
 class PoolCall:
     """Checked input (N, C, H, W) of a pooling call and its geometry."""
@@ -301,39 +240,6 @@ def pool2d_call(
 ) -> PoolCall:
     x, unbatched = with_batch_axis(float_arrays({"input": input})["input"], "input", op)
     return PoolCall(x, pool2d_geometry(op, x.shape, kernel_size, stride, padding, dilation, ceil_mode), unbatched)
-
-
-def pool2d_grad_call(
-    op: str,
-    input_or_shape: object,
-    grad_output: object,
-    kernel_size: object,
-    stride: object,
-    padding: object,
-    dilation: object,
-    ceil_mode: object,
-    *,
-    needs_values: bool,
-) -> tuple[PoolCall, Array]:
-    """Check a pooling gradient call: (the call, batched grad_output).
-
-    ``input_or_shape`` is the input itself when ``needs_values`` (max pooling must
-    find the maxima again) and only its shape otherwise (average pooling).
-    """
-    if needs_values:
-        arrays = float_arrays({"input": input_or_shape, "grad_output": grad_output})
-        x, unbatched = with_batch_axis(arrays["input"], "input", op)
-    else:
-        shape = shape_argument(input_or_shape, "input_shape", (3, 4))
-        arrays = float_arrays({"grad_output": grad_output})
-        unbatched = len(shape) == 3
-        x = np.empty((1, *shape) if unbatched else shape, dtype=arrays["grad_output"].dtype)
-    g = arrays["grad_output"]
-    geometry = pool2d_geometry(op, x.shape, kernel_size, stride, padding, dilation, ceil_mode)
-    _check_grad_output(
-        g, geometry.output_shape[unbatched:], op, f"pooling an input of shape {x.shape[unbatched:]}"
-    )
-    return PoolCall(x, geometry, unbatched), (g[None] if unbatched else g)
 
 
 def avg_pool_options(count_include_pad: object, divisor_override: object) -> tuple[bool, int | None]:

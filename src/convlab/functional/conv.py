@@ -11,7 +11,8 @@ from .._args import Array
 from .._arrays import float_arrays
 from ..errors import ShapeError
 from .algorithms import choose
-from .calls import conv2d_call, conv2d_input_grad_call, conv2d_weight_grad_call, unbatch
+from .calls import conv2d_call, conv2d_geometry_of, grad_call, unbatch
+from .geometry import ConvSettings
 from .padding import pad2d, pad2d_grad
 
 __all__ = ["conv2d", "conv2d_bias_grad", "conv2d_input_grad", "conv2d_weight_grad"]
@@ -28,6 +29,7 @@ def conv2d(
     padding_mode: str = "zeros",
     *,
     algorithm: str = "auto",
+    settings: ConvSettings | None = None,
 ) -> Array:
     """2-D convolution with the meaning of ``torch.nn.functional.conv2d`` (a cross-correlation).
 
@@ -48,6 +50,9 @@ def conv2d(
         padding_mode: "zeros", "reflect", "replicate" or "circular", as in
             ``torch.nn.Conv2d``. Default: "zeros".
         algorithm: "auto", "im2col" or "reference" (the lesson's loop). Default: "auto".
+        settings: stride, padding, dilation, groups and padding_mode already normalised by
+            :func:`convlab.functional.geometry.conv_settings` (and warned about there); they replace those
+            arguments, and are not checked or warned about again.
 
     Shape:
         - input: (N, C_in, H_in, W_in) or (C_in, H_in, W_in)
@@ -66,7 +71,7 @@ def conv2d(
                 [ 4.,  0., -1.],
                 [ 0.,  0.,  1.]]], dtype=float32)
     """
-    call = conv2d_call("conv2d", input, weight, bias, stride, padding, dilation, groups, padding_mode)
+    call = conv2d_call("conv2d", input, weight, bias, stride, padding, dilation, groups, padding_mode, settings)
     geo = call.geometry
     padded = pad2d(call.input, geo.padding, geo.padding_mode)
     out = choose(algorithm, geo.layout).forward(
@@ -86,6 +91,7 @@ def conv2d_input_grad(
     padding_mode: str = "zeros",
     *,
     algorithm: str = "auto",
+    settings: ConvSettings | None = None,
 ) -> Array:
     """Gradient of :func:`conv2d` with respect to its input (``torch.nn.grad.conv2d_input``).
 
@@ -107,9 +113,14 @@ def conv2d_input_grad(
         array([[[ 1.,  0.],
                 [ 0., -1.]]], dtype=float32)
     """
-    w, grad, geo, unbatched = conv2d_input_grad_call(
-        "conv2d_input_grad", input_shape, weight, grad_output, stride, padding, dilation, groups, padding_mode
+    call = grad_call(
+        "conv2d_input_grad",
+        grad_output,
+        conv2d_geometry_of("conv2d_input_grad", stride, padding, dilation, groups, padding_mode, settings),
+        input_shape=input_shape,
+        weight=weight,
     )
+    w, grad, geo, unbatched = call.given, call.grad_output, call.geometry, call.unbatched
     grad_padded = choose(algorithm, geo.layout).input_grad(
         w, grad, geo.padded_size, geo.stride, geo.dilation, geo.groups
     )
@@ -127,6 +138,7 @@ def conv2d_weight_grad(
     padding_mode: str = "zeros",
     *,
     algorithm: str = "auto",
+    settings: ConvSettings | None = None,
 ) -> Array:
     """Gradient of :func:`conv2d` with respect to its weight (``torch.nn.grad.conv2d_weight``).
 
@@ -146,9 +158,14 @@ def conv2d_weight_grad(
         >>> conv2d_weight_grad([[[1.0, 2.0], [3.0, 4.0]]], (1, 1, 1, 1), [[[1.0, 1.0], [1.0, 1.0]]])
         array([[[[10.]]]], dtype=float32)
     """
-    x, grad, geo = conv2d_weight_grad_call(
-        "conv2d_weight_grad", input, weight_shape, grad_output, stride, padding, dilation, groups, padding_mode
+    call = grad_call(
+        "conv2d_weight_grad",
+        grad_output,
+        conv2d_geometry_of("conv2d_weight_grad", stride, padding, dilation, groups, padding_mode, settings),
+        input=input,
+        weight_shape=weight_shape,
     )
+    x, grad, geo = call.given, call.grad_output, call.geometry
     padded = pad2d(x, geo.padding, geo.padding_mode)
     return choose(algorithm, geo.layout).weight_grad(
         padded, grad, geo.kernel_size, geo.stride, geo.dilation, geo.groups

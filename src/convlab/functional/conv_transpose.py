@@ -11,12 +11,7 @@ import numpy as np
 
 from .._args import Array
 from .algorithms import choose
-from .calls import (
-    conv_transpose2d_call,
-    conv_transpose2d_input_grad_call,
-    conv_transpose2d_weight_grad_call,
-    unbatch,
-)
+from .calls import conv_transpose2d_call, conv_transpose2d_geometry_of, grad_call, unbatch
 from .geometry import TransposeGeometry
 
 __all__ = ["conv_transpose2d", "conv_transpose2d_input_grad", "conv_transpose2d_weight_grad"]
@@ -111,17 +106,16 @@ def conv_transpose2d_input_grad(
         >>> conv_transpose2d_input_grad((1, 1, 2), [[[[1.0, 1.0]]]], [[[1.0, 1.0, 2.0, 2.0]]], stride=2)
         array([[[2., 4.]]], dtype=float32)
     """
-    w, grad, geo, unbatched = conv_transpose2d_input_grad_call(
+    call = grad_call(
         "conv_transpose2d_input_grad",
-        input_shape,
-        weight,
         grad_output,
-        stride,
-        padding,
-        output_padding,
-        groups,
-        dilation,
+        conv_transpose2d_geometry_of(
+            "conv_transpose2d_input_grad", stride, padding, output_padding, groups, dilation
+        ),
+        input_shape=input_shape,
+        weight=weight,
     )
+    w, grad, geo, unbatched = call.given, call.grad_output, call.geometry, call.unbatched
     (ph, pw), (H, W) = geo.padding, geo.input_size
     padded = np.pad(grad, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     out = choose(algorithm, geo.layout).forward(padded, w, None, geo.stride, geo.dilation, geo.groups)
@@ -158,17 +152,16 @@ def conv_transpose2d_weight_grad(
         >>> conv_transpose2d_weight_grad([[[1.0, 2.0]]], (1, 1, 1, 2), [[[1.0, 1.0, 2.0, 2.0]]], stride=2)
         array([[[[5., 5.]]]], dtype=float32)
     """
-    x, grad, geo = conv_transpose2d_weight_grad_call(
+    call = grad_call(
         "conv_transpose2d_weight_grad",
-        input,
-        weight_shape,
         grad_output,
-        stride,
-        padding,
-        output_padding,
-        groups,
-        dilation,
+        conv_transpose2d_geometry_of(
+            "conv_transpose2d_weight_grad", stride, padding, output_padding, groups, dilation
+        ),
+        input=input,
+        weight_shape=weight_shape,
     )
+    x, grad, geo = call.given, call.grad_output, call.geometry
     (ph, pw) = geo.padding
     padded = np.pad(grad, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     return choose(algorithm, geo.layout).weight_grad(

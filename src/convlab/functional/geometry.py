@@ -29,12 +29,14 @@ from ..errors import ArgumentError, ShapeError
 
 __all__ = [
     "ConvGeometry",
+    "ConvSettings",
     "Layout",
     "PoolGeometry",
     "TransposeGeometry",
     "check_padding_fits",
     "checked_output_length",
     "conv2d_geometry",
+    "conv_settings",
     "conv_transpose2d_geometry",
     "output_length",
     "pool2d_geometry",
@@ -94,6 +96,48 @@ class Layout:
 
 
 @dataclass(frozen=True)
+class ConvSettings:
+    """A convolution's settings, normalised, checked and warned about once.
+
+    Made by :func:`conv_settings` where the settings are first given (a layer's
+    constructor, a lesson function); passed down as ``settings=``, no later call
+    normalises, checks or warns about them again.
+    """
+
+    kernel_size: Pair
+    stride: Pair
+    padding: Pad2d  # ((top, bottom), (left, right))
+    dilation: Pair
+    groups: int
+    padding_mode: str
+
+
+def conv_settings(
+    op: str,
+    kernel_size: object,
+    stride: object = 1,
+    padding: object = 0,
+    dilation: object = 1,
+    groups: object = 1,
+    padding_mode_: object = "zeros",
+) -> ConvSettings:
+    """Normalise a convolution's settings once; the quiet traps they set are warned about here, once.
+
+    Example:
+        >>> conv_settings("conv2d", 3, padding="same").padding
+        ((1, 1), (1, 1))
+    """
+    kernel = pair(kernel_size, "kernel_size", minimum=1)
+    stride_ = pair(stride, "stride", minimum=1)
+    dilation_ = pair(dilation, "dilation", minimum=1)
+    groups_ = _as_int(groups, "groups", minimum=1)
+    pads = conv_padding(padding, kernel_size=kernel, stride=stride_, dilation=dilation_)
+    mode = padding_mode(padding_mode_)
+    _warn_quiet_traps(op, kernel, stride_, pads, dilation_)
+    return ConvSettings(kernel, stride_, pads, dilation_, groups_, mode)
+
+
+@dataclass(frozen=True)
 class ConvGeometry:
     """One checked 2-D convolution: input (N, C, H, W) * weight (O, C/groups, kH, kW) -> (N, O, H_out, W_out)."""
 
@@ -108,6 +152,13 @@ class ConvGeometry:
     dilation: Pair
     padding_mode: str
     output_size: Pair
+
+    @property
+    def settings(self) -> ConvSettings:
+        """The settings, to pass on to another call on the same arrays without checking them again."""
+        return ConvSettings(
+            self.kernel_size, self.stride, self.padding, self.dilation, self.groups, self.padding_mode
+        )
 
     @property
     def padded_size(self) -> Pair:
@@ -184,6 +235,7 @@ def conv2d_geometry(
     padding_mode_: object = "zeros",
     bias_shape: tuple[int, ...] | None = None,
     original_shape: tuple[int, ...] | None = None,
+    settings: ConvSettings | None = None,
 ) -> ConvGeometry:
     """Check one convolution's arguments against the array shapes and compute its sizes.
 
@@ -194,6 +246,8 @@ def conv2d_geometry(
         stride, padding, dilation, groups, padding_mode_: as in :func:`convlab.functional.conv2d`.
         bias_shape: (O,) or None.
         original_shape: the input's shape as the user gave it (unbatched or not), for the diagnosis.
+        settings: settings already normalised (and warned about) by :func:`conv_settings`; they replace
+            stride, padding, dilation, groups and padding_mode_.
     """
     if len(weight_shape) != 4:
         fix = (
@@ -213,16 +267,20 @@ def conv2d_geometry(
             f"{op}: input {input_shape} and weight {weight_shape} must have no empty axis except the batch",
             fix="check how the arrays were sliced or reshaped",
         )
-    g = _as_int(groups, "groups", minimum=1)
+    kernel = (kh, kw)
+    if settings is None:
+        settings = conv_settings(op, kernel, stride, padding, dilation, groups, padding_mode_)
+    elif settings.kernel_size != kernel:
+        raise ShapeError(
+            f"{op}: the settings were made for a {settings.kernel_size} kernel, but the weight's is {kernel}",
+            fix="make the settings with conv_settings(..., kernel_size=weight.shape[2:])",
+        )
+    g = settings.groups
     if C_per_group * g != C:
         raise channel_mismatch(op, input_shape, weight_shape, g, original_shape).error(ShapeError)
     _check_out_channels_divisible(O, g, op, weight_shape)
     _check_bias(bias_shape, O, op)
-    kernel = (kh, kw)
-    stride_ = pair(stride, "stride", minimum=1)
-    dilation_ = pair(dilation, "dilation", minimum=1)
-    pads = conv_padding(padding, kernel_size=kernel, stride=stride_, dilation=dilation_)
-    mode = padding_mode(padding_mode_)
+    stride_, dilation_, pads, mode = settings.stride, settings.dilation, settings.padding, settings.padding_mode
     check_padding_fits(pads, (H, W), mode, op)
     output_size = [
         checked_output_length(
@@ -230,7 +288,6 @@ def conv2d_geometry(
         )
         for axis in range(2)
     ]
-    _warn_quiet_traps(op, kernel, stride_, pads, dilation_)
     return ConvGeometry(
         batch=N,
         in_channels=C,

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from .._args import Array, flag
-from .calls import avg_pool_options, pool2d_call, pool2d_grad_call, unbatch
-from .geometry import PoolGeometry
+from .calls import avg_pool_options, grad_call, pool2d_call, unbatch
+from .geometry import PoolGeometry, pool2d_geometry
 from .padding import pool_pad
 
 __all__ = ["avg_pool2d", "avg_pool2d_grad", "max_pool2d", "max_pool2d_grad"]
@@ -126,10 +126,16 @@ def max_pool2d_grad(
         array([[[0., 0.],
                 [1., 0.]]], dtype=float32)
     """
-    call, grad = pool2d_grad_call(
-        "max_pool2d_grad", input, grad_output, kernel_size, stride, padding, dilation, ceil_mode, needs_values=True
+    call = grad_call(
+        "max_pool2d_grad",
+        grad_output,
+        lambda x_shape, _: pool2d_geometry(
+            "max_pool2d_grad", x_shape, kernel_size, stride, padding, dilation, ceil_mode
+        ),
+        input=input,
     )
-    padded = pool_pad(call.input, call.geometry, -np.inf)
+    grad = call.grad_output
+    padded = pool_pad(call.given, call.geometry, -np.inf)
     _, winner = _argmax(padded, call.geometry)
     grad_padded = np.zeros(padded.shape, dtype=grad.dtype)
     for index, (rows, cols) in enumerate(_offsets(call.geometry)):
@@ -218,9 +224,13 @@ def avg_pool2d_grad(
         array([[[0.25, 0.25],
                 [0.25, 0.25]]], dtype=float32)
     """
-    call, grad = pool2d_grad_call(
-        "avg_pool2d_grad", input_shape, grad_output, kernel_size, stride, padding, 1, ceil_mode, needs_values=False
+    call = grad_call(
+        "avg_pool2d_grad",
+        grad_output,
+        lambda x_shape, _: pool2d_geometry("avg_pool2d_grad", x_shape, kernel_size, stride, padding, 1, ceil_mode),
+        input_shape=input_shape,
     )
+    grad = call.grad_output
     include_pad, override = avg_pool_options(count_include_pad, divisor_override)
     geo = call.geometry
     share = grad / _avg_divisor(geo, include_pad, override, grad.dtype)

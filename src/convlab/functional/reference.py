@@ -29,9 +29,9 @@ from .._args import Array, Pair
 from .calls import (
     avg_pool_options,
     conv2d_call,
-    conv2d_input_grad_call,
-    conv2d_weight_grad_call,
+    conv2d_geometry_of,
     conv_transpose2d_call,
+    grad_call,
     pool2d_call,
     unbatch,
 )
@@ -193,9 +193,14 @@ def conv2d_input_grad(
     padding_mode: object = "zeros",
 ) -> Array:
     """Gradient of conv2d with respect to its input, by the loop (then through the padding)."""
-    weight_, grad, geo, unbatched = conv2d_input_grad_call(
-        "conv2d_input_grad", input_shape, weight, grad_output, stride, padding, dilation, groups, padding_mode
+    call = grad_call(
+        "conv2d_input_grad",
+        grad_output,
+        conv2d_geometry_of("conv2d_input_grad", stride, padding, dilation, groups, padding_mode),
+        input_shape=input_shape,
+        weight=weight,
     )
+    weight_, grad, geo, unbatched = call.given, call.grad_output, call.geometry, call.unbatched
     grad_padded = correlate_input_grad(weight_, grad, geo.padded_size, geo.stride, geo.dilation, geo.groups)
     return unbatch(pad2d_grad(grad_padded, geo.padding, geo.padding_mode), unbatched)
 
@@ -211,9 +216,14 @@ def conv2d_weight_grad(
     padding_mode: object = "zeros",
 ) -> Array:
     """Gradient of conv2d with respect to its weight, by the loop."""
-    x, grad, geo = conv2d_weight_grad_call(
-        "conv2d_weight_grad", input, weight_shape, grad_output, stride, padding, dilation, groups, padding_mode
+    call = grad_call(
+        "conv2d_weight_grad",
+        grad_output,
+        conv2d_geometry_of("conv2d_weight_grad", stride, padding, dilation, groups, padding_mode),
+        input=input,
+        weight_shape=weight_shape,
     )
+    x, grad, geo = call.given, call.grad_output, call.geometry
     padded = pad2d(x, geo.padding, geo.padding_mode)
     return correlate_weight_grad(padded, grad, geo.kernel_size, geo.stride, geo.dilation, geo.groups)
 

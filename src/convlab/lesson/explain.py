@@ -191,11 +191,11 @@ def _traces(
         raise ArgumentError(
             f"explain: out_channel {o} does not exist; the output has {geo.out_channels} channels "
             f"(0..{geo.out_channels - 1})",
-            fix=f"--channel {geo.out_channels - 1}",
+            fix=f"out_channel={geo.out_channels - 1}",
         )
     if n >= geo.batch:
         raise ArgumentError(f"explain: image {n} does not exist; the batch has {geo.batch}", fix="use image=0")
-    output = conv2d(call.input, call.weight, call.bias, stride, padding, dilation, groups, padding_mode)[n, o]
+    output = conv2d(call.input, call.weight, call.bias, settings=geo.settings)[n, o]  # checked and warned above
     padded = pad2d(call.input[n], geo.padding, geo.padding_mode)
     Ho, Wo = geo.output_size
     per_group_in, per_group_out = geo.in_channels // geo.groups, geo.out_channels // geo.groups
@@ -205,7 +205,7 @@ def _traces(
             raise ArgumentError(
                 f"explain: position ({i}, {j}) is outside the {Ho}x{Wo} output "
                 f"(rows 0..{Ho - 1}, cols 0..{Wo - 1})",
-                fix=f"--at {min(max(i, 0), Ho - 1)},{min(max(j, 0), Wo - 1)}",
+                fix=f"at=({min(max(i, 0), Ho - 1)}, {min(max(j, 0), Wo - 1)})",
             )
         rows, cols = window(i, j, geo.kernel_size, geo.stride, geo.dilation)
         terms = tuple(

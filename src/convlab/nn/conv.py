@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .._args import Array, as_int, conv_padding, flag, pair
+from .._args import Array, as_int, flag, pair
 from .._args import padding_mode as check_padding_mode
 from ..errors import ArgumentError
 from ..functional import (
@@ -20,6 +20,7 @@ from ..functional import (
     conv_transpose2d_input_grad,
     conv_transpose2d_weight_grad,
 )
+from ..functional.geometry import ConvSettings, conv_settings
 from .module import Module, Parameter, check_dtype
 
 __all__ = ["Conv2d", "ConvTranspose2d", "Convolution"]
@@ -186,22 +187,23 @@ class Conv2d(Convolution):
         seed: int | None = None,
     ) -> None:
         self._start((in_channels, out_channels, groups), kernel_size, stride, dilation, bias, dtype, seed)
-        conv_padding(
-            padding, kernel_size=self.kernel_size, stride=self.stride, dilation=self.dilation
-        )  # checks it
         self.padding: tuple[int, int] | str = (
             padding if isinstance(padding, str) else pair(padding, "padding", minimum=0)
         )
         self.padding_mode = check_padding_mode(padding_mode)
+        self._made: tuple[Any, ...] = ()
+        self._conv_settings = self._checked_settings()  # checks them, and warns about them, here only
+
+    def _checked_settings(self) -> ConvSettings:
+        """The settings as normalised at construction; made again only if an attribute was changed since."""
+        given = (self.kernel_size, self.stride, self.padding, self.dilation, self.groups, self.padding_mode)
+        if given != self._made:
+            self._made = given
+            self._conv_settings = conv_settings("Conv2d", *given)
+        return self._conv_settings
 
     def _settings(self) -> dict[str, Any]:
-        return {
-            "stride": self.stride,
-            "padding": self.padding,
-            "dilation": self.dilation,
-            "groups": self.groups,
-            "padding_mode": self.padding_mode,
-        }
+        return {"settings": self._checked_settings()}
 
     def _passes(self) -> tuple[Callable[..., Array], Callable[..., Array], Callable[..., Array]]:
         return conv2d, conv2d_weight_grad, conv2d_input_grad
