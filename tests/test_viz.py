@@ -281,7 +281,7 @@ def test_unknown_kernel_names_the_closest() -> None:
 
     with pytest.raises(ArgumentError) as raised:
         feature_maps("camera", ["sobelx"])
-    assert raised.value.fix == "--kernel sobel_x"
+    assert raised.value.fix == 'kernels=["sobel_x"]'  # Python from Python; the command says --kernel
 
 
 def test_bundled_images_and_user_files(tmp_path: Path) -> None:

@@ -249,10 +249,15 @@ def run_explain(args: argparse.Namespace) -> int:
 
 
 def run_features(args: argparse.Namespace) -> int:
+    from ..errors import ConvlabError
     from ..viz.features import features_figure
+    from .options import in_flags
 
     out = _free(Path(args.out), args.force)
-    figure = features_figure(args.image, args.kernel, columns=args.columns, out=out)
+    try:
+        figure = features_figure(args.image, args.kernel, columns=args.columns, out=out)
+    except ConvlabError as error:
+        raise in_flags(error, {"kernels": "--kernel"}) from error
     width, height = (round(v) for v in figure.get_size_inches() * figure.dpi)
     print(f"wrote {out} ({len(args.kernel or []) or 'every'} kernel(s) on {args.image}, {width}x{height} px)")
     return 0

@@ -1,8 +1,12 @@
-"""Parsing of command-line values into the forms the API takes: ints, (h, w) pairs, padding."""
+"""Between the command line and the API: command-line values into the forms the API takes (ints, (h, w)
+pairs, padding), and the API's Python fixes back into the command's flags."""
 
 from __future__ import annotations
 
 import argparse
+import re
+
+from ..errors import ConvlabError
 
 
 def int_or_pair(text: str) -> int | tuple[int, int]:
@@ -28,3 +32,23 @@ def position(text: str) -> tuple[int, int]:
     if numbers is None or len(numbers) != 2:
         raise argparse.ArgumentTypeError(f"expected a row and a column such as 1,0, got {text!r}")
     return (numbers[0], numbers[1])
+
+
+def in_flags(error: ConvlabError, flags: dict[str, str]) -> ConvlabError:
+    """``error`` with its Python fix (``at=(2, 2)``) written as the command's flags (``--at 2,2``).
+
+    ``flags`` maps the API's argument names to the command's flags; an error whose fix names none
+    of them comes back as it is.
+    """
+    if error.fix is None or not flags:
+        return error
+
+    def as_flag(match: re.Match[str]) -> str:
+        value = re.sub(r"[\[\]()\s\"']", "", match.group(2))  # (2, 2) -> 2,2 and ["sobel_x"] -> sobel_x
+        return f"{flags[match.group(1)]} {value}"
+
+    names = "|".join(re.escape(name) for name in flags)
+    fix = re.sub(rf"\b({names})=(\([^)]*\)|\[[^\]]*\]|[^\s;]+)", as_flag, error.fix)
+    if fix == error.fix:
+        return error
+    return type(error)(error.message, evidence=error.evidence, fix=fix, diagnosis=error.diagnosis)

@@ -67,7 +67,7 @@ def kernel_named(name: str) -> tuple[Array, str]:
         close = difflib.get_close_matches(name, list(KERNELS), n=1)
         raise ArgumentError(
             f"unknown kernel {name!r}; the bank has {', '.join(KERNELS)}",
-            fix=f"--kernel {close[0]}" if close else 'pick one of those, or type your own: --kernel "1 0; 0 -1"',
+            fix=f'kernels=["{close[0]}"]' if close else "pick one of those names, or give a 2-D kernel instead",
         )
     rows, divisor, description = KERNELS[name]
     return np.array(rows, dtype=np.float32) / np.float32(divisor), description
