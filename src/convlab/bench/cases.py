@@ -36,11 +36,13 @@ class Case:
 
     @property
     def output_size(self) -> tuple[int, int]:
-        """(H_out, W_out) by the usual formula."""
+        """(H_out, W_out), by the engine's one output-length function."""
+        from ..functional.geometry import output_length
+
         kh, kw = self.weight_shape[2:]
         h, w = self.input_shape[2:]
         p, s, d = self.padding, self.stride, self.dilation
-        return ((h + 2 * p - d * (kh - 1) - 1) // s + 1, (w + 2 * p - d * (kw - 1) - 1) // s + 1)
+        return (output_length(h, kh, s, 2 * p, d), output_length(w, kw, s, 2 * p, d))
 
     @property
     def output_shape(self) -> tuple[int, int, int, int]:

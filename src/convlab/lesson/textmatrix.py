@@ -18,10 +18,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .._args import Array, int_list
+from .._args import Array
 from ..errors import ArgumentError, ArgumentTypeError
 
-__all__ = ["load_array", "load_matrix", "parse_matrix", "parse_position"]
+__all__ = ["load_array", "load_matrix", "parse_matrix"]
 
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
@@ -149,16 +149,3 @@ def load_array(source: str, name: str = "matrix", max_ndim: int = 4) -> Array:
             )
         return np.stack(channels)
     return load_matrix(source, name)
-
-
-def parse_position(text: str, name: str = "at") -> tuple[int, int]:
-    """``"1,0"``, ``"1 0"``, ``"(1, 0)"`` or ``"[1, 0]"`` -> (1, 0).
-
-    Example:
-        >>> parse_position("(1, 0)")
-        (1, 0)
-    """
-    numbers = int_list(text)
-    if numbers is None or len(numbers) != 2:
-        raise ArgumentError(f"{name} must be a row and a column such as 1,0, got {text!r}", fix=f"--{name} 1,0")
-    return (numbers[0], numbers[1])

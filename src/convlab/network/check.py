@@ -22,12 +22,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .._args import conv_padding
-from ..diagnose import Diagnosis, channel_mismatch, quiet_traps, rank_mismatch
+from ..diagnose import Diagnosis, channel_mismatch, rank_mismatch
 from ..errors import ConvlabError
 from .as_graph import as_graph, input_shape_of
 from .graph import Graph, Node
-from .layer_kinds import Conv, Flatten, Linear, Pool
+from .layer_kinds import Conv
 
 __all__ = ["Problem", "Report", "check"]
 
@@ -114,7 +113,7 @@ def check(model: object, input: object = None) -> Report:
                 return Report(graph.name, raw, tuple(problems), index, len(graph.nodes))
             shapes[node.name] = fallback
         problems += _warnings(index, node, inputs, shapes[node.name], graph, convolved)
-        convolved |= isinstance(node.op, Conv)
+        convolved |= node.op.convolves
     return Report(graph.name, raw, tuple(problems), len(graph.nodes), len(graph.nodes))
 
 
@@ -133,18 +132,8 @@ def _first_layer(node: Node, inputs: list[tuple[int, ...]], raw: tuple[int, ...]
 def _warnings(
     index: int, node: Node, inputs: list[tuple[int, ...]], output: tuple[int, ...], graph: Graph, convolved: bool
 ) -> list[Problem]:
-    op, found = node.op, []
-    if isinstance(op, Conv):
-        pads = conv_padding(op.padding, kernel_size=op.kernel_size, stride=op.stride, dilation=op.dilation)
-        found += quiet_traps(node.name, op.kernel_size, op.stride, pads, op.dilation)
-    if isinstance(op, Pool) and op.stride[0] > op.kernel_size[0] * op.dilation[0]:
-        found += quiet_traps(node.name, op.kernel_size, op.stride, ((0, 0), (0, 0)), op.dilation)[:1]
-    if (
-        isinstance(op, (Flatten, Linear))
-        and not convolved
-        and len(inputs[0]) == 4
-        and inputs[0][2] * inputs[0][3] > 1
-    ):
+    op, found = node.op, node.op.traps(node.name)
+    if op.flattens and not convolved and len(inputs[0]) == 4 and inputs[0][2] * inputs[0][3] > 1:
         found.append(
             Diagnosis(
                 "flatten-too-early",
@@ -157,7 +146,8 @@ def _warnings(
         )
     if len(output) == 4 and output[2:] == (1, 1) and len(inputs[0]) == 4 and inputs[0][2:] != (1, 1):
         later = graph.nodes[index:]
-        if any(isinstance(n.op, (Conv, Pool)) and n.op.kernel_size != (1, 1) for n in later):
+        # a transposed convolution upsamples: a 1x1 map before it is no mistake
+        if any(n.op.window() not in (None, (1, 1)) and not n.op.uneven_fields for n in later):
             found.append(
                 Diagnosis(
                     "shrunk-to-1x1",

@@ -139,6 +139,19 @@ class Op:
     example: ClassVar[str] = ""  # a layer string that makes one
     torch_modules: ClassVar[tuple[str, ...]] = ()  # the torch.nn classes it reads
     nn_layers: ClassVar[tuple[str, ...]] = ()  # the convlab.nn classes it reads
+    # What a whole-network question needs to know of it:
+    convolves: ClassVar[bool] = False  # it learns local features (a flatten after it is not "too early")
+    global_view: ClassVar[bool] = False  # every output sees the whole input: fields stop being local here
+    flattens: ClassVar[bool] = False  # it turns a feature map into a vector (too early before any convolution)
+    uneven_fields: ClassVar[bool] = False  # neighbouring outputs see fields of different sizes
+
+    def window(self) -> Pair | None:
+        """The kernel it slides over the input, or None if it slides none."""
+        return None
+
+    def traps(self, name: str) -> list[Diagnosis]:
+        """Legal but probably unintended settings (a stride that skips pixels, ...), for the network check."""
+        return []
 
     @classmethod
     def takes(cls, name: str) -> tuple[str, ...]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from .._args import Pair, as_int, conv_padding, pair
-from ..diagnose import channel_mismatch, linear_mismatch, norm_mismatch
+from ..diagnose import Diagnosis, channel_mismatch, linear_mismatch, norm_mismatch, quiet_traps
 from ..errors import ArgumentError, ShapeError
 from .graph import Field, LayerString, Op, Params, Shape, compact, in_layer, largest, named, spatial
 from .shapes import conv2d_output_size, conv_transpose2d_output_size, pool2d_output_size
@@ -81,6 +81,14 @@ class Conv(Op):
     example: ClassVar[str] = "conv3x3(64,s2,p1)"
     torch_modules: ClassVar[tuple[str, ...]] = ("Conv2d",)
     nn_layers: ClassVar[tuple[str, ...]] = ("Conv2d",)
+    convolves: ClassVar[bool] = True
+
+    def window(self) -> Pair | None:
+        return self.kernel_size
+
+    def traps(self, name: str) -> list[Diagnosis]:
+        pads = conv_padding(self.padding, kernel_size=self.kernel_size, stride=self.stride, dilation=self.dilation)
+        return quiet_traps(name, self.kernel_size, self.stride, pads, self.dilation)
 
     def output_shape(self, inputs: list[Shape], name: str) -> Shape:
         n, c, h, w = spatial(inputs[0], name, self.kind)
@@ -202,6 +210,10 @@ class ConvTranspose(Op):
     example: ClassVar[str] = "convT(32,k2,s2)"
     torch_modules: ClassVar[tuple[str, ...]] = ("ConvTranspose2d",)
     nn_layers: ClassVar[tuple[str, ...]] = ("ConvTranspose2d",)
+    uneven_fields: ClassVar[bool] = True  # a stride-2 upsampling alternates between two field sizes
+
+    def window(self) -> Pair | None:
+        return self.kernel_size
 
     def output_shape(self, inputs: list[Shape], name: str) -> Shape:
         n, c, h, w = spatial(inputs[0], name, self.kind)
@@ -326,6 +338,14 @@ class Pool(Op):
     torch_modules: ClassVar[tuple[str, ...]] = ("MaxPool2d", "AvgPool2d")
     nn_layers: ClassVar[tuple[str, ...]] = ("MaxPool2d", "AvgPool2d")
 
+    def window(self) -> Pair | None:
+        return self.kernel_size
+
+    def traps(self, name: str) -> list[Diagnosis]:
+        if self.stride[0] <= self.kernel_size[0] * self.dilation[0]:
+            return []
+        return quiet_traps(name, self.kernel_size, self.stride, ((0, 0), (0, 0)), self.dilation)[:1]
+
     @property
     def kind(self) -> str:  # type: ignore[override]
         return f"{self.mode}pool"
@@ -437,6 +457,7 @@ class AdaptiveAvgPool(Op):
     kind: ClassVar[str] = "adaptivepool"
     names: ClassVar[tuple[str, ...]] = ("gap",)
     torch_modules: ClassVar[tuple[str, ...]] = ("AdaptiveAvgPool2d",)
+    global_view: ClassVar[bool] = True  # its windows depend on the input's size
 
     def output_shape(self, inputs: list[Shape], name: str) -> Shape:
         n, c, _, _ = spatial(inputs[0], name, self.kind)
@@ -500,6 +521,8 @@ class Linear(Op):
     example: ClassVar[str] = "linear(10)"
     torch_modules: ClassVar[tuple[str, ...]] = ("Linear", "LazyLinear")
     nn_layers: ClassVar[tuple[str, ...]] = ("Linear",)
+    global_view: ClassVar[bool] = True
+    flattens: ClassVar[bool] = True
 
     def output_shape(self, inputs: list[Shape], name: str) -> Shape:
         features = inputs[0][-1] if len(inputs[0]) == 2 else None
@@ -550,6 +573,8 @@ class Flatten(Op):
     names: ClassVar[tuple[str, ...]] = ("flatten",)
     torch_modules: ClassVar[tuple[str, ...]] = ("Flatten",)
     nn_layers: ClassVar[tuple[str, ...]] = ("Flatten",)
+    global_view: ClassVar[bool] = True
+    flattens: ClassVar[bool] = True
 
     def output_shape(self, inputs: list[Shape], name: str) -> Shape:
         return (inputs[0][0], math.prod(inputs[0][1:]))

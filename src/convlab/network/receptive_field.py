@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from . import runner
 from .as_graph import as_graph, input_shape_of
 from .graph import Graph, Node, Op, Params
-from .layer_kinds import AdaptiveAvgPool, Conv, ConvTranspose, Flatten, Linear, Pool
 from .summary import LayerRecord, analyse
 
 __all__ = ["Check", "ReceptiveField", "receptive_field"]
@@ -63,7 +62,7 @@ def _final_local(graph: Graph, records: tuple[LayerRecord, ...]) -> int:
     """Index of the last layer before flattening, fully connected or adaptive pooling."""
     last = 0
     for index, (node, record) in enumerate(zip(graph.nodes, records)):
-        if isinstance(node.op, (Flatten, Linear, AdaptiveAvgPool)) or record.rf is None:
+        if node.op.global_view or record.rf is None:
             break
         last = index
     return last
@@ -71,10 +70,8 @@ def _final_local(graph: Graph, records: tuple[LayerRecord, ...]) -> int:
 
 def _grows(node: Node) -> bool:
     """Whether a layer changes the receptive field (a window larger than 1, or a stride)."""
-    op = node.op
-    if isinstance(op, (Conv, Pool, ConvTranspose)):
-        return op.kernel_size != (1, 1) or op.stride != (1, 1)
-    return False
+    window = node.op.window()
+    return window is not None and (window != (1, 1) or getattr(node.op, "stride", (1, 1)) != (1, 1))
 
 
 def _path(graph: Graph, records: tuple[LayerRecord, ...], final: int) -> tuple[str, ...]:
@@ -115,7 +112,7 @@ def _check_size(
     """An input large enough that the centre unit's field fits inside, keeping the stride pattern."""
     rf, jump = records[final].rf, records[final].jump
     assert rf is not None
-    if any(isinstance(node.op, AdaptiveAvgPool) for node in graph.nodes[: final + 1]):
+    if any(node.op.global_view for node in graph.nodes[: final + 1]):
         return (shape[2], shape[3])  # an adaptive pool depends on the input size: keep it
     sizes = []
     for axis in range(2):
@@ -137,7 +134,7 @@ def measure(graph: Graph, shape: tuple[int, ...], final: int, records: tuple[Lay
 
     nodes = graph.nodes[: final + 1]
     height, width = _check_size(graph, shape, final, records)
-    if any(isinstance(node.op, ConvTranspose) for node in nodes):
+    if any(node.op.uneven_fields for node in nodes):
         return Check(
             None,
             nodes[-1].name,

@@ -32,6 +32,7 @@ from ..errors import ArgumentError
 from ..functional.geometry import (
     checked_output_length,
     conv_transpose2d_geometry,
+    output_length,
     pool2d_geometry,
 )
 
@@ -300,7 +301,7 @@ def _solve_1d(
     lowest = (wanted - 1) * stride + span - size  # the least total padding giving `wanted` outputs
     highest = lowest + stride - 1  # more padding than this adds an output
     if highest < 0:
-        produced = (size - span) // stride + 1
+        produced = output_length(size, kernel, stride, 0, dilation)
         raise ArgumentError(
             f"no padding gives {dim}_out = {wanted}: even without padding the output is {produced}",
             evidence=[f"{dim} = {size}, kernel {kernel}, stride {stride}, dilation {dilation}"],
