@@ -20,6 +20,9 @@ LAYERS = {
     "_args": 2,
     "_arrays": 2,
     "data": 2,
+    "_files": 2,  # safe file writing, reading and memory limits, shared by the interfaces
+    "_readers": 2,
+    "_memory": 2,
     "functional": 3,
     "nn": 4,
     "network": 5,

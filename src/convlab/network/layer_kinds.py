@@ -64,6 +64,18 @@ def _averaging(shape: tuple[int, ...]) -> Any:
     return _np().full(shape, 1.0 / math.prod(shape[1:]))
 
 
+def _convolution_settings(layer: Any) -> dict[str, Any]:
+    """What torch's and convlab's convolution layers (transposed or not) hold alike, read and checked."""
+    return {
+        "kernel_size": pair(layer.kernel_size, "kernel_size", minimum=1),
+        "stride": pair(layer.stride, "stride", minimum=1),
+        "dilation": pair(layer.dilation, "dilation", minimum=1),
+        "groups": layer.groups,
+        "bias": layer.bias is not None,
+        "in_channels": layer.in_channels,
+    }
+
+
 @dataclass(frozen=True)
 class Conv(Op):
     out_channels: int
@@ -159,16 +171,7 @@ class Conv(Op):
     @classmethod
     def from_torch(cls, module: Any, name: str) -> Op:
         padding = module.padding if isinstance(module.padding, str) else pair(module.padding, "padding", minimum=0)
-        return conv(
-            module.out_channels,
-            pair(module.kernel_size, "kernel_size", minimum=1),
-            pair(module.stride, "stride", minimum=1),
-            padding,
-            pair(module.dilation, "dilation", minimum=1),
-            module.groups,
-            module.bias is not None,
-            module.in_channels,
-        )
+        return conv(module.out_channels, padding=padding, **_convolution_settings(module))
 
     @classmethod
     def from_nn(cls, layer: Any) -> Op:
@@ -286,14 +289,9 @@ class ConvTranspose(Op):
     def from_torch(cls, module: Any, name: str) -> Op:
         return ConvTranspose(
             module.out_channels,
-            pair(module.kernel_size, "kernel_size", minimum=1),
-            pair(module.stride, "stride", minimum=1),
-            pair(module.padding, "padding", minimum=0),
-            pair(module.output_padding, "output_padding", minimum=0),
-            pair(module.dilation, "dilation", minimum=1),
-            module.groups,
-            module.bias is not None,
-            module.in_channels,
+            padding=pair(module.padding, "padding", minimum=0),
+            output_padding=pair(module.output_padding, "output_padding", minimum=0),
+            **_convolution_settings(module),
         )
 
     @classmethod
