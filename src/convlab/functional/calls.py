@@ -8,14 +8,16 @@ input, so results come back in the rank they came in.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
 from .._args import Array, as_int, flag
 from .._arrays import float_arrays
+from .._memory import check_fits
 from ..errors import ArgumentTypeError, ShapeError
 from .geometry import (
     ConvGeometry,
@@ -64,6 +66,19 @@ def shape_argument(value: object, name: str, ndims: tuple[int, ...]) -> tuple[in
     return tuple(as_int(n, name, minimum=0) for n in value)
 
 
+def check_memory(op: str, geometry: ConvGeometry | TransposeGeometry, dtype: np.dtype[Any]) -> None:
+    """Refuse a call whose padded input and output alone would not fit in memory, before allocating them."""
+    layout, output = geometry.layout, geometry.output_shape
+    height, width = layout.padded_size
+    cells = layout.batch * layout.in_channels * height * width + math.prod(output)
+    check_fits(
+        f"{op}: the padded input ({layout.batch}, {layout.in_channels}, {height}, {width}) and the output "
+        f"{output} in {dtype}",
+        cells * dtype.itemsize,
+        fix="use less padding or dilation, or a smaller input",
+    )
+
+
 def _check_grad_output(grad_output: Array, expected: tuple[int, ...], op: str, produced_by: str) -> None:
     if grad_output.shape != expected:
         raise ShapeError(
@@ -110,6 +125,7 @@ def conv2d_call(
         None if b is None else b.shape,
         original_shape=arrays["input"].shape,
     )
+    check_memory(op, geometry, x.dtype)
     return ConvCall(x, w, b, geometry, unbatched)
 
 
@@ -175,6 +191,7 @@ def _input_grad_call(
     w, g = arrays["weight"], arrays["grad_output"]
     unbatched = len(shape) == 3
     geometry = geometry_of((1, *shape) if unbatched else shape, w.shape)
+    check_memory(op, geometry, w.dtype)
     _check_grad_output(g, geometry.output_shape[unbatched:], op, f"{forward} on input_shape {shape}")
     return w, (g[None] if unbatched else g), geometry, unbatched
 
@@ -193,6 +210,7 @@ def _weight_grad_call(
     x, unbatched = with_batch_axis(arrays["input"], "input", op)
     g = arrays["grad_output"]
     geometry = geometry_of(x.shape, shape)
+    check_memory(op, geometry, x.dtype)
     _check_grad_output(
         g,
         geometry.output_shape[unbatched:],
@@ -230,6 +248,7 @@ def conv_transpose2d_call(
     geometry = conv_transpose2d_geometry(
         op, x.shape, w.shape, stride, padding, output_padding, groups, dilation, None if b is None else b.shape
     )
+    check_memory(op, geometry, x.dtype)
     return TransposeCall(x, w, b, geometry, unbatched)
 
 

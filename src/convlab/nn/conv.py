@@ -142,8 +142,8 @@ class Conv2d(Module):
         }
 
     def forward(self, input: object) -> Array:
-        """Convolve ``input`` and keep it for :meth:`backward`."""
-        self._input = np.asarray(input)
+        """Convolve ``input`` and keep a copy of it for :meth:`backward`."""
+        self._input = np.array(input)  # a copy: changing the caller's array later must not change the gradients
         return conv2d(self._input, self.weight, self.bias, **self._settings())
 
     def backward(self, grad_output: object) -> Array:
@@ -233,7 +233,7 @@ class ConvTranspose2d(Module):
         }
 
     def forward(self, input: object) -> Array:
-        self._input = np.asarray(input)
+        self._input = np.array(input)  # a copy, as in Conv2d.forward
         return conv_transpose2d(self._input, self.weight, self.bias, **self._settings())
 
     def backward(self, grad_output: object) -> Array:
