@@ -147,6 +147,13 @@ def measure(graph: Graph, shape: tuple[int, ...], final: int, records: tuple[Lay
             "check: not done, transposed convolutions give neighbouring units fields of different sizes",
         )
     field = analyse(Graph(graph.name, nodes), (1, shape[1], height, width))[final]
+    from ._memory import check_fits
+
+    check_fits(  # one float64 plane per layer at most the input's size: a lower bound of what the check holds
+        f"check: a {height}x{width} input through {len(nodes)} layers",
+        height * width * 8 * (len(nodes) + 1),
+        fix="check on a smaller --input; the receptive field does not depend on the input size",
+    )
     values: dict[str, Any] = {"input": np.ones((1, 1, height, width))}
     weights: dict[str, Any] = {}
     for node in nodes:
