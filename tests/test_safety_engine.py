@@ -68,6 +68,9 @@ def test_huge_transpose_stride_is_refused_by_name() -> None:
         lambda: F.conv2d_weight_grad(X, W.shape, np.ones((1, 1, 3, 3)), padding=10**5, dilation=10**5),
         lambda: F.conv_transpose2d(X, W, stride=10**8),
         lambda: F.pad(X, (10**6, 10**6, 10**6, 10**6)),
+        lambda: F.max_pool2d(X, 2 * 10**5, padding=10**5),
+        lambda: F.avg_pool2d(X, 2 * 10**5, padding=10**5),
+        lambda: F.max_pool2d_grad(X, np.ones((1, 1, 2, 2)), 2 * 10**5, padding=10**5),
     ],
 )
 @pytest.mark.filterwarnings("ignore")

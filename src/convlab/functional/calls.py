@@ -319,7 +319,20 @@ def pool2d_call(
     ceil_mode: object,
 ) -> PoolCall:
     x, unbatched = with_batch_axis(float_arrays({"input": input})["input"], "input", op)
-    return PoolCall(x, pool2d_geometry(op, x.shape, kernel_size, stride, padding, dilation, ceil_mode), unbatched)
+    geometry = pool2d_geometry(op, x.shape, kernel_size, stride, padding, dilation, ceil_mode)
+    _check_pool_memory(op, geometry, x.dtype)
+    return PoolCall(x, geometry, unbatched)
+
+
+def _check_pool_memory(op: str, geometry: PoolGeometry, dtype: np.dtype[Any]) -> None:
+    """Refuse pooling whose padded input and output alone would not fit in memory, before allocating them."""
+    height, width = geometry.padded_size
+    padded = (geometry.batch, geometry.channels, height, width)
+    check_fits(
+        f"{op}: the padded input {padded} and the output {geometry.output_shape} in {dtype}",
+        (math.prod(padded) + math.prod(geometry.output_shape)) * dtype.itemsize,
+        fix="use a smaller kernel_size and padding, or a smaller input",
+    )
 
 
 def pool2d_grad_call(
@@ -349,6 +362,7 @@ def pool2d_grad_call(
         x = np.empty((1, *shape) if unbatched else shape, dtype=arrays["grad_output"].dtype)
     g = arrays["grad_output"]
     geometry = pool2d_geometry(op, x.shape, kernel_size, stride, padding, dilation, ceil_mode)
+    _check_pool_memory(op, geometry, g.dtype)
     _check_grad_output(
         g, geometry.output_shape[unbatched:], op, f"pooling an input of shape {x.shape[unbatched:]}"
     )
