@@ -24,6 +24,7 @@ else:
     Array = Any  # NumPy is imported only where arrays are made, so argument checks start fast
 
 __all__ = [
+    "MAX_INT",
     "PADDING_MODES",
     "Array",
     "Pad2d",
@@ -42,6 +43,10 @@ Pad2d = tuple[Pair, Pair]
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
+
+MAX_INT = 2**40
+"""The largest size, stride or padding accepted: far past any real image, yet small enough that NumPy's byte
+offsets (size x stride x bytes per value) cannot overflow."""
 
 _INT = re.compile(r"-?\d+")
 _SEPARATOR = re.compile(r"\s*[,x×]\s*|\s+")
@@ -85,7 +90,7 @@ def as_int(value: object, name: str, *, minimum: int) -> int:
         >>> as_int(2, "stride", minimum=1)
         2
     """
-    if type(value) is int and value >= minimum:  # the common case, first: a plain int in range
+    if type(value) is int and minimum <= value <= MAX_INT:  # the common case, first: a plain int in range
         return value
     if isinstance(value, bool) or _is_numpy(value, "bool_"):
         raise ArgumentTypeError(
@@ -105,6 +110,11 @@ def as_int(value: object, name: str, *, minimum: int) -> int:
         raise ArgumentTypeError(
             f"{name} must be an int or a pair of ints, got {_shown(value)}",
             fix=f"pass e.g. {name}={minimum} or {name}=({minimum}, {minimum})",
+        )
+    if number > MAX_INT:
+        raise ArgumentError(
+            f"{name} is {number}, more than convlab accepts ({MAX_INT} = 2**40)",
+            fix=f"use a {name} no larger than the image, e.g. {name}={max(minimum, 1)}",
         )
     if number < minimum:
         allowed = "positive" if minimum == 1 else "non-negative" if minimum == 0 else f">= {minimum}"

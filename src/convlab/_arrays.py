@@ -33,7 +33,7 @@ def _to_array(value: object, name: str) -> Array:
     return array
 
 
-def float_arrays(named: dict[str, object]) -> dict[str, Array]:
+def float_arrays(named: dict[str, object], optional: tuple[str, ...] = ("bias",)) -> dict[str, Array]:
     """Convert array arguments to one common float dtype, PyTorch style.
 
     The rule, in order:
@@ -44,7 +44,8 @@ def float_arrays(named: dict[str, object]) -> dict[str, Array]:
     * float32 and float64 arrays together are refused, as PyTorch refuses them,
       rather than silently promoted.
 
-    ``None`` entries (an absent bias) are left out of the result.
+    ``None`` entries are left out of the result where they mean "absent" (the
+    names in ``optional``: a bias) and refused everywhere else.
 
     Example:
         >>> arrays = float_arrays({"input": [[1, 2]], "weight": np.ones((1, 1))})
@@ -55,7 +56,11 @@ def float_arrays(named: dict[str, object]) -> dict[str, Array]:
     strong: dict[str, np.dtype[Any]] = {}
     for name, value in named.items():
         if value is None:
-            continue
+            if name in optional:
+                continue
+            raise ArgumentTypeError(
+                f"{name} is None, but an array is required", fix=f"pass {name} as a NumPy array or nested lists"
+            )
         array = _to_array(value, name)
         arrays[name] = array
         typed = isinstance(value, np.ndarray) or not isinstance(value, (list, tuple, numbers.Number))

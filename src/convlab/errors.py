@@ -26,6 +26,7 @@ __all__ = [
     "ConvlabError",
     "ConvlabWarning",
     "DtypeError",
+    "ResourceError",
     "ShapeError",
     "StateError",
 ]
@@ -78,6 +79,10 @@ class ShapeError(ConvlabError, ValueError):
 
 class DtypeError(ConvlabError, TypeError):
     """Array dtypes do not fit together or cannot be convolved (float64 input with float32 weight, ...)."""
+
+
+class ResourceError(ConvlabError, MemoryError):
+    """The work asked for needs more memory than the machine has; refused before allocating it."""
 
 
 class StateError(ConvlabError, RuntimeError):

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .._files import atomic_path, write_text
 from .cases import PEERS
 from .machine import summary_line
 
@@ -226,7 +227,8 @@ def chart(result: dict[str, Any], path: Path) -> bool:
     for i in range(1, len(rows)):
         ax.axhline(i - 0.5, color="#dddddd", linewidth=0.6)
     fig.legend(loc="outside lower center", ncol=len(labelled), fontsize=8.5, frameon=False)
-    fig.savefig(path, dpi=110)
+    with atomic_path(path) as temporary:
+        fig.savefig(temporary, dpi=110)
     plt.close(fig)
     return True
 
@@ -241,4 +243,4 @@ def write_docs(result: dict[str, Any], doc: Path, chart_path: Path) -> None:
     relative = os.path.relpath(chart_path, doc.parent) if drew else None
     before, rest = text.split(start)
     after = rest.split(end)[1]
-    doc.write_text(f"{before}{start}\n{markdown(result, chart_path=relative)}\n{end}{after}")
+    write_text(doc, f"{before}{start}\n{markdown(result, chart_path=relative)}\n{end}{after}")

@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .._files import write_text
 from .cases import CASES, OPS, PEERS, Case
 from .measure import WORKER_ENV
 
@@ -251,9 +252,9 @@ def save(result: dict[str, Any], out: Path) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.fromisoformat(result["created"]).strftime("%Y%m%dT%H%M%SZ")
     paths = {"json": out / f"{stamp}.json", "markdown": out / f"{stamp}.md", "chart": out / f"{stamp}.png"}
-    paths["json"].write_text(json.dumps(result, indent=1) + "\n")
+    write_text(paths["json"], json.dumps(result, indent=1) + "\n")
     if not chart(result, paths["chart"]):
         del paths["chart"]
     chart_name = paths["chart"].name if "chart" in paths else None
-    paths["markdown"].write_text(markdown(result, chart_path=chart_name) + "\n")
+    write_text(paths["markdown"], markdown(result, chart_path=chart_name) + "\n")
     return paths

@@ -37,15 +37,11 @@ def _input(text: str | None) -> Any:
     path = Path(text)
     if not path.is_file():
         raise ArgumentError(f"input file {text!r} does not exist", fix="give a shape such as 3x224x224, or a file")
+    from .._readers import read_npy, read_picture
+
     if path.suffix.lower() == ".npy":
-        import numpy as np
-
-        return np.load(path, allow_pickle=False)
-    import numpy as np
-    from PIL import Image
-
-    with Image.open(path) as image:
-        return np.asarray(image)  # as PIL gives it: (H, W) or (H, W, C)
+        return read_npy(path, "input")
+    return read_picture(path, "input", mode=None)  # as PIL gives it: (H, W) or (H, W, C)
 
 
 def run(args: argparse.Namespace) -> int:

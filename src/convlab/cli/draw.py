@@ -7,9 +7,11 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from .._files import PICTURE_SUFFIXES, writable_file
 from . import options
 
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+_ANIMATION_SUFFIXES = (".gif", ".png", ".webp")  # the formats PIL writes with several frames
 
 
 def _padding(text: str) -> object:
@@ -27,7 +29,7 @@ def _operands(parser: argparse.ArgumentParser, position: bool) -> None:
     parser.add_argument("--lab", choices=("manual_conv", "edge"), help="take image and kernel from a lab")
     parser.add_argument("--image", help='image: "1 2; 3 4", or a .npy/.png file (read as grey 0..255)')
     parser.add_argument("--kernel", help='kernel: "1 0; 0 -1", or a .npy file')
-    parser.add_argument("--bias", help="a number added to every output value")
+    parser.add_argument("--bias", type=options.bias, help="a number added to every output value")
     parser.add_argument("--stride", type=options.int_or_pair, default=1)
     parser.add_argument(
         "--padding", type=_padding, default=0, help="a number, h,w, same, valid, or top,bottom,left,right"
@@ -75,7 +77,7 @@ def add_parser(commands: Any) -> None:
     window.add_argument("--output-padding", type=options.int_or_pair, default=0, help="with --transposed")
     window.add_argument("--strip", help="also a PNG of four frames (default: <out>-strip.png)")
     window.add_argument("--no-strip", action="store_true", help="write only the GIF")
-    window.add_argument("--frame-ms", type=int, default=700, help="milliseconds per frame (700)")
+    window.add_argument("--frame-ms", type=options.positive_int, default=700, help="milliseconds per frame (700)")
     _output(window, "window.gif")
     window.set_defaults(run=run_window)
 
@@ -137,8 +139,9 @@ def add_parser(commands: Any) -> None:
     gallery.set_defaults(run=run_gallery)
 
 
-def _free(path: Path, force: bool) -> Path:
-    """``path`` if it may be written: refuses an existing file without --force, and a folder always."""
+def _free(path: Path, force: bool, suffixes: tuple[str, ...] = PICTURE_SUFFIXES, option: str = "--out") -> Path:
+    """``path`` if it may be written: refuses an existing file without --force, a folder, an extension
+    convlab cannot write and a place it cannot write to."""
     from ..errors import ArgumentError
 
     if path.is_dir():
@@ -147,8 +150,7 @@ def _free(path: Path, force: bool) -> Path:
         raise ArgumentError(
             f"{path} exists; convlab draw will not overwrite it", fix="pass --force, or --out another name"
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
+    return writable_file(path, suffixes, option)
 
 
 def _array(source: str, name: str, max_ndim: int) -> Any:
@@ -180,23 +182,24 @@ def _operand_values(args: argparse.Namespace) -> tuple[Any, Any, Any]:
         raise ArgumentError(
             "draw needs --lab, or both --image and --kernel", fix="convlab draw window --lab manual_conv"
         )
-    bias = None
-    if args.bias is not None:
-        try:
-            bias = np.atleast_1d(np.asarray(args.bias.replace(",", " ").split(), dtype=np.float32))
-        except ValueError:
-            raise ArgumentError(f"bias {args.bias!r} is not a number", fix="--bias 0.5") from None
+    bias = None if args.bias is None else np.asarray(args.bias, dtype=np.float32)
     return image, kernel, bias
 
 
 def run_window(args: argparse.Namespace) -> int:
     from ..viz.window import window
 
-    out = Path(args.out)
+    out = _free(Path(args.out), args.force, _ANIMATION_SUFFIXES)
     strip = None if args.no_strip else Path(args.strip or out.with_name(f"{out.stem}-strip.png"))
-    for path in (out, strip):
-        if path is not None:
-            _free(path, args.force)
+    if strip is not None:
+        if strip.resolve() == out.resolve():
+            from ..errors import ArgumentError
+
+            raise ArgumentError(
+                f"--strip {args.strip!r} is the same file as --out: the strip would replace the animation",
+                fix=f"--strip {out.with_name(f'{out.stem}-strip.png')}",
+            )
+        _free(strip, args.force, option="--strip")
     image, kernel, bias = _operand_values(args)
     if bias is not None and bias.size != 1:
         from ..errors import ArgumentError

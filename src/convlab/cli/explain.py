@@ -28,7 +28,7 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "--kernel", help='kernel: "1 0; 0 -1", channels split by |, or a .npy file (C_out, C_in, kH, kW)'
     )
-    parser.add_argument("--bias", help="bias, one number per output channel, e.g. 0.5")
+    parser.add_argument("--bias", type=options.bias, help="bias, one number per output channel, e.g. 0.5")
     parser.add_argument("--stride", type=options.int_or_pair, default=1)
     parser.add_argument("--padding", type=options.padding, default=0, help="a number, h,w, same or valid")
     parser.add_argument("--dilation", type=options.int_or_pair, default=1)
@@ -67,11 +67,7 @@ def _inputs(args: argparse.Namespace) -> tuple[Any, Any, Any]:
         kernel = kernel[None]
     if image.ndim == 3 and kernel.ndim == 2:
         kernel = np.broadcast_to(kernel, (image.shape[0], *kernel.shape))[None]
-    bias = (
-        None
-        if args.bias is None
-        else np.atleast_1d(np.asarray(args.bias.replace(",", " ").split(), dtype=np.float32))
-    )
+    bias = None if args.bias is None else np.asarray(args.bias, dtype=np.float32)
     return image, kernel, bias
 
 

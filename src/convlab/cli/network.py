@@ -84,6 +84,11 @@ def _load_torch_model(spec: str) -> Any:
     module = importlib.util.module_from_spec(module_spec)
     try:
         module_spec.loader.exec_module(module)
+    except SystemExit as error:  # a script that calls sys.exit() on import, e.g. outside `if __name__ == ...`
+        raise ArgumentError(
+            f"{path} called sys.exit({error.code!r}) while loading",
+            fix="move the script part under `if __name__ == '__main__':`",
+        ) from None
     except Exception as error:  # the user's file: any failure is reported, not raised through
         raise ArgumentError(
             f"{path} failed to run: {type(error).__name__}: {error}", fix="run it with python"
@@ -107,6 +112,14 @@ def _load_torch_model(spec: str) -> Any:
         raise ArgumentError(
             f"{class_name}() could not be built without arguments: {error}",
             fix="give its __init__ defaults for every argument",
+        ) from None
+    except SystemExit as error:
+        raise ArgumentError(
+            f"{class_name}() called sys.exit({error.code!r})", fix="build the model without exiting"
+        ) from None
+    except Exception as error:  # the user's __init__: any failure is reported, not raised through
+        raise ArgumentError(
+            f"{class_name}() failed: {type(error).__name__}: {error}", fix=f"run {class_name}() in python"
         ) from None
 
 

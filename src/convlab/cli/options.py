@@ -24,6 +24,29 @@ def padding(text: str) -> int | tuple[int, int] | str:
     return text if text in ("same", "valid") else int_or_pair(text)
 
 
+def positive_int(text: str) -> int:
+    """``"700"`` -> 700; zero, negative numbers and words are refused."""
+    from .._args import int_list
+
+    numbers = int_list(text)
+    if numbers is None or len(numbers) != 1 or numbers[0] < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return numbers[0]
+
+
+def bias(text: str) -> tuple[float, ...]:
+    """``"0.5"`` or ``"0.5,-1"`` -> (0.5,) or (0.5, -1.0): finite numbers that fit float32, one per channel."""
+    import math
+
+    try:
+        values = tuple(float(part) for part in text.replace(",", " ").split())
+    except ValueError:
+        values = ()
+    if not values or not all(math.isfinite(v) and abs(v) <= 3.4028234663852886e38 for v in values):
+        raise argparse.ArgumentTypeError(f"expected finite numbers such as 0.5 or 0.5,-1, got {text!r}")
+    return values
+
+
 def position(text: str) -> tuple[int, int]:
     """``"1,0"``, ``"1 0"`` or ``"(1, 0)"`` -> (1, 0): a row and a column."""
     from .._args import int_list

@@ -110,9 +110,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _solve(args: argparse.Namespace) -> int:
+    from ..errors import ArgumentError
     from ..network import shapes
 
-    want: Any = args.want if args.want == "same" else options.int_or_pair(args.want)
+    try:
+        want: Any = args.want if args.want == "same" else options.int_or_pair(args.want)
+    except argparse.ArgumentTypeError as error:
+        raise ArgumentError(f"--want: {error}", fix="--want 112, --want 112x56 or --want same") from None
     solution = shapes.solve_padding(args.input, args.kernel, args.stride or 1, args.dilation, want)
     if args.json:
         print(

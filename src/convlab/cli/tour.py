@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .._files import atomic_path, make_folder, write_text
+
 SECTIONS: list[tuple[str, Callable[[Path], list[str]]]] = []
 
 
@@ -61,7 +63,8 @@ def _lab1(out: Path) -> list[str]:
 
     lab = value_lab("manual_conv")
     lines = render(lab)
-    np.save(out / "manual_conv.npy", lab.output)
+    with atomic_path(out / "manual_conv.npy") as temporary:
+        np.save(temporary, lab.output)
     loop = reference.conv2d(lab.image[None, None], lab.kernel[None, None])[0, 0]
     same_as_loop = np.array_equal(loop, lab.output)
     lines += [
@@ -90,7 +93,8 @@ def _lab2(out: Path) -> list[str]:
 
     lab = value_lab("edge")
     lines = render(lab)
-    np.save(out / "edge.npy", lab.output)
+    with atomic_path(out / "edge.npy") as temporary:
+        np.save(temporary, lab.output)
     return [
         *lines,
         f"matches the lesson's expected output: {'yes' if _same_as_lesson('edge', lines) else 'NO'}",
@@ -216,7 +220,7 @@ def _prepare(folder: Path, force: bool) -> None:
             f"{folder}/ is not empty; the tour will not overwrite it",
             fix="pass --force to write into it, or --out another folder",
         )
-    folder.mkdir(parents=True, exist_ok=True)
+    make_folder(folder)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -238,5 +242,5 @@ def run(args: argparse.Namespace) -> int:
         "Next: convlab lab --help, convlab explain --lab manual_conv --all, convlab exercises",
     ]
     print("\n".join(summary))
-    (folder / "tour.txt").write_text("\n".join(transcript + summary) + "\n")
+    write_text(folder / "tour.txt", "\n".join(transcript + summary) + "\n")
     return 0

@@ -51,19 +51,9 @@ def read_image(source: str, grey: bool = False) -> Array:
                 f"image {source!r} is neither a bundled image ({', '.join(IMAGES)}) nor a file",
                 fix="pass --image camera, or the path of a PNG or JPEG file",
             )
-        if not path.is_file():
-            raise ArgumentError(f"image file {source!r} does not exist", fix="check the path")
-        from PIL import Image, UnidentifiedImageError
+        from .._readers import read_picture
 
-        try:
-            with Image.open(path) as opened:
-                image = np.asarray(opened.convert("RGB"))
-        except (UnidentifiedImageError, OSError, ValueError) as error:
-            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-            raise ArgumentError(
-                f"cannot read the image {source!r}: {reason}",
-                fix="pass a PNG or JPEG file, or a bundled image such as camera",
-            ) from None
+        image = read_picture(path, "image", "RGB")
     if grey and image.ndim == 3:
         weights = np.array([0.299, 0.587, 0.114])  # ITU-R 601, as PIL's convert("L")
         image = np.clip(np.rint(image @ weights), 0, 255).astype(np.uint8)

@@ -8,14 +8,16 @@ input, so results come back in the rank they came in.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
 from .._args import Array, as_int, flag
 from .._arrays import float_arrays
+from .._memory import check_fits
 from ..errors import ArgumentTypeError, ShapeError
 from .geometry import (
     ConvGeometry,
@@ -62,6 +64,19 @@ def shape_argument(value: object, name: str, ndims: tuple[int, ...]) -> tuple[in
             fix=f"pass the shape itself, e.g. {name}=x.shape",
         )
     return tuple(as_int(n, name, minimum=0) for n in value)
+
+
+def check_memory(op: str, geometry: ConvGeometry | TransposeGeometry, dtype: np.dtype[Any]) -> None:
+    """Refuse a call whose padded input and output alone would not fit in memory, before allocating them."""
+    layout, output = geometry.layout, geometry.output_shape
+    height, width = layout.padded_size
+    cells = layout.batch * layout.in_channels * height * width + math.prod(output)
+    check_fits(
+        f"{op}: the padded input ({layout.batch}, {layout.in_channels}, {height}, {width}) and the output "
+        f"{output} in {dtype}",
+        cells * dtype.itemsize,
+        fix="use less padding or dilation, or a smaller input",
+    )
 
 
 def _check_grad_output(grad_output: Array, expected: tuple[int, ...], op: str, produced_by: str) -> None:
@@ -112,6 +127,7 @@ def conv2d_call(
         original_shape=arrays["input"].shape,
         settings=settings,
     )
+    check_memory(op, geometry, x.dtype)
     return ConvCall(x, w, b, geometry, unbatched)
 
 
@@ -126,6 +142,10 @@ class GradCall(Generic[G]):
     unbatched: bool
 
 
+POOLING: Any = object()
+"""grad_call's ``weight`` when the operation has none (pooling), as opposed to a weight of None."""
+
+
 def grad_call(
     op: str,
     grad_output: object,
@@ -133,26 +153,31 @@ def grad_call(
     *,
     input: object = None,
     input_shape: object = None,
-    weight: object = None,
+    weight: object = POOLING,
     weight_shape: object = None,
 ) -> GradCall[G]:
     """Check any gradient call: the input comes as an array or as ``input_shape``, and a convolution's
     weight as an array or as ``weight_shape``; ``geometry_of(input shape, weight shape)`` is the forward's.
 
     ``given`` is the input when it came as an array, else the weight (or, for pooling, nothing to read:
-    an empty array of the input's shape).
+    an empty array of the input's shape). Pooling passes no ``weight`` at all.
     """
-    arrays = float_arrays({"input": input, "weight": weight, "grad_output": grad_output})
+    named = {"grad_output": grad_output}
+    if input_shape is None:
+        named["input"] = input  # None here is refused by name
+    if weight is not POOLING and weight_shape is None:
+        named["weight"] = weight
+    arrays = float_arrays(named)
     g = arrays["grad_output"]
-    if input is not None:
+    if input_shape is None:
         given, unbatched = with_batch_axis(arrays["input"], "input", op)
         x_shape, described = given.shape, f"input {arrays['input'].shape}"
     else:
         shape: tuple[int, ...] = shape_argument(input_shape, "input_shape", (3, 4))
         unbatched = len(shape) == 3
         x_shape, described = ((1, *shape) if unbatched else shape), f"input_shape {shape}"
-        given = arrays["weight"] if weight is not None else np.empty(x_shape, dtype=g.dtype)
-    if weight is not None:
+        given = arrays["weight"] if "weight" in arrays else np.empty(x_shape, dtype=g.dtype)
+    if "weight" in arrays:
         w_shape = arrays["weight"].shape
     elif weight_shape is not None:
         w_shape = shape_argument(weight_shape, "weight_shape", (4,))
@@ -160,6 +185,10 @@ def grad_call(
     else:
         w_shape = ()
     geometry = geometry_of(x_shape, w_shape)
+    if isinstance(geometry, PoolGeometry):
+        check_pool_memory(op, geometry, g.dtype)
+    else:
+        check_memory(op, geometry, g.dtype)
     forward = op.removesuffix("_input_grad").removesuffix("_weight_grad").removesuffix("_grad")
     _check_grad_output(g, geometry.output_shape[unbatched:], op, f"{forward} on {described}")
     return GradCall(given, g[None] if unbatched else g, geometry, unbatched)
@@ -217,6 +246,7 @@ def conv_transpose2d_call(
     geometry = conv_transpose2d_geometry(
         op, x.shape, w.shape, stride, padding, output_padding, groups, dilation, None if b is None else b.shape
     )
+    check_memory(op, geometry, x.dtype)
     return TransposeCall(x, w, b, geometry, unbatched)
 
 
@@ -239,7 +269,20 @@ def pool2d_call(
     ceil_mode: object,
 ) -> PoolCall:
     x, unbatched = with_batch_axis(float_arrays({"input": input})["input"], "input", op)
-    return PoolCall(x, pool2d_geometry(op, x.shape, kernel_size, stride, padding, dilation, ceil_mode), unbatched)
+    geometry = pool2d_geometry(op, x.shape, kernel_size, stride, padding, dilation, ceil_mode)
+    check_pool_memory(op, geometry, x.dtype)
+    return PoolCall(x, geometry, unbatched)
+
+
+def check_pool_memory(op: str, geometry: PoolGeometry, dtype: np.dtype[Any]) -> None:
+    """Refuse pooling whose padded input and output alone would not fit in memory, before allocating them."""
+    height, width = geometry.padded_size
+    padded = (geometry.batch, geometry.channels, height, width)
+    check_fits(
+        f"{op}: the padded input {padded} and the output {geometry.output_shape} in {dtype}",
+        (math.prod(padded) + math.prod(geometry.output_shape)) * dtype.itemsize,
+        fix="use a smaller kernel_size and padding, or a smaller input",
+    )
 
 
 def avg_pool_options(count_include_pad: object, divisor_override: object) -> tuple[bool, int | None]:

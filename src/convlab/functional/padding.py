@@ -14,13 +14,16 @@ the sum of the gradients of every padded cell that copied it.
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Any
 
 import numpy as np
 
 from .._args import Pad2d, as_int
 from .._arrays import float_arrays
-from ..errors import ArgumentError
+from .._memory import check_fits
+from ..errors import ArgumentError, ArgumentTypeError
 from .geometry import PoolGeometry, check_padding_fits, with_batch_axis
 
 __all__ = ["pad", "pad2d", "pad2d_grad", "pool_pad", "source_index"]
@@ -148,11 +151,20 @@ def pad(input: object, pad: tuple[int, ...], mode: str = "constant", value: floa
             f"pad: mode must be one of {', '.join(map(repr, _PAD_MODES))}, got {mode!r}",
             fix="use mode='constant' to pad with a value",
         )
+    fill: object = value  # typed float, but callers pass anything
+    if isinstance(fill, bool) or not isinstance(fill, numbers.Real):
+        raise ArgumentTypeError(f"pad: value must be a number, got {value!r}", fix="pass e.g. value=0.0")
     padding = ((top, bottom), (left, right))
     check_padding_fits(padding, batched.shape[-2:], _PAD_MODES[mode], "pad")
+    height, width = batched.shape[-2] + top + bottom, batched.shape[-1] + left + right
+    check_fits(
+        f"pad: the padded array {(*batched.shape[:-2], height, width)} in {batched.dtype}",
+        math.prod(batched.shape[:-2]) * height * width * batched.dtype.itemsize,
+        fix="pad by fewer cells",
+    )
     padded = pad2d(batched, padding, _PAD_MODES[mode])
+    padded = padded.copy() if padded is batched else padded  # a new array every time, as in PyTorch
     if mode == "constant" and value != 0:
-        padded = padded.copy() if padded is batched else padded
         mask = np.ones(padded.shape[-2:], dtype=bool)
         mask[top : top + batched.shape[-2], left : left + batched.shape[-1]] = False
         padded[..., mask] = value

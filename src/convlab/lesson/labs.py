@@ -192,13 +192,23 @@ def _value_lab(
 
 
 def _shape_lab(name: str, seed: int = 0, **options: Any) -> ShapeLab:
+    from .._memory import check_fits
     from ..network.shapes import conv2d_derivation
     from ..nn import Conv2d
 
     settings = {**_SHAPE_PRESETS[name], **options}
+    seed = as_int(seed, "seed", minimum=0)
     batch = as_int(settings["batch"], "batch", minimum=1)
     in_channels = as_int(settings["in_channels"], "in_channels", minimum=1)
     size = pair(settings["size"], "size", minimum=1)
+    kernel = pair(settings["kernel_size"], "kernel_size", minimum=1)
+    # the random input in float64, its float32 copy, the layer's copy, and conv2d's unfolded windows
+    cells = batch * in_channels * size[0] * size[1]
+    check_fits(
+        f"{name} lab: a random input ({batch}, {in_channels}, {size[0]}, {size[1]}) and its windows",
+        cells * (8 + 4 + 4 + 4 * kernel[0] * kernel[1]),
+        fix="use a smaller --size, --batch or --in-channels",
+    )
     layer = Conv2d(
         in_channels,
         settings["out_channels"],

@@ -19,6 +19,7 @@ import re
 from pathlib import Path
 
 from .._args import Array
+from .._readers import read_npy, read_picture
 from ..errors import ArgumentError, ArgumentTypeError
 
 __all__ = ["load_array", "load_matrix", "parse_matrix"]
@@ -93,12 +94,7 @@ def load_matrix(source: str, name: str = "matrix") -> Array:
     if not path.is_file():
         raise ArgumentError(f"{name} file {source!r} does not exist", fix="check the path, or type the values")
     if path.suffix.lower() == ".npy":
-        try:
-            array = np.load(path, allow_pickle=False)
-        except ValueError as error:
-            raise ArgumentError(
-                f"{name} file {source!r} is not a plain .npy array: {error}", fix="save it with np.save"
-            ) from None
+        array = read_npy(path, name)
         while array.ndim > 2 and array.shape[0] == 1:  # (1, 1, H, W) -> (H, W); a 1-row matrix stays 2-D
             array = array[0]
         if array.ndim != 2:
@@ -111,14 +107,7 @@ def load_matrix(source: str, name: str = "matrix") -> Array:
                 f"{name} file {source!r} holds {array.dtype} values, not numbers", fix="save numbers"
             )
         return np.asarray(array, dtype=np.float32)
-    try:
-        from PIL import Image
-    except ImportError:
-        raise ArgumentError(
-            f"reading the image {source!r} needs pillow", fix="pip install pillow, or pass a .npy file"
-        ) from None
-    with Image.open(path) as image:
-        return np.asarray(image.convert("L"), dtype=np.float32)
+    return np.asarray(read_picture(path, name, "L"), dtype=np.float32)
 
 
 def load_array(source: str, name: str = "matrix", max_ndim: int = 4) -> Array:
@@ -132,14 +121,7 @@ def load_array(source: str, name: str = "matrix", max_ndim: int = 4) -> Array:
     import numpy as np
 
     if Path(source).suffix.lower() == ".npy" and Path(source).is_file():
-        array = np.load(source, allow_pickle=False)
-        if array.ndim > max_ndim or array.dtype.kind not in "biuf":
-            raise ArgumentError(
-                f"{name} file {source!r} holds {array.dtype} values of shape {array.shape}; "
-                f"expected numbers with at most {max_ndim} axes",
-                fix="save the array you mean with np.save",
-            )
-        return np.asarray(array, dtype=np.float32)
+        return np.asarray(read_npy(source, name, max_ndim), dtype=np.float32)
     if "|" in source:
         channels = [parse_matrix(part, f"{name} channel {c}") for c, part in enumerate(source.split("|"))]
         if len({channel.shape for channel in channels}) > 1:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .._memory import check_fits
 from . import runner
 from .as_graph import as_graph, input_shape_of
 from .graph import Graph, Node, Op, Params
@@ -146,6 +147,11 @@ def measure(graph: Graph, shape: tuple[int, ...], final: int, records: tuple[Lay
         )
     probed = Graph(graph.name, nodes)
     field = analyse(probed, (1, shape[1], height, width))[final]
+    check_fits(  # one float64 plane per layer at most the input's size: a lower bound of what the check holds
+        f"check: a {height}x{width} input through {len(nodes)} layers",
+        height * width * 8 * (len(nodes) + 1),
+        fix="check on a smaller --input; the receptive field does not depend on the input size",
+    )
     run = runner.forward(probed, np.ones((1, 1, height, width)), adapt=_probe, algorithm=EXACT)
     out_h, out_w = run.values[nodes[-1].name].shape[2:]
     unit = (out_h // 2, out_w // 2)

@@ -247,9 +247,26 @@ class Uncovered:
 
 
 def _uncovered_1d(size: int, kernel: int, stride: int, padding: Pair, dilation: int) -> tuple[int, ...]:
+    import numpy as np
+
+    from .._memory import check_fits
+
     length = checked_output_length("conv2d", "H", size, kernel, stride, padding, dilation)
-    read = {i * stride + a * dilation - padding[0] for i in range(length) for a in range(kernel)}
-    return tuple(index for index in range(size) if index not in read)
+    check_fits(f"marking which of {size} input rows a window reads", size, fix="use a smaller input size")
+    if dilation == 1 and kernel >= stride:  # the windows overlap or touch: one unbroken run of rows is read
+        last = (length - 1) * stride + kernel - 1 - padding[0]
+        return tuple(range(max(0, last + 1), size))  # only a stride that overshoots leaves the last rows
+    read = np.zeros(size, dtype=bool)  # one flag per row: a set of every (window, tap) pair could be huge
+    for tap in range(kernel):
+        first = tap * dilation - padding[0]  # the row window 0 reads with this tap; window i adds i * stride
+        if first >= size:
+            break
+        skipped = max(0, -(first // stride))  # windows whose tap lands in the top padding
+        start = first + skipped * stride
+        stop = min(size, first + (length - 1) * stride + 1)
+        if start < stop:
+            read[start:stop:stride] = True
+    return tuple(int(index) for index in np.flatnonzero(~read))
 
 
 def uncovered(

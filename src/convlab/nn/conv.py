@@ -112,7 +112,7 @@ class Convolution(Module):
 
     def forward(self, input: object) -> Array:
         """Convolve ``input`` and keep it for :meth:`backward`."""
-        self._input = np.asarray(input)
+        self._input = np.array(input)  # a copy: changing the caller's array later must not change the gradients
         return self._passes()[0](self._input, self.weight, self.bias, **self._settings())
 
     def backward(self, grad_output: object) -> Array:

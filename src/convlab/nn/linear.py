@@ -69,7 +69,7 @@ class Linear(Module):
         x = float_arrays({"input": input, "weight": self.weight})["input"]
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise linear_mismatch(self.in_features, self.out_features, tuple(x.shape)).error(ShapeError)
-        self._input = x
+        self._input = x.copy()  # changing the caller's array later must not change the gradients
         out: Array = np.matmul(x, np.asarray(self.weight).T)
         if self.bias is not None:
             out += self.bias

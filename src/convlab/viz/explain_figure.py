@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .._files import atomic_path
 from . import style
 from .cells import Grid, cell_value, draw_cell, legend, new_canvas, text, wrap
 
@@ -41,7 +42,8 @@ class ExplainPicture:
 
     def save(self, path: str | Path) -> Path:
         target = Path(path)
-        self.image.save(target)
+        with atomic_path(target) as temporary:
+            self.image.save(temporary)
         return target
 
 
@@ -95,7 +97,8 @@ def explain_figure(
     path = None
     if out is not None:
         path = Path(out)
-        image.save(path)
+        with atomic_path(path) as temporary:
+            image.save(temporary)
     return ExplainPicture(trace, lines, image, path)
 
 

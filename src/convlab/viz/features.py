@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .._files import atomic_path
 from . import style
 
 if TYPE_CHECKING:
@@ -200,7 +201,8 @@ def features_figure(
             fontsize=12,
         )
     if out is not None:
-        figure.savefig(out)
+        with atomic_path(out) as temporary:
+            figure.savefig(temporary)
     return figure
 
 

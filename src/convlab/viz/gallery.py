@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._files import atomic_path, make_folder
 from . import style
 from .cells import new_canvas, text, wrap
 
@@ -85,7 +86,7 @@ def gallery(out: str | Path, *, force: bool = False, frame_ms: int = 600) -> lis
             f"{folder}/ exists and is not empty; the gallery will not overwrite it",
             fix="pass --force to write into it, or --out another folder",
         )
-    folder.mkdir(parents=True, exist_ok=True)
+    make_folder(folder)
     written = []
     animations = []
     for number, case in enumerate(CASES, start=1):
@@ -120,5 +121,6 @@ def _sheet(animations: list[tuple[int, Case, WindowAnimation]], path: Path) -> P
         for line_number, line in enumerate(wrap(label, cell_w, style.TEXT - 1, bold=True)[:2]):
             text(draw, (x, y + line_number * (style.TEXT + 3)), line, style.TEXT - 1, bold=line_number == 0)
         sheet.paste(thumb, (x, y + label_height))
-    sheet.save(path)
+    with atomic_path(path) as temporary:
+        sheet.save(temporary)
     return path

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .._files import atomic_path
 from . import style
 
 if TYPE_CHECKING:
@@ -106,5 +107,6 @@ def params_figure(
             "a convolution shares one small kernel per channel pair across every position",
         )
     if out is not None:
-        figure.savefig(out)
+        with atomic_path(out) as temporary:
+            figure.savefig(temporary)
     return figure

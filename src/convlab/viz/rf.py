@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .._files import atomic_path
 from . import style
 
 if TYPE_CHECKING:
@@ -187,7 +188,8 @@ def rf_figure(
             fontweight="bold",
         )
     if out is not None:
-        figure.savefig(out)
+        with atomic_path(out) as temporary:
+            figure.savefig(temporary)
     return figure
 
 

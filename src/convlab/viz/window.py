@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._files import atomic_path
 from . import style
 from .cells import Grid, cell_value, draw_cell, legend, measure_legend, new_canvas, text, text_width, wrap
 
@@ -91,7 +92,10 @@ class WindowAnimation:
         palette = _palette()  # every style colour exactly, no dithering: flat cells stay flat and true
         frames = [image.quantize(palette=palette, dither=Image.Dither.NONE) for image in self.images]
         durations = [frame_ms] * (len(frames) - 1) + [last_ms]
-        frames[0].save(target, save_all=True, append_images=frames[1:], duration=durations, loop=0, optimize=True)
+        with atomic_path(target) as temporary:
+            frames[0].save(
+                temporary, save_all=True, append_images=frames[1:], duration=durations, loop=0, optimize=True
+            )
         return target
 
     def strip(self, frames: Sequence[int] | None = None, columns: int = 2) -> Image.Image:
@@ -111,7 +115,8 @@ class WindowAnimation:
 
     def save_strip(self, path: str | Path, frames: Sequence[int] | None = None, columns: int = 2) -> Path:
         target = Path(path)
-        self.strip(frames, columns).save(target)
+        with atomic_path(target) as temporary:
+            self.strip(frames, columns).save(temporary)
         return target
 
 

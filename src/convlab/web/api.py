@@ -23,6 +23,8 @@ LIMITS = {
     "image_side": 160,  # images are downscaled to at most this many pixels a side
     "image_bytes": 3 * 2**20,  # an uploaded image, decoded from base64
     "layers": 400,  # nodes of a network
+    "padded_side": 160,  # the padded input's height or width: padding and dilation drive the work
+    "products": 250_000,  # output values x kernel cells x input channels: each product is explained
 }
 
 
@@ -64,6 +66,47 @@ def _matrix(value: object, name: str, max_ndim: int) -> Any:
     return array
 
 
+def _bias(value: object, channels: int) -> Any:
+    """The request's bias: None, one number, or one number per output channel, all finite float32 values."""
+    import numpy as np
+
+    if value is None:
+        return None
+    numbers = value if isinstance(value, list) else [value]
+    if not all(isinstance(n, (int, float)) and not isinstance(n, bool) for n in numbers) or len(numbers) not in (
+        1,
+        channels,
+    ):
+        raise ArgumentError(
+            f"bias must be a number or a list of {channels} numbers (one per output channel), got {value!r:.80}",
+            fix="bias: 0.5",
+        )
+    array = np.array(numbers, dtype=np.float64)
+    if not np.all(np.abs(array) <= np.finfo(np.float32).max):  # also refuses nan
+        raise ArgumentError(
+            f"bias holds {value!r:.80}: not a finite float32 number", fix="use ordinary numbers, e.g. bias: 0.5"
+        )
+    return np.broadcast_to(array.astype(np.float32), (channels,)).copy()
+
+
+def _check_work(image: Any, kernel: Any, settings: dict[str, Any]) -> None:
+    """Refuse settings whose padded input or number of explained products exceed the page's limits."""
+    from .._args import conv_padding, pair
+
+    kernel_size = (int(kernel.shape[2]), int(kernel.shape[3]))
+    stride = pair(settings["stride"], "stride", minimum=1)
+    dilation = pair(settings["dilation"], "dilation", minimum=1)
+    (top, bottom), (left, right) = conv_padding(
+        settings["padding"], kernel_size=kernel_size, stride=stride, dilation=dilation
+    )
+    padded = (image.shape[1] + top + bottom, image.shape[2] + left + right)
+    _limit(max(padded), "padded_side", "the padded input's height or width")
+    spans = [d * (k - 1) + 1 for d, k in zip(dilation, kernel_size)]
+    outputs = [max(0, (p - span) // s + 1) for p, span, s in zip(padded, spans, stride)]
+    products = kernel.shape[0] * outputs[0] * outputs[1] * image.shape[0] * kernel_size[0] * kernel_size[1]
+    _limit(products, "products", "the number of products to explain (outputs x kernel cells x channels)")
+
+
 def _settings(request: dict[str, Any]) -> dict[str, Any]:
     def number_or_pair(key: str, default: object) -> object:
         value = request.get(key, default)
@@ -78,6 +121,17 @@ def _settings(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def conv(request: dict[str, Any]) -> dict[str, Any]:
+    """Convolve and explain every output value: see :func:`_conv`.
+
+    float32 overflow gives inf here rather than a warning; the server refuses to send inf as JSON.
+    """
+    import numpy as np
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _conv(request)
+
+
+def _conv(request: dict[str, Any]) -> dict[str, Any]:
     """Convolve and explain every output value.
 
     Request: ``input`` (H, W) or (C, H, W); ``kernel`` (kH, kW), (C, kH, kW) or (O, C, kH, kW); ``bias``
@@ -106,10 +160,9 @@ def conv(request: dict[str, Any]) -> dict[str, Any]:
     _limit(max(image.shape[1:]), "side", "the input's height or width")
     _limit(max(image.shape[0], kernel.shape[0]), "channels", "the number of channels")
     _limit(max(kernel.shape[2:]), "kernel", "the kernel's height or width")
-    bias = request.get("bias")
-    if bias is not None:
-        bias = np.broadcast_to(np.asarray(bias, dtype=np.float32), (kernel.shape[0],)).copy()
+    bias = _bias(request.get("bias"), kernel.shape[0])
     settings = _settings(request)
+    _check_work(image, kernel, settings)
     cells, output = [], []
     for o in range(kernel.shape[0]):
         traces = explain_all(image, np.ascontiguousarray(kernel), bias, out_channel=o, **settings)

@@ -5,10 +5,16 @@ Safety, on purpose:
 * it binds 127.0.0.1 unless told otherwise;
 * it serves only the files shipped in ``static/``, looked up by exact name in a
   table built at start-up, so no request path ever reaches the file system;
-* request bodies above MAX_BODY are refused with 413 before they are read, and
-  the API caps sizes and work (see :data:`convlab.web.api.LIMITS`);
-* errors answer 400 (convlab's own message) or 500 (a generic one), always as
-  JSON, never a traceback; slow clients time out instead of holding a thread.
+* it answers only requests addressed to a name it is bound to (127.0.0.1,
+  localhost, [::1] or the --host given), so a web page elsewhere cannot reach it
+  through DNS rebinding; POSTs must be ``application/json`` and come from the
+  page itself (no foreign Origin), so another site cannot post a plain form;
+* request bodies need a Content-Length; above MAX_BODY they are refused with
+  413 before they are read, JSON nested deeper than MAX_DEPTH or holding
+  NaN/Infinity is refused, and the API caps sizes and work (see
+  :data:`convlab.web.api.LIMITS`);
+* errors answer 4xx (convlab's own message) or 500 (a generic one), always as
+  valid JSON, never a traceback; slow clients time out instead of holding a thread.
 """
 
 from __future__ import annotations
@@ -23,9 +29,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["MAX_BODY", "STATIC", "make_server", "serve"]
+__all__ = ["LOCAL_HOSTS", "MAX_BODY", "MAX_DEPTH", "STATIC", "allowed_hosts", "make_server", "serve"]
 
 MAX_BODY = 4 * 2**20
+MAX_DEPTH = 16  # nesting of JSON arrays and objects; the API's deepest value, a 4-D kernel, needs 4
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 STATIC_DIR = Path(__file__).parent / "static"
 TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -59,15 +67,41 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _json(self, status: int, payload: object) -> None:
-        self._send(status, json.dumps(payload).encode(), "application/json")
+        try:
+            body = json.dumps(payload, allow_nan=False)  # NaN and Infinity are not JSON: never send them
+        except ValueError:
+            status = HTTPStatus.BAD_REQUEST
+            body = json.dumps(
+                {
+                    "error": "the result holds values beyond float32 (inf or nan)",
+                    "fix": "use smaller numbers in the input, kernel or bias",
+                }
+            )
+        self._send(status, body.encode(), "application/json")
 
     def _error(self, status: int, message: str, fix: str | None = None) -> None:
         self._json(status, {"error": message, "fix": fix})
+
+    def _host_refused(self) -> bool:
+        """Answer 403 and return True unless the Host header names this server (DNS rebinding guard)."""
+        host = self.headers.get("Host", "")
+        allowed: tuple[str, ...] = getattr(self.server, "allowed_hosts", LOCAL_HOSTS)
+        if _host_name(host).lower() in allowed:
+            return False
+        self.close_connection = True
+        self._error(
+            HTTPStatus.FORBIDDEN,
+            f"this server answers only to {', '.join(allowed)}, not to the host {host[:80]!r}",
+            "open the page at http://127.0.0.1:<port>/",
+        )
+        return True
 
     def do_HEAD(self) -> None:
         self.do_GET()
 
     def do_GET(self) -> None:
+        if self._host_refused():
+            return
         path = urlsplit(self.path).path
         if path in STATIC:
             file = STATIC[path]
@@ -77,15 +111,56 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self._error(HTTPStatus.NOT_FOUND, f"nothing at {path[:80]!r}", "open / for the page")
 
+    def _post_refused(self) -> bool:
+        """Answer 415/403 and return True for a POST another site could send: not JSON, or a foreign Origin."""
+        kind = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if kind != "application/json":
+            self.close_connection = True
+            self._error(
+                HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+                f"the request's Content-Type is {kind[:80]!r}, not 'application/json'",
+                "send the body as JSON with Content-Type: application/json",
+            )
+            return True
+        origin = self.headers.get("Origin")
+        if origin is not None and urlsplit(origin).netloc.lower() != self.headers.get("Host", "").lower():
+            self.close_connection = True
+            self._error(
+                HTTPStatus.FORBIDDEN,
+                f"a page at {origin[:80]!r} may not post to this server",
+                "use the page this server serves",
+            )
+            return True
+        return False
+
+    def _length(self) -> int | None:
+        """The body's declared length, or None after answering 411/400 for a missing, negative or odd one."""
+        text = self.headers.get("Content-Length")
+        if text is None:
+            self.close_connection = True
+            self._error(HTTPStatus.LENGTH_REQUIRED, "the request has no Content-Length", "send the body's length")
+            return None
+        if not (text.isascii() and text.strip().isdigit()):  # refuses "-1", "1e3", "0x10", " "
+            self.close_connection = True
+            self._error(
+                HTTPStatus.BAD_REQUEST,
+                f"Content-Length {text[:40]!r} is not a whole number of bytes",
+                "send the body's length in bytes",
+            )
+            return None
+        return int(text)
+
     def do_POST(self) -> None:
+        if self._host_refused():
+            return
         path = urlsplit(self.path).path
         if not path.startswith("/api/"):
             self._error(HTTPStatus.NOT_FOUND, f"nothing to post to at {path[:80]!r}", "post to /api/<call>")
             return
-        try:
-            length = int(self.headers.get("Content-Length", "0"))
-        except ValueError:
-            self._error(HTTPStatus.BAD_REQUEST, "Content-Length is not a number")
+        if self._post_refused():
+            return
+        length = self._length()
+        if length is None:
             return
         if length > MAX_BODY:
             self.close_connection = True
@@ -98,9 +173,16 @@ class Handler(BaseHTTPRequestHandler):
             )
             return
         try:
-            request = json.loads(self.rfile.read(length) or b"{}")
-        except (ValueError, UnicodeDecodeError):
+            request = json.loads(self.rfile.read(length) or b"{}", parse_constant=_refuse_constant)
+        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nesting beyond the parser
             self._error(HTTPStatus.BAD_REQUEST, "the request body is not JSON", 'send e.g. {"model": "resnet18"}')
+            return
+        if _nesting(request) > MAX_DEPTH:
+            self._error(
+                HTTPStatus.BAD_REQUEST,
+                f"the request nests arrays or objects more than {MAX_DEPTH} deep",
+                "send matrices as rows of numbers",
+            )
             return
         self._call(path.removeprefix("/api/"), request)
 
@@ -129,17 +211,59 @@ class Handler(BaseHTTPRequestHandler):
             )
 
 
+def _nesting(value: object) -> int:
+    """How deep lists and dicts nest in a parsed JSON value (walked without recursion)."""
+    deepest, level = 0, [value]
+    while level:
+        containers = [v for v in level if isinstance(v, (list, dict))]
+        if not containers:
+            break
+        deepest += 1
+        if deepest > MAX_DEPTH:
+            break
+        level = [item for c in containers for item in (c.values() if isinstance(c, dict) else c)]
+    return deepest
+
+
+def _host_name(host: str) -> str:
+    """The name in a Host header without its port: ``"[::1]:8000"`` -> ``"[::1]"``, ``"a:80"`` -> ``"a"``."""
+    if host.startswith("["):
+        return host[: host.find("]") + 1]
+    return host.rsplit(":", 1)[0]
+
+
+def _refuse_constant(name: str) -> float:
+    """json.loads hook for NaN, Infinity and -Infinity, which JSON itself does not have."""
+    raise ValueError(f"{name} is not JSON")
+
+
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256  # connections waiting to be accepted (the default 5 resets a burst of requests)
     verbose = False
+    allowed_hosts: tuple[str, ...] = LOCAL_HOSTS
 
 
 def make_server(host: str = "127.0.0.1", port: int = 8000, verbose: bool = False) -> Server:
-    """A server bound to ``host:port`` (port 0: any free port), not yet serving."""
+    """A server bound to ``host:port`` (port 0: any free port), not yet serving.
+
+    It answers requests whose Host header names 127.0.0.1, localhost, [::1] or ``host`` itself.
+    """
     server = Server((host, port), Handler)
     server.verbose = verbose
+    server.allowed_hosts = allowed_hosts(host)
     return server
+
+
+def allowed_hosts(host: str) -> tuple[str, ...]:
+    """The names a Host header may carry for a server bound to ``host``: the loopback names and ``host``.
+
+    Example:
+        >>> allowed_hosts("::1"), allowed_hosts("192.168.1.5")[-1]
+        (('127.0.0.1', 'localhost', '[::1]'), '192.168.1.5')
+    """
+    named = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    return tuple(dict.fromkeys((*LOCAL_HOSTS, named.lower())))
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False, verbose: bool = False) -> int:

@@ -1,0 +1,108 @@
+"""Every file convlab writes goes through here: written under a temporary name beside it, then renamed.
+
+A rename within one folder is atomic, so a reader, or a rerun after Ctrl-C, sees
+either the old file or the complete new one, never a 0-byte or truncated file.
+The temporary name keeps the target's extension, because PIL, matplotlib and
+NumPy choose the format from it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import ArgumentError
+
+__all__ = ["PICTURE_SUFFIXES", "atomic_path", "make_folder", "writable_file", "write_text"]
+
+PICTURE_SUFFIXES = (".png", ".gif", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+"""Extensions convlab can write pictures as (PIL and matplotlib both know these)."""
+
+
+def _cannot_write(where: Path, error: OSError) -> ArgumentError:
+    return ArgumentError(
+        f"cannot write to {str(where)!r}: {error.strerror or error}",
+        fix="choose a place you can write to, e.g. --out ./convlab-pictures/name.png",
+    )
+
+
+def make_folder(folder: str | os.PathLike[str], option: str = "--out") -> Path:
+    """Create ``folder`` (and its parents) if missing and check that files can be written in it.
+
+    Raises:
+        ArgumentError: it or a parent is a file, or the system refuses (no permission, /proc, read-only).
+    """
+    path = Path(folder)
+    for parent in (path, *path.parents):
+        if parent.exists() and not parent.is_dir():
+            raise ArgumentError(
+                f"{option} {str(folder)!r}: {str(parent)!r} is a file, not a folder",
+                fix=f"pass {option} a path whose folders are folders",
+            )
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".convlab-probe-{secrets.token_hex(4)}"
+        probe.touch(
+            exist_ok=False
+        )  # the only sure test of writing (permissions, read-only or virtual file systems)
+        probe.unlink()
+    except OSError as error:
+        raise _cannot_write(path, error) from None
+    return path
+
+
+def writable_file(path: str | os.PathLike[str], suffixes: tuple[str, ...], option: str = "--out") -> Path:
+    """Check that ``path`` names a file convlab can write in one of ``suffixes``; creates its folder.
+
+    Raises:
+        ArgumentError: an unknown extension, a folder, or a place that cannot be written.
+    """
+    target = Path(path)
+    if target.suffix.lower() not in suffixes:
+        named = f"{target.suffix!r}" if target.suffix else "no extension"
+        raise ArgumentError(
+            f"{option} {str(path)!r} has {named}; convlab writes {', '.join(suffixes)} here",
+            fix=f"{option} {target.with_suffix(suffixes[0]).name}",
+        )
+    if target.is_dir():
+        raise ArgumentError(
+            f"{option} {str(path)!r} is a folder", fix=f"{option} {target / ('name' + suffixes[0])}"
+        )
+    make_folder(target.parent, option)
+    return target
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Give a temporary path beside ``path`` to write to; on success it replaces ``path``, on any
+    failure or interrupt it is removed and ``path`` is left as it was.
+
+    Example:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> with atomic_path(folder / "a.txt") as temporary:
+        ...     _ = temporary.write_text("done")
+        >>> (folder / "a.txt").read_text(), sorted(p.name for p in folder.iterdir())
+        ('done', ['a.txt'])
+    """
+    target = Path(path)
+    temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.partial{target.suffix}")
+    try:
+        yield temporary
+        os.replace(temporary, target)
+    except OSError as error:  # a full disk, a folder without write permission, ...
+        temporary.unlink(missing_ok=True)
+        raise _cannot_write(target, error) from None
+    except BaseException:  # KeyboardInterrupt included: Ctrl-C must not leave a half-written file
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically; returns the path."""
+    with atomic_path(path) as temporary:
+        temporary.write_text(text, encoding="utf-8")
+    return Path(path)
