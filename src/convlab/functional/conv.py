@@ -68,10 +68,14 @@ def conv2d(
     """
     call = conv2d_call("conv2d", input, weight, bias, stride, padding, dilation, groups, padding_mode)
     geo = call.geometry
-    padded = pad2d(call.input, geo.padding, geo.padding_mode)
-    out = choose(algorithm, geo.layout).forward(
-        padded, call.weight, call.bias, geo.stride, geo.dilation, geo.groups
-    )
+    chosen = choose(algorithm, geo.layout, (call.input, call.weight))
+    if chosen.zero_padded is not None and geo.padding_mode == "zeros":
+        out = chosen.zero_padded.forward(
+            call.input, call.weight, call.bias, geo.padding, geo.stride, geo.dilation, geo.groups
+        )
+    else:
+        padded = pad2d(call.input, geo.padding, geo.padding_mode)
+        out = chosen.forward(padded, call.weight, call.bias, geo.stride, geo.dilation, geo.groups)
     return unbatch(out, call.unbatched)
 
 
@@ -110,9 +114,13 @@ def conv2d_input_grad(
     w, grad, geo, unbatched = conv2d_input_grad_call(
         "conv2d_input_grad", input_shape, weight, grad_output, stride, padding, dilation, groups, padding_mode
     )
-    grad_padded = choose(algorithm, geo.layout).input_grad(
-        w, grad, geo.padded_size, geo.stride, geo.dilation, geo.groups
-    )
+    chosen = choose(algorithm, geo.layout, (w, grad))
+    if chosen.zero_padded is not None and geo.padding_mode == "zeros":
+        grad_input = chosen.zero_padded.input_grad(
+            w, grad, geo.input_size, geo.padding, geo.stride, geo.dilation, geo.groups
+        )
+        return unbatch(grad_input, unbatched)
+    grad_padded = chosen.input_grad(w, grad, geo.padded_size, geo.stride, geo.dilation, geo.groups)
     return unbatch(pad2d_grad(grad_padded, geo.padding, geo.padding_mode), unbatched)
 
 
@@ -149,10 +157,13 @@ def conv2d_weight_grad(
     x, grad, geo = conv2d_weight_grad_call(
         "conv2d_weight_grad", input, weight_shape, grad_output, stride, padding, dilation, groups, padding_mode
     )
+    chosen = choose(algorithm, geo.layout, (x, grad))
+    if chosen.zero_padded is not None and geo.padding_mode == "zeros":
+        return chosen.zero_padded.weight_grad(
+            x, grad, geo.kernel_size, geo.padding, geo.stride, geo.dilation, geo.groups
+        )
     padded = pad2d(x, geo.padding, geo.padding_mode)
-    return choose(algorithm, geo.layout).weight_grad(
-        padded, grad, geo.kernel_size, geo.stride, geo.dilation, geo.groups
-    )
+    return chosen.weight_grad(padded, grad, geo.kernel_size, geo.stride, geo.dilation, geo.groups)
 
 
 def conv2d_bias_grad(grad_output: object) -> Array:
