@@ -1,4 +1,4 @@
-"""The compiled depthwise loops, against PyTorch (float64 and float32) and the lesson's loop.
+"""The compiled depthwise and direct loops, against PyTorch (float64 and float32) and the lesson's loop.
 
 The configurations are drawn small, with the size threshold lowered to 0 so the
 compiled loops run on every one of them; the zero padding is drawn uneven and
@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 import convlab.functional as F
 from convlab.functional import reference
-from convlab.functional.algorithms import depthwise
+from convlab.functional.algorithms import depthwise, direct
 
 TOLERANCE = {np.float64: 1e-12, np.float32: 1e-5}  # of the summed magnitudes, as in tests/oracle.py
 
@@ -29,12 +29,12 @@ TOLERANCE = {np.float64: 1e-12, np.float32: 1e-5}  # of the summed magnitudes, a
 @contextmanager
 def compiled_always() -> Iterator[None]:
     """Run the compiled loops whatever the size of the call."""
-    saved = depthwise.COMPILED_MIN_WORK
-    depthwise.COMPILED_MIN_WORK = 0
+    saved = depthwise.COMPILED_MIN_WORK, direct.COMPILED_MIN_WORK
+    depthwise.COMPILED_MIN_WORK = direct.COMPILED_MIN_WORK = 0
     try:
         yield
     finally:
-        depthwise.COMPILED_MIN_WORK = saved
+        depthwise.COMPILED_MIN_WORK, direct.COMPILED_MIN_WORK = saved
 
 
 @dataclass(frozen=True)
@@ -178,3 +178,86 @@ def test_non_zero_padding_modes_take_the_padded_path_and_match_torch() -> None:
     layer.weight.data = torch.tensor(w)
     expected = layer(torch.tensor(x)).detach().numpy()
     np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-12 * np.abs(expected).max())
+
+
+@dataclass(frozen=True)
+class Dense:
+    """A groups=1 convolution for the direct loop."""
+
+    batch: int
+    in_channels: int
+    out_channels: int
+    size: tuple[int, int]
+    kernel_size: tuple[int, int]
+    stride: tuple[int, int]
+    dilation: tuple[int, int]
+    padding: tuple[int, int]
+    seed: int
+
+    def arrays(self, dtype: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        rng = np.random.default_rng(self.seed)
+        x = rng.standard_normal((self.batch, self.in_channels, *self.size)).astype(dtype)
+        w = rng.standard_normal((self.out_channels, self.in_channels, *self.kernel_size)).astype(dtype)
+        return x, w, rng.standard_normal(self.out_channels).astype(dtype)
+
+    def torch_forward(self, x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+        args = (torch.tensor(a.astype(np.float64)) for a in (x, w, b))
+        out = torch.nn.functional.conv2d(*args, stride=self.stride, padding=self.padding, dilation=self.dilation)
+        return out.numpy()
+
+
+@st.composite
+def dense_configs(draw: st.DrawFn) -> Dense:
+    kernel = (draw(st.integers(1, 7)), draw(st.integers(1, 7)))
+    dilation = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    padding = (draw(st.integers(0, 4)), draw(st.integers(0, 4)))
+    size = [
+        draw(st.integers(max(1, d * (k - 1) + 1 - 2 * p), d * (k - 1) + 24))
+        for k, d, p in zip(kernel, dilation, padding)
+    ]
+    return Dense(
+        batch=draw(st.integers(1, 3)),
+        in_channels=draw(st.integers(1, 5)),
+        out_channels=draw(st.integers(1, 19)),  # across the SIMD width, with a ragged end
+        size=(size[0], size[1]),
+        kernel_size=kernel,
+        stride=(draw(st.integers(1, 3)), draw(st.integers(1, 3))),
+        dilation=dilation,
+        padding=padding,
+        seed=draw(st.integers(0, 2**31)),
+    )
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@settings(max_examples=60)
+@given(config=dense_configs())
+def test_compiled_direct_forward_matches_torch(config: Dense, dtype: Any) -> None:
+    x, w, b = config.arrays(dtype)
+    kwargs = {"stride": config.stride, "padding": config.padding, "dilation": config.dilation}
+    with compiled_always():
+        out = F.conv2d(x, w, b, **kwargs, algorithm="direct")
+    assert out.dtype == dtype
+    scale = config.torch_forward(np.abs(x), np.abs(w), np.abs(b))
+    assert_close("forward", out, config.torch_forward(x, w, b), scale, dtype)
+
+
+@settings(max_examples=20)
+@given(config=dense_configs())
+def test_compiled_direct_forward_matches_the_lessons_loop(config: Dense) -> None:
+    x, w, b = config.arrays(np.float64)
+    padded = np.pad(x, ((0, 0), (0, 0), *((p, p) for p in config.padding)))
+    with compiled_always():
+        out = direct.forward(padded, w, b, config.stride, config.dilation, 1)
+    expected = reference.correlate(padded, w, b, config.stride, config.dilation, 1)
+    scale = reference.correlate(np.abs(padded), np.abs(w), np.abs(b), config.stride, config.dilation, 1)
+    assert_close("forward", out, expected, scale, np.float64)
+
+
+def test_a_first_layer_runs_direct_under_auto_and_matches_torch() -> None:
+    """7x7 stride 2 from three channels, as a network's first layer, above the threshold."""
+    config = Dense(2, 3, 16, (45, 51), (7, 7), (2, 2), (1, 1), (3, 3), seed=11)
+    x, w, b = config.arrays(np.float32)
+    assert direct.COMPILED_MIN_WORK <= 2 * 16 * 23 * 26 * 3 * 49  # multiply-adds of this call
+    out = F.conv2d(x, w, b, stride=2, padding=3)
+    scale = config.torch_forward(np.abs(x), np.abs(w), np.abs(b))
+    assert_close("forward", out, config.torch_forward(x, w, b), scale, np.float32)
