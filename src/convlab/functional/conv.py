@@ -47,7 +47,8 @@ def conv2d(
             is a depthwise convolution. Default: 1.
         padding_mode: "zeros", "reflect", "replicate" or "circular", as in
             ``torch.nn.Conv2d``. Default: "zeros".
-        algorithm: "auto", "im2col" or "reference" (the lesson's loop). Default: "auto".
+        algorithm: "auto", or one of "im2col", "gemm1x1", "winograd", "fft", "depthwise",
+            "direct" and "reference" (the lesson's loop). Default: "auto".
 
     Shape:
         - input: (N, C_in, H_in, W_in) or (C_in, H_in, W_in)

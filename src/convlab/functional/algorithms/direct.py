@@ -55,9 +55,12 @@ def forward_zero_padded(
 
     out = np.empty((N, O, Ho, Wo), dtype=weight.dtype)
     w_last = np.ascontiguousarray(weight.transpose(1, 2, 3, 0))
-    rows = np.empty((N * Ho, Wo, O), dtype=weight.dtype)
+    rows = np.empty((Ho, Wo, O), dtype=weight.dtype)  # one image's scratch, reused: its pages stay mapped
     x = np.ascontiguousarray(input)
-    direct_kernels.forward(x, w_last, out, rows, padding[0][0], padding[1][0], *stride, *dilation)
+    for n in range(N):
+        direct_kernels.forward(
+            x[n : n + 1], w_last, out[n : n + 1], rows, padding[0][0], padding[1][0], *stride, *dilation
+        )
     if bias is not None:
         out += bias[:, None, None]
     return out

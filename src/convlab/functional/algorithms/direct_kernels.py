@@ -39,7 +39,8 @@ def forward(
 
     Shape: x (N, C, H, W), w_last (C, kH, kW, O) (the weight with its output
     channels last), out (N, O, H_out, W_out), filled here; rows (N * H_out, W_out, O),
-    scratch: each output row is summed there, channels last, then written out.
+    scratch: each output row is summed there, channels last, then written out
+    (the caller passes one image at a time, so the scratch stays one image's size).
     """
     N, C, H, W = x.shape
     _, kh, kw, O = w_last.shape
