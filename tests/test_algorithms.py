@@ -20,7 +20,7 @@ from tests.strategies import ConvConfig, conv_configs
 # Winograd and the FFT transform whole tiles or images, so an output's rounding error comes from its
 # neighbours too (an output that sees only padding is 0 exactly, but not after a transform): their error is
 # bounded against the largest magnitude of the output, the others' element by element.
-FLOAT32 = {"im2col": 1e-5, "gemm1x1": 1e-5, "depthwise": 1e-5, "winograd": 5e-5, "fft": 2e-5}
+FLOAT32 = {"im2col": 1e-5, "gemm1x1": 1e-5, "depthwise": 1e-5, "direct": 1e-5, "winograd": 5e-5, "fft": 2e-5}
 
 STRATEGIES = {
     "im2col": conv_configs(),
@@ -28,6 +28,7 @@ STRATEGIES = {
     "winograd": conv_configs(kernel=(3, 3), stride=(1, 1), dilation=(1, 1), max_size_extra=9),
     "fft": conv_configs(max_kernel=6, max_size_extra=6),
     "depthwise": conv_configs(depthwise=True),
+    "direct": conv_configs(max_groups=1, max_per_group=6, max_size_extra=6),
 }
 
 
@@ -135,16 +136,19 @@ def _layout(
     [
         (_layout((3, 3)), "winograd"),
         (_layout((3, 3), channels=512, size=(9, 9)), "im2col"),  # 8 images x 4 tiles: too few for Winograd
-        (_layout((3, 3), channels=4), "im2col"),
+        (_layout((3, 3), channels=4), "direct"),
         (_layout((3, 3), stride=(2, 2)), "im2col"),
-        (_layout((3, 3), dilation=(2, 2)), "im2col"),
-        (_layout((3, 3), dilation=(2, 2), stride=(2, 2)), "im2col"),
+        (_layout((3, 3), channels=16, stride=(2, 2)), "direct"),
+        (_layout((3, 3), dilation=(2, 2)), "direct"),
+        (_layout((3, 3), dilation=(2, 2), stride=(2, 2)), "direct"),
+        (_layout((3, 3), channels=128, dilation=(2, 2)), "im2col"),
         (_layout((1, 1), stride=(2, 2)), "gemm1x1"),
         (_layout((3, 3), channels=32, groups=32), "depthwise"),
         (_layout((15, 15), channels=1, size=(2062, 2062)), "fft"),
-        (_layout((7, 7), channels=16, size=(64, 64)), "im2col"),
+        (_layout((7, 7), channels=16, size=(64, 64)), "direct"),
+        (_layout((7, 7), channels=32, size=(64, 64)), "im2col"),
         (_layout((11, 11), channels=16, size=(64, 64)), "fft"),
-        (_layout((7, 7), channels=3, stride=(2, 2), size=(230, 230)), "im2col"),
+        (_layout((7, 7), channels=3, stride=(2, 2), size=(230, 230)), "direct"),
     ],
 )
 def test_auto_picks_by_the_measured_rule(layout: Layout, expected: str) -> None:

@@ -49,7 +49,8 @@ def conv2d(
             is a depthwise convolution. Default: 1.
         padding_mode: "zeros", "reflect", "replicate" or "circular", as in
             ``torch.nn.Conv2d``. Default: "zeros".
-        algorithm: "auto", "im2col" or "reference" (the lesson's loop). Default: "auto".
+        algorithm: "auto", or one of "im2col", "gemm1x1", "winograd", "fft", "depthwise",
+            "direct" and "reference" (the lesson's loop). Default: "auto".
         settings: stride, padding, dilation, groups and padding_mode already normalised by
             :func:`convlab.functional.geometry.conv_settings` (and warned about there); they replace those
             arguments, and are not checked or warned about again.
@@ -73,10 +74,14 @@ def conv2d(
     """
     call = conv2d_call("conv2d", input, weight, bias, stride, padding, dilation, groups, padding_mode, settings)
     geo = call.geometry
-    padded = pad2d(call.input, geo.padding, geo.padding_mode)
-    out = choose(algorithm, geo.layout).forward(
-        padded, call.weight, call.bias, geo.stride, geo.dilation, geo.groups
-    )
+    chosen = choose(algorithm, geo.layout, (call.input, call.weight))
+    if chosen.zero_padded is not None and geo.padding_mode == "zeros":
+        out = chosen.zero_padded.forward(
+            call.input, call.weight, call.bias, geo.padding, geo.stride, geo.dilation, geo.groups
+        )
+    else:
+        padded = pad2d(call.input, geo.padding, geo.padding_mode)
+        out = chosen.forward(padded, call.weight, call.bias, geo.stride, geo.dilation, geo.groups)
     return unbatch(out, call.unbatched)
 
 
@@ -121,9 +126,13 @@ def conv2d_input_grad(
         weight=weight,
     )
     w, grad, geo, unbatched = call.given, call.grad_output, call.geometry, call.unbatched
-    grad_padded = choose(algorithm, geo.layout).input_grad(
-        w, grad, geo.padded_size, geo.stride, geo.dilation, geo.groups
-    )
+    chosen = choose(algorithm, geo.layout, (w, grad))
+    if chosen.zero_padded is not None and geo.padding_mode == "zeros":
+        grad_input = chosen.zero_padded.input_grad(
+            w, grad, geo.input_size, geo.padding, geo.stride, geo.dilation, geo.groups
+        )
+        return unbatch(grad_input, unbatched)
+    grad_padded = chosen.input_grad(w, grad, geo.padded_size, geo.stride, geo.dilation, geo.groups)
     return unbatch(pad2d_grad(grad_padded, geo.padding, geo.padding_mode), unbatched)
 
 
@@ -166,10 +175,13 @@ def conv2d_weight_grad(
         weight_shape=weight_shape,
     )
     x, grad, geo = call.given, call.grad_output, call.geometry
+    chosen = choose(algorithm, geo.layout, (x, grad))
+    if chosen.zero_padded is not None and geo.padding_mode == "zeros":
+        return chosen.zero_padded.weight_grad(
+            x, grad, geo.kernel_size, geo.padding, geo.stride, geo.dilation, geo.groups
+        )
     padded = pad2d(x, geo.padding, geo.padding_mode)
-    return choose(algorithm, geo.layout).weight_grad(
-        padded, grad, geo.kernel_size, geo.stride, geo.dilation, geo.groups
-    )
+    return chosen.weight_grad(padded, grad, geo.kernel_size, geo.stride, geo.dilation, geo.groups)
 
 
 def conv2d_bias_grad(grad_output: object) -> Array:

@@ -66,7 +66,7 @@ def conv_transpose2d(
         "conv_transpose2d", input, weight, bias, stride, padding, output_padding, groups, dilation
     )
     geo = call.geometry
-    full = choose(algorithm, geo.layout).input_grad(
+    full = choose(algorithm, geo.layout, (call.weight, call.input)).input_grad(
         call.weight, call.input, _full_size(geo), geo.stride, geo.dilation, geo.groups
     )
     (ph, pw), (Ho, Wo) = geo.padding, geo.output_size
@@ -118,7 +118,7 @@ def conv_transpose2d_input_grad(
     w, grad, geo, unbatched = call.given, call.grad_output, call.geometry, call.unbatched
     (ph, pw), (H, W) = geo.padding, geo.input_size
     padded = np.pad(grad, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    out = choose(algorithm, geo.layout).forward(padded, w, None, geo.stride, geo.dilation, geo.groups)
+    out = choose(algorithm, geo.layout, (padded, w)).forward(padded, w, None, geo.stride, geo.dilation, geo.groups)
     return unbatch(np.ascontiguousarray(out[:, :, :H, :W]), unbatched)  # output_padding >= stride adds a row
 
 
@@ -164,6 +164,6 @@ def conv_transpose2d_weight_grad(
     x, grad, geo = call.given, call.grad_output, call.geometry
     (ph, pw) = geo.padding
     padded = np.pad(grad, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    return choose(algorithm, geo.layout).weight_grad(
+    return choose(algorithm, geo.layout, (padded, x)).weight_grad(
         padded, x, geo.kernel_size, geo.stride, geo.dilation, geo.groups
     )

@@ -4,6 +4,11 @@ Pooling slides a window like convolution but has no weights: it keeps the
 largest value (max) or the mean (avg) of each window. The fast path loops over
 the kH * kW kernel offsets, never over output pixels: at offset (a, b) the
 window cells of all outputs form one strided plane of the padded input.
+
+Above a size threshold the same results come from compiled loops
+(:mod:`.pool_kernels`) that visit each window once on all cores and never
+build the padded input; small calls stay on the NumPy path, which needs no
+compilation.
 """
 
 from __future__ import annotations
@@ -19,6 +24,36 @@ from .geometry import PoolGeometry, pool2d_geometry
 from .padding import pool_pad
 
 __all__ = ["avg_pool2d", "avg_pool2d_grad", "max_pool2d", "max_pool2d_grad"]
+
+COMPILED_MIN_WORK = 1 << 18  # window cells visited, from which the compiled loops pay for their first call
+
+
+def _compiled(geo: PoolGeometry) -> bool:
+    return (
+        geo.batch
+        * geo.channels
+        * geo.output_size[0]
+        * geo.output_size[1]
+        * geo.kernel_size[0]
+        * geo.kernel_size[1]
+        >= COMPILED_MIN_WORK
+    )
+
+
+def _window(geo: PoolGeometry, dilated: bool) -> Array:
+    """(kH, kW, sH, sW, pH, pW), and (dH, dW) after them for max pooling, as the kernels take them."""
+    numbers = (*geo.kernel_size, *geo.stride, *geo.padding, *(geo.dilation if dilated else ()))
+    return np.array(numbers, dtype=np.int64)
+
+
+def _compiled_argmax(x: Array, geo: PoolGeometry) -> tuple[Array, Array]:
+    """Each window's maximum and its index into the H_in * W_in plane, from the compiled loop."""
+    from . import pool_kernels
+
+    out = np.empty(geo.output_shape, dtype=x.dtype)
+    where = np.empty(geo.output_shape, dtype=np.int64)
+    pool_kernels.max_forward(np.ascontiguousarray(x), out, where, _window(geo, dilated=True))
+    return out, where
 
 
 def _offsets(geo: PoolGeometry) -> Iterator[tuple[slice, slice]]:
@@ -82,8 +117,13 @@ def max_pool2d(
         array([[[4.]]], dtype=float32)
     """
     call = pool2d_call("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
+    indices = flag(return_indices, "return_indices")
+    if _compiled(call.geometry):
+        out, where = _compiled_argmax(call.input, call.geometry)
+        out = unbatch(out, call.unbatched)
+        return (out, unbatch(where, call.unbatched)) if indices else out
     padded = pool_pad(call.input, call.geometry, -np.inf)
-    if flag(return_indices, "return_indices"):
+    if indices:
         out, winner = _argmax(padded, call.geometry)
         return unbatch(out, call.unbatched), unbatch(_flat_index(winner, call.geometry), call.unbatched)
     planes = _offsets(call.geometry)
@@ -135,6 +175,13 @@ def max_pool2d_grad(
         input=input,
     )
     grad = call.grad_output
+    if _compiled(call.geometry):
+        from . import pool_kernels
+
+        _, where = _compiled_argmax(call.given, call.geometry)
+        grad_input = np.empty(call.given.shape, dtype=grad.dtype)
+        pool_kernels.max_backward(np.ascontiguousarray(grad), where, grad_input)
+        return unbatch(grad_input, call.unbatched)
     padded = pool_pad(call.given, call.geometry, -np.inf)
     _, winner = _argmax(padded, call.geometry)
     grad_padded = np.zeros(padded.shape, dtype=grad.dtype)
@@ -194,6 +241,15 @@ def avg_pool2d(
     """
     call = pool2d_call("avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode)
     include_pad, override = avg_pool_options(count_include_pad, divisor_override)
+    if _compiled(call.geometry):
+        from . import pool_kernels
+
+        out = np.empty(call.geometry.output_shape, dtype=call.input.dtype)
+        divisor = _avg_divisor(call.geometry, include_pad, override, out.dtype)
+        pool_kernels.avg_forward(
+            np.ascontiguousarray(call.input), out, _window(call.geometry, dilated=False), divisor
+        )
+        return unbatch(out, call.unbatched)
     padded = pool_pad(call.input, call.geometry, 0.0)
     total = np.zeros(call.geometry.output_shape, dtype=call.input.dtype)
     for rows, cols in _offsets(call.geometry):
@@ -233,6 +289,13 @@ def avg_pool2d_grad(
     grad = call.grad_output
     include_pad, override = avg_pool_options(count_include_pad, divisor_override)
     geo = call.geometry
+    if _compiled(geo):
+        from . import pool_kernels
+
+        grad_input = np.empty((geo.batch, geo.channels, *geo.input_size), dtype=grad.dtype)
+        divisor = _avg_divisor(geo, include_pad, override, grad.dtype)
+        pool_kernels.avg_backward(np.ascontiguousarray(grad), grad_input, _window(geo, dilated=False), divisor)
+        return unbatch(grad_input, call.unbatched)
     share = grad / _avg_divisor(geo, include_pad, override, grad.dtype)
     grad_padded = np.zeros((geo.batch, geo.channels, *geo.padded_size), dtype=grad.dtype)
     for rows, cols in _offsets(geo):

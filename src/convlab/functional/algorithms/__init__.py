@@ -7,6 +7,10 @@ handled once, in :mod:`convlab.functional.padding`) and provides::
     input_grad(weight, grad_output, padded_size, stride, dilation, groups)   -> (N, C, H_pad, W_pad)
     weight_grad(padded, grad_output, kernel_size, stride, dilation, groups)  -> (O, C/groups, kH, kW)
 
+An algorithm may also provide :class:`ZeroPadded` entry points, which take the
+unpadded input and the zero padding's widths and never build the padded array;
+conv2d and its gradients use them when ``padding_mode="zeros"``.
+
 ``algorithm="auto"`` picks one by :func:`choose`; any name in :data:`ALGORITHMS`
 can be asked for directly.
 """
@@ -14,16 +18,32 @@ can be asked for directly.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ..._args import Array, Pair
+import numpy as np
+
+from ..._args import Array, Pad2d, Pair
 from ...errors import ArgumentError
 from .. import reference
 from ..geometry import Layout
-from . import depthwise, fft, gemm1x1, im2col, winograd
+from . import depthwise, direct, fft, gemm1x1, im2col, winograd
 
-__all__ = ["ALGORITHMS", "Algorithm", "Layout", "choose"]
+__all__ = ["ALGORITHMS", "Algorithm", "Layout", "ZeroPadded", "choose"]
+
+
+@dataclass(frozen=True)
+class ZeroPadded:
+    """The same three functions on the unpadded input, given the zeros padding ((top, bottom), (left, right))::
+
+    forward(input, weight, bias, padding, stride, dilation, groups)                -> (N, O, H_out, W_out)
+    input_grad(weight, grad_output, input_size, padding, stride, dilation, groups)  -> (N, C, H, W)
+    weight_grad(input, grad_output, kernel_size, padding, stride, dilation, groups) -> (O, C/groups, kH, kW)
+    """
+
+    forward: Callable[[Array, Array, Array | None, Pad2d, Pair, Pair, int], Array]
+    input_grad: Callable[[Array, Array, Pair, Pad2d, Pair, Pair, int], Array]
+    weight_grad: Callable[[Array, Array, Pair, Pad2d, Pair, Pair, int], Array]
 
 
 @dataclass(frozen=True)
@@ -35,6 +55,7 @@ class Algorithm:
     input_grad: Callable[[Array, Array, Pair, Pair, Pair, int], Array]
     weight_grad: Callable[[Array, Array, Pair, Pair, Pair, int], Array]
     supports: Callable[[Layout], bool] = lambda layout: True
+    zero_padded: ZeroPadded | None = None  # entry points that fuse zero padding, where the algorithm has them
 
 
 ALGORITHMS = {
@@ -60,6 +81,17 @@ ALGORITHMS = {
         depthwise.input_grad,
         depthwise.weight_grad,
         lambda lay: depthwise.supports(lay.in_channels // lay.groups, lay.groups),
+        ZeroPadded(
+            depthwise.forward_zero_padded, depthwise.input_grad_zero_padded, depthwise.weight_grad_zero_padded
+        ),
+    ),
+    "direct": Algorithm(
+        "direct",
+        direct.forward,
+        direct.input_grad,
+        direct.weight_grad,
+        lambda lay: lay.groups == 1,
+        ZeroPadded(direct.forward_zero_padded, direct.input_grad_zero_padded, direct.weight_grad_zero_padded),
     ),
     "reference": Algorithm(
         "reference", reference.correlate, reference.correlate_input_grad, reference.correlate_weight_grad
@@ -72,10 +104,24 @@ WINOGRAD_MIN_TILES = 64  # nor when the batch has few 4x4 output tiles: the kern
 FFT_MIN_KERNEL_AREA = 49  # from 7x7 on, the FFT beats im2col for images with few channels ...
 FFT_FEW_CHANNELS = 4  # ... (at most this many per group), at any image size
 FFT_ANY_CHANNELS_AREA = 121  # from 11x11 on it wins whatever the channels
+DIRECT_MAX_CHANNELS = 16  # the direct loop beats im2col up to this many input channels (any stride) ...
+DIRECT_DILATED_MAX_CHANNELS = 64  # ... and, dilated, up to this many (im2col's copies grow with the dilation)
+
+# Each output of these mixes every input of its tile or image, so one NaN or Inf reaches outputs whose
+# window never saw it; the others multiply and add exactly the window's cells, as PyTorch does.
+SPREADS_NONFINITE = frozenset({"winograd", "fft"})
+
+
+def all_finite(arrays: Sequence[Array]) -> bool:
+    """Whether every value is finite, checked by one sum per array (a NaN or Inf in the terms makes the
+    sum NaN or Inf; a sum that overflows only costs the faster algorithm)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return all(math.isfinite(float(np.sum(array))) for array in arrays)
 
 
 def _auto(layout: Layout) -> Algorithm:
-    """The measured rule: depthwise, 1x1, Winograd for 3x3 stride 1, FFT for large kernels, else im2col."""
+    """The measured rule: depthwise, 1x1, Winograd for 3x3 stride 1, FFT for large kernels, the direct loop
+    for few input channels or a dilation, else im2col."""
     in_per_group = layout.in_channels // layout.groups
     out_per_group = layout.out_channels // layout.groups
     for name in ("depthwise", "gemm1x1"):
@@ -93,17 +139,30 @@ def _auto(layout: Layout) -> Algorithm:
     # the FFT computes every stride-1 output, so a stride would waste most of it
     if layout.stride == (1, 1) and (area >= FFT_ANY_CHANNELS_AREA or (area >= FFT_MIN_KERNEL_AREA and few)):
         return ALGORITHMS["fft"]
+    dilated = layout.dilation != (1, 1)
+    if layout.groups == 1 and (
+        layout.in_channels <= DIRECT_MAX_CHANNELS
+        or (dilated and layout.in_channels <= DIRECT_DILATED_MAX_CHANNELS)
+    ):
+        return ALGORITHMS["direct"]
     return ALGORITHMS["im2col"]
 
 
-def choose(algorithm: object, layout: Layout | None = None) -> Algorithm:
+def choose(algorithm: object, layout: Layout | None = None, values: Sequence[Array] = ()) -> Algorithm:
     """The algorithm to run: the one asked for, or for ``"auto"`` the fastest for this layout.
+
+    ``values`` are the arrays the call multiplies: under ``"auto"``, when one of them holds a NaN
+    or an Inf, an algorithm that would spread it (:data:`SPREADS_NONFINITE`) gives way to im2col,
+    so NaN and Inf land exactly where PyTorch puts them.
 
     Raises:
         ArgumentError: an unknown name, or an algorithm that cannot compute this convolution.
     """
     if algorithm == "auto":
-        return ALGORITHMS["im2col"] if layout is None else _auto(layout)
+        chosen = ALGORITHMS["im2col"] if layout is None else _auto(layout)
+        if chosen.name in SPREADS_NONFINITE and not all_finite(values):
+            return ALGORITHMS["im2col"]
+        return chosen
     if isinstance(algorithm, str) and algorithm in ALGORITHMS:
         chosen = ALGORITHMS[algorithm]
         if layout is not None and not chosen.supports(layout):

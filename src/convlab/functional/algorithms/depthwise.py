@@ -5,20 +5,37 @@ products. Here the kernel slides instead: for each kernel offset (a, b) every
 channel's shifted plane is scaled by its own weight and added, kH * kW vectorised
 passes. The planes are processed in blocks small enough to stay in cache, on all
 cores (NumPy releases the GIL inside these loops).
+
+Large calls run compiled loops instead (:mod:`.depthwise_kernels`): one pass
+per output, on all cores, and with zero padding the padded input is never
+built (the ``*_zero_padded`` entry points take the unpadded input and the pads).
+Small calls stay on the NumPy path, which needs no compilation.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..._args import Array, Pair
+from ..._args import Array, Pad2d, Pair
+from ..geometry import output_length
+from ..padding import pad2d
 from . import im2col
 from .adjoint import input_grad_by_forward
 from .parallel import run
 
-__all__ = ["forward", "input_grad", "supports", "weight_grad"]
+__all__ = [
+    "forward",
+    "forward_zero_padded",
+    "input_grad",
+    "input_grad_zero_padded",
+    "supports",
+    "weight_grad",
+    "weight_grad_zero_padded",
+]
 
 BLOCK_BYTES = 1024 * 1024  # output bytes per block: large enough that NumPy, not the GIL, sets the pace
+COMPILED_MIN_WORK = 1 << 18  # multiply-adds from which the compiled loops pay for their first-call cost
+NO_PADDING: Pad2d = ((0, 0), (0, 0))
 
 
 def supports(in_channels_per_group: int, groups: int) -> bool:
@@ -38,8 +55,8 @@ def _plane(x: Array, a: int, b: int, stride: Pair, dilation: Pair, size: Pair) -
     return x[..., a * dh : a * dh + sh * (Ho - 1) + 1 : sh, b * dw : b * dw + sw * (Wo - 1) + 1 : sw]
 
 
-def forward(padded: Array, weight: Array, bias: Array | None, stride: Pair, dilation: Pair, groups: int) -> Array:
-    """Shape: padded (N, C, H_pad, W_pad), weight (C * m, 1, kH, kW) -> (N, C * m, H_out, W_out)."""
+def _forward_numpy(padded: Array, weight: Array, bias: Array | None, stride: Pair, dilation: Pair) -> Array:
+    """The NumPy path. Shape: padded (N, C, H_pad, W_pad), weight (C * m, 1, kH, kW) -> (N, C * m, H_out, W_out)"""
     N, C, Hp, Wp = padded.shape
     O, _, kh, kw = weight.shape
     m = O // C  # outputs per input channel
@@ -70,20 +87,10 @@ def forward(padded: Array, weight: Array, bias: Array | None, stride: Pair, dila
     return result
 
 
-def input_grad(
-    weight: Array, grad_output: Array, padded_size: Pair, stride: Pair, dilation: Pair, groups: int
+def _weight_grad_numpy(
+    padded: Array, grad_output: Array, kernel_size: Pair, stride: Pair, dilation: Pair
 ) -> Array:
-    """The adjoint convolution: depthwise again when each channel has one kernel, else by im2col."""
-    single = weight.shape[0] == groups
-    return input_grad_by_forward(
-        forward if single else im2col.forward, weight, grad_output, padded_size, stride, dilation, groups
-    )
-
-
-def weight_grad(
-    padded: Array, grad_output: Array, kernel_size: Pair, stride: Pair, dilation: Pair, groups: int
-) -> Array:
-    """dW[o, 0, a, b] = sum over images and positions of grad[o] * (input plane at offset (a, b)).
+    """The NumPy path: dW[o, 0, a, b] = sum over images and positions of grad[o] * (input plane at offset (a, b)).
 
     Shape: padded (N, C, H_pad, W_pad), grad_output (N, C * m, H_out, W_out) -> (C * m, 1, kH, kW)
     """
@@ -106,3 +113,111 @@ def weight_grad(
     run(work, _blocks(N, C, m * Ho * Wo * padded.itemsize))
     grad_weight: Array = partial.sum(axis=0).reshape(O, 1, kh, kw)
     return grad_weight
+
+
+def _compiled(work: int) -> bool:
+    return work >= COMPILED_MIN_WORK
+
+
+def _output_size(size: Pair, kernel: Pair, stride: Pair, padding: Pad2d, dilation: Pair) -> Pair:
+    sizes = [output_length(*axis) for axis in zip(size, kernel, stride, map(sum, padding), dilation)]
+    return (sizes[0], sizes[1])
+
+
+def forward_zero_padded(
+    input: Array, weight: Array, bias: Array | None, padding: Pad2d, stride: Pair, dilation: Pair, groups: int
+) -> Array:
+    """Depthwise convolution of ``input`` bordered by ``padding`` zeros, without building the padded array.
+
+    Shape: input (N, C, H, W), weight (C * m, 1, kH, kW) -> (N, C * m, H_out, W_out)
+    """
+    N, _, H, W = input.shape
+    O, _, kh, kw = weight.shape
+    Ho, Wo = _output_size((H, W), (kh, kw), stride, padding, dilation)
+    if not _compiled(N * O * Ho * Wo * kh * kw):
+        return _forward_numpy(pad2d(input, padding), weight, bias, stride, dilation)
+    from . import depthwise_kernels
+
+    out = np.empty((N, O, Ho, Wo), dtype=weight.dtype)
+    x, w = np.ascontiguousarray(input), np.ascontiguousarray(weight)
+    depthwise_kernels.forward(x, w, out, padding[0][0], padding[1][0], *stride, *dilation)
+    if bias is not None:
+        out += bias[:, None, None]
+    return out
+
+
+def input_grad_zero_padded(
+    weight: Array, grad_output: Array, input_size: Pair, padding: Pad2d, stride: Pair, dilation: Pair, groups: int
+) -> Array:
+    """Gradient for the unpadded input: each output's gradient spread back through its kernel.
+
+    Shape: weight (C * m, 1, kH, kW), grad_output (N, C * m, H_out, W_out) -> (N, C, H, W)
+    """
+    N, O, Ho, Wo = grad_output.shape
+    kh, kw = weight.shape[2:]
+    if not _compiled(N * O * Ho * Wo * kh * kw):
+        (top, bottom), (left, right) = padding
+        padded_size = (input_size[0] + top + bottom, input_size[1] + left + right)
+        grad_padded = _input_grad_numpy(weight, grad_output, padded_size, stride, dilation, groups)
+        return np.ascontiguousarray(grad_padded[:, :, top : top + input_size[0], left : left + input_size[1]])
+    from . import depthwise_kernels
+
+    grad_x = np.empty((N, groups, *input_size), dtype=grad_output.dtype)
+    w, g = np.ascontiguousarray(weight), np.ascontiguousarray(grad_output)
+    depthwise_kernels.input_grad(w, g, grad_x, padding[0][0], padding[1][0], *stride, *dilation)
+    return grad_x
+
+
+def weight_grad_zero_padded(
+    input: Array, grad_output: Array, kernel_size: Pair, padding: Pad2d, stride: Pair, dilation: Pair, groups: int
+) -> Array:
+    """dW[o, 0, a, b] = sum over images and positions of grad[o] * (zero-padded input plane at offset (a, b)).
+
+    Shape: input (N, C, H, W), grad_output (N, C * m, H_out, W_out) -> (C * m, 1, kH, kW)
+    """
+    N, O, Ho, Wo = grad_output.shape
+    kh, kw = kernel_size
+    if not _compiled(N * O * Ho * Wo * kh * kw):
+        return _weight_grad_numpy(pad2d(input, padding), grad_output, kernel_size, stride, dilation)
+    from . import depthwise_kernels
+
+    partial = np.empty((N, O, kh, kw), dtype=grad_output.dtype)
+    buffers = np.empty((N * O, Wo), dtype=grad_output.dtype)
+    x, g = np.ascontiguousarray(input), np.ascontiguousarray(grad_output)
+    depthwise_kernels.weight_grad(x, g, partial, buffers, padding[0][0], padding[1][0], *stride, *dilation)
+    grad_weight: Array = partial.sum(axis=0).reshape(O, 1, kh, kw)
+    return grad_weight
+
+
+def forward(padded: Array, weight: Array, bias: Array | None, stride: Pair, dilation: Pair, groups: int) -> Array:
+    """Shape: padded (N, C, H_pad, W_pad), weight (C * m, 1, kH, kW) -> (N, C * m, H_out, W_out)."""
+    return forward_zero_padded(padded, weight, bias, NO_PADDING, stride, dilation, groups)
+
+
+def _input_grad_numpy(
+    weight: Array, grad_output: Array, padded_size: Pair, stride: Pair, dilation: Pair, groups: int
+) -> Array:
+    """The NumPy path: the adjoint convolution, depthwise again when each channel has one kernel, else im2col
+    (the adjoint of m > 1 kernels per channel sums over them: a matrix product)."""
+    single = weight.shape[0] == groups
+
+    def numpy_forward(x: Array, w: Array, b: Array | None, s: Pair, d: Pair, g: int) -> Array:
+        return _forward_numpy(x, w, b, s, d)
+
+    return input_grad_by_forward(
+        numpy_forward if single else im2col.forward, weight, grad_output, padded_size, stride, dilation, groups
+    )
+
+
+def input_grad(
+    weight: Array, grad_output: Array, padded_size: Pair, stride: Pair, dilation: Pair, groups: int
+) -> Array:
+    """Gradient for the padded input. Shape: grad_output (N, C * m, H_out, W_out) -> (N, C, H_pad, W_pad)."""
+    return input_grad_zero_padded(weight, grad_output, padded_size, NO_PADDING, stride, dilation, groups)
+
+
+def weight_grad(
+    padded: Array, grad_output: Array, kernel_size: Pair, stride: Pair, dilation: Pair, groups: int
+) -> Array:
+    """Shape: padded (N, C, H_pad, W_pad), grad_output (N, C * m, H_out, W_out) -> (C * m, 1, kH, kW)."""
+    return weight_grad_zero_padded(padded, grad_output, kernel_size, NO_PADDING, stride, dilation, groups)

@@ -12,6 +12,12 @@ workspace bounded.
 
 Uses ``scipy.fft`` (real transforms on all cores) when SciPy is installed, and
 ``numpy.fft`` otherwise.
+
+NaN and Inf: every frequency mixes every cell of the image (or of its tile), so
+one NaN or Inf in the input, the weight or the gradient makes every output of
+that image or tile NaN, where PyTorch marks only the outputs whose window holds
+it. ``algorithm="auto"`` therefore never picks the FFT for such values; asked
+for by name, it spreads them.
 """
 
 from __future__ import annotations
