@@ -54,6 +54,10 @@ _FUNCTIONS = {  # convlab.<name> -> where it lives
     "receptive_field": "receptive",
     "check": "stack_check",
     "explain_errors": "diagnose",
+    "set_num_threads": "functional.algorithms.threads",
+    "get_num_threads": "functional.algorithms.threads",
+    "set_workspace_limit": "functional.algorithms.workspace",
+    "get_workspace_limit": "functional.algorithms.workspace",
 }
 
 __all__ = [
