@@ -25,7 +25,7 @@ workspace; the output transform adds the bias and writes the 4x4 blocks into the
 result. Both transforms loop along the tiles innermost, so the compiler vectorises
 them. Small calls keep the NumPy path below, which needs no compilation.
 
-Transformed weights are kept for the next call with the same weight array: a
+Transformed weights are kept for the next call with a weight in the same memory: a
 stored copy of the weight is compared first (half the memory traffic of the
 transform, and no new array), so a weight changed in place is transformed again,
 never used stale.
@@ -112,12 +112,13 @@ class _TransformedWeights:
     ENTRIES = 8
 
     def __init__(self) -> None:
-        self.entries: OrderedDict[tuple[int, tuple[int, ...], str, int], tuple[Array, Array]] = OrderedDict()
+        self.entries: OrderedDict[tuple[object, ...], tuple[Array, Array]] = OrderedDict()
         self.lock = threading.Lock()
 
     def get(self, weight: Array, groups: int) -> Array:
         """The transform of ``weight``: reused when this array holds exactly what it held last time."""
-        key = (id(weight), weight.shape, weight.dtype.str, groups)
+        # where the values live (callers may pass a fresh view of the same memory each time), not the object
+        key = (weight.__array_interface__["data"][0], weight.shape, weight.strides, weight.dtype.str, groups)
         with self.lock:
             entry = self.entries.get(key)
         if entry is not None and np.array_equal(entry[0], weight):
