@@ -18,6 +18,7 @@ which needs no compiling.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -151,11 +152,11 @@ def _packed(padded: Array, view: Array, chunk: slice, stride: Pair, dilation: Pa
     """
     n, (_, C, kh, kw, Ho, Wo) = chunk.stop - chunk.start, view.shape
     shape = (C, kh, kw, n, Ho, Wo) if wide else (n, C, kh, kw, Ho, Wo)
+    if math.prod(shape) < COMPILED_MIN_VALUES:  # small: a plain array costs less than the cache's bookkeeping
+        yield _columns(view[chunk], wide)
+        return
     with workspace.borrow(shape, padded.dtype) as columns:
-        if columns.size >= COMPILED_MIN_VALUES:
-            _pack(padded, chunk.start, stride, dilation, wide, columns)
-        else:
-            _columns(view[chunk], wide, columns)
+        _pack(padded, chunk.start, stride, dilation, wide, columns)
         yield columns
 
 
