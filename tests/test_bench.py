@@ -26,6 +26,7 @@ ONE_CALL = runner.Settings(
     peers=("convlab", "torch"),
     overhead_calls=200,
     overhead_blocks=1,
+    threads=2,
 )
 
 
@@ -43,6 +44,9 @@ def test_the_json_has_ratio_gflops_and_memory(saved: tuple[dict[str, Any], dict[
     assert loaded == json.loads(json.dumps(result))
     assert {"machine", "settings", "rows", "overhead", "command", "worker_env"} <= loaded.keys()
     assert loaded["worker_env"]["OMP_NUM_THREADS"] == "2"
+    assert not any(name.startswith("MALLOC") for name in loaded["worker_env"])  # plain processes
+    for when in ("first", "cached"):
+        assert set(loaded["kernels"][when]["seconds"]) == {"winograd", "im2col"}
     assert [(row["case"], row["op"]) for row in loaded["rows"]] == [
         (TINY.name, "forward"),
         (TINY.name, "backward"),
@@ -57,6 +61,7 @@ def test_the_json_has_ratio_gflops_and_memory(saved: tuple[dict[str, Any], dict[
             assert numbers["timed_calls"] == 1
             assert numbers["rss_extra_bytes"] >= 0
             assert (numbers["traced_peak_bytes"] is None) == (peer == "torch")
+            assert numbers["speedup"] == pytest.approx(numbers["one_thread_s"] / numbers["seconds"])
         assert row["ratio"] == pytest.approx(row["peers"]["convlab"]["seconds"] / row["peers"]["torch"]["seconds"])
     assert loaded["overhead"]["convlab"]["us_per_call"] > 0
     assert loaded["machine"]["cores"] >= 1

@@ -50,6 +50,10 @@ _FUNCTIONS = {  # convlab.<name> -> where it lives
     "check": "network.check",
     "explain_errors": "network.torch_errors",
     "explain": "lesson.explain",
+    "set_num_threads": "functional.algorithms.threads",
+    "get_num_threads": "functional.algorithms.threads",
+    "set_workspace_limit": "functional.algorithms.workspace",
+    "get_workspace_limit": "functional.algorithms.workspace",
 }
 
 __all__ = [

@@ -3,8 +3,7 @@
 Memory is the peak *extra* memory one call needs on top of its inputs:
 
 - resident set: freed memory is first handed back to the kernel (glibc's
-  ``malloc_trim``; the worker environment otherwise keeps it, see
-  :data:`WORKER_ENV`), then the kernel's high-water mark (``VmHWM``) is reset to
+  ``malloc_trim``), then the kernel's high-water mark (``VmHWM``) is reset to
   the current resident size through ``/proc/self/clear_refs``, and read after
   the call; where that is not allowed, ``ru_maxrss`` before and after. This sees
   every library's memory, PyTorch's too.
@@ -22,6 +21,8 @@ import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
+from ..functional.algorithms.threads import usable_cores
+
 __all__ = [
     "THREADS",
     "WORKER_ENV",
@@ -30,22 +31,24 @@ __all__ = [
     "summarize",
     "time_calls",
     "traced_peak",
+    "worker_env",
 ]
 
-THREADS = 2
-"""Threads for every library: the machines this runs on have 2 cores, shared."""
+THREADS = usable_cores()
+"""Threads for every library by default: the cores this process may use."""
 
-WORKER_ENV = {
-    "OMP_NUM_THREADS": str(THREADS),
-    "OPENBLAS_NUM_THREADS": str(THREADS),
-    "MKL_NUM_THREADS": str(THREADS),
-    # glibc keeps freed memory instead of returning it to the kernel: re-faulting returned
-    # pages on every call costs as much as a copy and would be timed as the engine's work.
-    "MALLOC_MMAP_MAX_": "0",
-    "MALLOC_TRIM_THRESHOLD_": "68719476736",
-    "MALLOC_TOP_PAD_": "268435456",
-}
-"""Environment of every worker process, on top of the caller's."""
+
+def worker_env(threads: int) -> dict[str, str]:
+    """Environment of every worker process, on top of the caller's: the thread count, nothing else.
+
+    No malloc settings: a user never sets them, so the headline numbers include what
+    fresh arrays cost in a plain process (re-faulting their pages on each call).
+    """
+    return {"OMP_NUM_THREADS": str(threads), "OPENBLAS_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+
+
+WORKER_ENV = worker_env(THREADS)
+"""The default worker environment."""
 
 _STATUS = Path("/proc/self/status")
 _CLEAR_REFS = Path("/proc/self/clear_refs")

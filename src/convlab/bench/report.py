@@ -48,6 +48,13 @@ def _time(result: dict[str, Any] | None, spread: bool) -> str:
     return f"{cell} ({_ms(result['min_s'])}–{_ms(result['max_s'])})" if spread else cell
 
 
+def _one_thread(result: dict[str, Any] | None, key: str) -> str:
+    """The 1-thread time in ms, or the speed-up from 1 thread to all (time with 1 / time with all)."""
+    if not result or key not in result:
+        return "–"
+    return f"{result[key] * 1e3:.2f}" if key == "one_thread_s" else f"{result[key]:.2f}×"
+
+
 def _rate(result: dict[str, Any] | None) -> str:
     missing = _missing(result)
     if missing or result is None:
@@ -89,9 +96,10 @@ def markdown(result: dict[str, Any], chart_path: str | None = None) -> str:
     lines = [
         f"Machine: {summary_line(result['machine'])}.",
         "",
-        f"Method: float32; each library in its own worker process with 2 threads (OMP/OpenBLAS/MKL, "
-        f"`torch.set_num_threads(2)`) and glibc told to keep freed memory; libraries alternate A B A B over "
-        f"{settings['rounds']} round(s); each worker warms up ({settings['warmup']} call(s) after the first) "
+        f"Method: float32; each library in its own plain worker process (no malloc settings) with "
+        f"{settings.get('threads', 2)} threads (OMP/OpenBLAS/MKL, `torch.set_num_threads`); libraries "
+        f"alternate A B A B over {settings['rounds']} round(s); each worker warms up "
+        f"({settings['warmup']} call(s) after the first) "
         f"and times up to {settings['repeat']} calls (at least {settings['least']}); the number is the median "
         f"over rounds of each worker's median. Backward = input gradient + weight gradient (torch: "
         f"`out.backward(grad)` through autograd, forward untimed); its FLOPs count twice the forward's. "
@@ -114,7 +122,19 @@ def markdown(result: dict[str, Any], chart_path: str | None = None) -> str:
         "ratio = convlab time / torch time; below 1, convlab is faster.",
         "",
     ]
-    header = ["layer", "pass", "GFLOP", "convlab ms", "torch ms", "ratio", *(f"{peer} ms" for peer in others)]
+    header = [
+        "layer",
+        "pass",
+        "GFLOP",
+        "convlab ms",
+        "torch ms",
+        "ratio",
+        "convlab 1-thread ms",
+        "torch 1-thread ms",
+        "convlab speed-up",
+        "torch speed-up",
+        *(f"{peer} ms" for peer in others),
+    ]
     body = []
     for row in rows:
         peers = row["peers"]
@@ -127,6 +147,8 @@ def markdown(result: dict[str, Any], chart_path: str | None = None) -> str:
                 _time(peers.get("convlab"), True),
                 _time(peers.get("torch"), True),
                 ratio,
+                *(_one_thread(peers.get(peer), "one_thread_s") for peer in ("convlab", "torch")),
+                *(_one_thread(peers.get(peer), "speedup") for peer in ("convlab", "torch")),
                 *(_time(peers.get(peer), False) for peer in others),
             ]
         )
@@ -147,6 +169,15 @@ def markdown(result: dict[str, Any], chart_path: str | None = None) -> str:
         ["layer", "pass", *peers_all],
         [[row["case"], row["op"], *(_memory(row["peers"].get(peer)) for peer in peers_all)] for row in rows],
     )
+    kernels = result.get("kernels")
+    if kernels:
+        lines += ["", "**Compiled kernels**, first large call of each compiled algorithm in a fresh process:", ""]
+        for when, label in (("first", "first run (compiles unless already cached)"), ("cached", "from the cache")):
+            entry = kernels.get(when, {})
+            seconds = entry.get("seconds", {})
+            shown = ", ".join(f"{name} {value:.2f} s" for name, value in seconds.items())
+            shown = shown or entry.get("error", "?")
+            lines.append(f"- {label}: {shown}")
     overhead = result.get("overhead")
     if overhead:
         lines += ["", f"**Python overhead per call**, {overhead['shape']}, in one process:", ""]

@@ -5,6 +5,12 @@ a slow spell on a shared machine falls on all of them rather than on one. Each
 worker reports the median of its timed calls; the suite reports the median of
 those over rounds, the spread over all timed calls, GFLOP/s, peak extra memory
 and ratio = convlab time / torch time (below 1: convlab is faster).
+
+Workers are plain processes: only the thread count is set (``--threads``, by
+default the cores this process may use). convlab and PyTorch are also run with
+one thread, alternating the same way, for the speed-up each gets from its threads.
+Before measuring, convlab's compiled kernels are made ready once (compiled, or
+loaded from the disk cache), and both latencies are reported.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from typing import Any
 
 from .._files import write_text
 from .cases import CASES, OPS, PEERS, Case
-from .measure import WORKER_ENV
+from .measure import THREADS, worker_env
 
 __all__ = ["FULL", "QUICK", "Settings", "default_out", "run_suite", "save"]
 
@@ -56,6 +62,10 @@ class Settings:
     timeout: float = 1800.0
     """Seconds before a worker is given up on."""
     quick: bool = False
+    threads: int = THREADS
+    """Threads for every library in the headline numbers."""
+    single_thread: bool = True
+    """Also time convlab and torch with one thread, for the speed-up from 1 to ``threads``."""
 
 
 FULL = Settings()
@@ -98,18 +108,18 @@ def default_memory_limit() -> int:
     return int(min(0.6 * fields["MemTotal"], 0.8 * fields.get("MemAvailable", fields["MemTotal"])))
 
 
-def _env() -> dict[str, str]:
+def _env(threads: int) -> dict[str, str]:
     """The worker environment; PYTHONPATH finds this convlab even when it is not installed."""
     package_parent = str(Path(__file__).resolve().parents[2])
     path = os.pathsep.join(p for p in (package_parent, os.environ.get("PYTHONPATH", "")) if p)
-    return {**os.environ, **WORKER_ENV, "PYTHONPATH": path}
+    return {**os.environ, **worker_env(threads), "PYTHONPATH": path}
 
 
-def _run_worker(module: str, args: Sequence[str], timeout: float) -> dict[str, Any]:
-    """Run ``python -m convlab.bench.<module> args`` and parse its last line of output as JSON."""
+def _run_worker(module: str, args: Sequence[str], timeout: float, threads: int = THREADS) -> dict[str, Any]:
+    """Run ``python -m convlab.bench.<module> args`` with ``threads`` threads; its last output line as JSON."""
     command = [sys.executable, "-m", f"convlab.bench.{module}", *args]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, env=_env(), timeout=timeout)
+        done = subprocess.run(command, capture_output=True, text=True, env=_env(threads), timeout=timeout)
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout:.0f} s"}
     lines = done.stdout.strip().splitlines()
@@ -164,21 +174,33 @@ def _measure_row(
         f"--least={settings.least}",
         f"--memory-limit={memory_limit}",
     ]
+    one_thread = [p for p in ("convlab", "torch") if p in peers] if settings.single_thread else []
+    runs = [(peer, settings.threads) for peer in peers]
+    runs += [(peer, 1) for peer in one_thread if settings.threads > 1]
+    single: dict[str, list[dict[str, Any]]] = {peer: [] for peer in one_thread}
     for round_ in range(settings.rounds):
-        for peer in peers:  # A B A B: every library once per round, in the same order
+        for peer, threads in runs:  # A B A B: every library once per round, in the same order
+            into = reports[peer] if threads == settings.threads else single[peer]
             reason = _skip_reason(peer, case, settings)
             if reason:
-                if round_ == 0:
+                if round_ == 0 and into is reports[peer]:
                     reports[peer].append({"skipped": reason})
                     say(f"{step} {case.name}, {op}, {peer}: {reason}")
                 continue
-            if any("error" in r for r in reports[peer]):  # a failure repeats; don't pay for it again
+            if any("error" in r for r in into):  # a failure repeats; don't pay for it again
                 continue
-            report = _run_worker("worker", [peer, op, json.dumps(case.to_json()), *worker_args], settings.timeout)
-            reports[peer].append(report)
+            args = [peer, op, json.dumps(case.to_json()), *worker_args]
+            report = _run_worker("worker", args, settings.timeout, threads)
+            into.append(report)
             shown = f"{report['median'] * 1e3:.2f} ms" if "median" in report else report.get("error", "?")
-            say(f"{step} {case.name}, {op}, round {round_ + 1}/{settings.rounds}, {peer}: {shown}")
+            label = f"{peer}, {threads} thread{'s' if threads > 1 else ''}"
+            say(f"{step} {case.name}, {op}, round {round_ + 1}/{settings.rounds}, {label}: {shown}")
     results = {peer: _aggregate(case, op, reports[peer]) for peer in peers}
+    for peer, singles in single.items():
+        alone = _aggregate(case, op, singles) if singles else {}
+        if "seconds" in alone and "seconds" in results[peer]:
+            results[peer]["one_thread_s"] = alone["seconds"]
+            results[peer]["speedup"] = alone["seconds"] / results[peer]["seconds"]
     torch_s = results.get("torch", {}).get("seconds")
     for result in results.values():
         if torch_s and "seconds" in result:
@@ -201,13 +223,22 @@ def _overhead(settings: Settings, say: Callable[[str], None]) -> dict[str, Any]:
     args = [f"--calls={settings.overhead_calls}", f"--blocks={settings.overhead_blocks}"]
     for _ in range(settings.rounds):
         for peer in rounds:
-            rounds[peer].append(_run_worker("overhead", [peer, *args], settings.timeout))
+            rounds[peer].append(_run_worker("overhead", [peer, *args], settings.timeout, settings.threads))
     result: dict[str, Any] = {"shape": "input 1x1x4x4, kernel 1x1x2x2 (Lab 1), float32", "target_us": TARGET_US}
     for peer, reports in rounds.items():
         good = [r["us_per_call"] for r in reports if "us_per_call" in r]
         result[peer] = {"us_per_call": statistics.median(good)} if good else {"error": reports[0].get("error")}
     say(f"per-call overhead: {json.dumps({p: result[p] for p in rounds})}")
     return result
+
+
+def _kernels_ready(settings: Settings, say: Callable[[str], None]) -> dict[str, Any]:
+    """Make convlab's compiled kernels ready once, timing it, then time loading them from the disk cache."""
+    say("compiling convlab's kernels (only on the first run after install or a change; cached on disk after)...")
+    first = _run_worker("kernels", [], settings.timeout, settings.threads)
+    cached = _run_worker("kernels", [], settings.timeout, settings.threads)
+    say(f"kernels ready: first {json.dumps(first)}, cached {json.dumps(cached)}")
+    return {"first": first, "cached": cached}
 
 
 def run_suite(
@@ -225,6 +256,7 @@ def run_suite(
     chosen = [case for case in cases if settings.only in case.name]
     started = time.perf_counter()
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    kernels = _kernels_ready(settings, say) if "convlab" in settings.peers else None
     rows = []
     total = len(chosen) * len(OPS)
     for index, (case, op) in enumerate((case, op) for case in chosen for op in OPS):
@@ -237,7 +269,8 @@ def run_suite(
         "command": command,
         "machine": describe(),
         "settings": asdict(settings),
-        "worker_env": WORKER_ENV,
+        "worker_env": worker_env(settings.threads),
+        "kernels": kernels,
         "rows": rows,
         "overhead": overhead,
         "wall_seconds": time.perf_counter() - started,

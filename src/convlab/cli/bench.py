@@ -15,8 +15,9 @@ def add_parser(commands: Any) -> None:
         help="time convlab against PyTorch (and SciPy, a naive im2col) on ResNet-18 layers and large images",
         description="Time conv2d forward and backward on ResNet-18's layers (batch 8), a depthwise and a\n"
         "dilated layer, and 2048x2048 images with 15x15 and 31x31 kernels, in convlab, PyTorch, SciPy\n"
-        "(FFT, images only) and a naive NumPy im2col, each in its own process with 2 threads, alternating\n"
-        "over rounds. Writes <timestamp>.json, .md and .png (with matplotlib) to the output folder and\n"
+        "(FFT, images only) and a naive NumPy im2col, each in its own plain process with --threads threads,\n"
+        "alternating over rounds; convlab and PyTorch also with 1 thread, for the speed-up from threads.\n"
+        "Writes <timestamp>.json, .md and .png (with matplotlib) to the output folder and\n"
         "prints the tables. The full suite takes several minutes, --quick under two.\n"
         "Needs PyTorch, SciPy and matplotlib: pip install 'convlab[bench,test]'.",
         epilog="examples:\n  convlab bench --quick\n  convlab bench --only resnet18\n"
@@ -44,6 +45,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--repeat", type=int, metavar="N", help="timed calls per worker at most (default 11; quick 5)"
     )
     parser.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="threads for every library (default: the cores this process may use); 1-thread runs are added",
+    )
+    parser.add_argument(
         "--write-docs", action="store_true", help="also update the marked section of --docs and its chart"
     )
     parser.add_argument(
@@ -62,6 +69,7 @@ def _command(args: argparse.Namespace) -> str:
     words += ["--only", shlex.quote(args.only)] if args.only else []
     words += [f"--rounds {args.rounds}"] if args.rounds else []
     words += [f"--repeat {args.repeat}"] if args.repeat else []
+    words += [f"--threads {args.threads}"] if args.threads else []
     words += ["--write-docs"] if args.write_docs else []
     return " ".join(words)
 
@@ -79,12 +87,15 @@ def run(args: argparse.Namespace) -> int:
         raise ArgumentError(
             f"--write-docs: {args.docs} not found", fix="run from a convlab checkout, or pass --docs"
         )
+    if args.threads is not None and args.threads < 1:
+        raise ArgumentError(f"--threads must be at least 1, got {args.threads}", fix="pass --threads 2, say")
     settings = runner.QUICK if args.quick else runner.FULL
     settings = replace(
         settings,
         only=args.only,
         rounds=args.rounds or settings.rounds,
         repeat=args.repeat or settings.repeat,
+        threads=args.threads or settings.threads,
     )
     result = runner.run_suite(settings, command=_command(args))
     paths = runner.save(result, args.out or runner.default_out())

@@ -7,18 +7,76 @@ machine code is cached on disk (beside the source, or in the user's cache folder
 where the package folder is read-only), so later processes load it in
 milliseconds. ``kernel.python`` is the undecorated function, for reading and for
 stepping through in a debugger.
+
+Parallel loops are written ``for i in prange(n)`` with this module's
+:data:`prange`: plain ``range`` in Python, Numba's parallel range once compiled
+(so a module of kernels never imports Numba itself).
+
+Parallel kernels run on :func:`convlab.set_num_threads` threads. Several Python
+threads may call them at once: Numba's TBB layer allows that; where TBB is
+missing, its fallback layer does not, so calls then take turns.
 """
 
 from __future__ import annotations
 
+import importlib
+import os
 import threading
+import types
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-__all__ = ["Kernel", "kernel"]
+from . import threads
+
+__all__ = ["Kernel", "kernel", "prange"]
+
+prange = range
+"""A loop whose iterations are independent: Numba spreads them over the threads of a parallel kernel."""
 
 F = TypeVar("F", bound=Callable[..., Any])
 _COMPILE_LOCK = threading.Lock()  # two threads asking for the same kernel compile it once
+
+
+class _Runtime:
+    """Numba, once loaded, and whether its threading layer lets parallel kernels overlap."""
+
+    numba: Any = None
+    turns: threading.Lock | None = None  # held around each parallel call when the layer cannot overlap them
+
+
+def _numba() -> Any:
+    """Import Numba on first need, choosing its threading layer before any kernel starts threads."""
+    if _Runtime.numba is None:
+        numba: Any = importlib.import_module("numba")  # paid by the first compiled call, never by `import convlab`
+
+        threads.prepare_threading_layer(numba)
+        numba.get_num_threads()  # starts the threading layer now, so its name can be asked
+        if numba.threading_layer() != "tbb":
+            _Runtime.turns = threading.Lock()
+        _Runtime.numba = numba
+    return _Runtime.numba
+
+
+def _new_locks_in_child() -> None:
+    """A lock another thread held at fork stays held in the child forever: start with fresh ones."""
+    global _COMPILE_LOCK
+    _COMPILE_LOCK = threading.Lock()
+    if _Runtime.turns is not None:
+        _Runtime.turns = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_locks_in_child)
+
+
+def _with_numba_prange(python: Any, numba: Any) -> Any:
+    """The same function, but seeing Numba's ``prange`` where its module has this module's ``range`` stand-in."""
+    if python.__globals__.get("prange") is not prange:
+        return python
+    namespace = {**python.__globals__, "prange": numba.prange}
+    twin = types.FunctionType(python.__code__, namespace, python.__name__, python.__defaults__, python.__closure__)
+    twin.__qualname__, twin.__module__ = python.__qualname__, python.__module__
+    return twin
 
 
 class Kernel(Generic[F]):
@@ -36,13 +94,22 @@ class Kernel(Generic[F]):
         if self._compiled is None:
             with _COMPILE_LOCK:
                 if self._compiled is None:
-                    import numba  # the first compiled call pays for this import, `import convlab` never does
-
-                    self._compiled = numba.njit(cache=True, parallel=self.parallel, nogil=True)(self.python)
+                    numba = _numba()
+                    self._compiled = numba.njit(cache=True, parallel=self.parallel, nogil=True)(
+                        _with_numba_prange(self.python, numba)
+                    )
         return self._compiled
 
     def __call__(self, *args: Any) -> Any:
-        return self.compiled()(*args)
+        compiled = self.compiled()
+        if not self.parallel:
+            return compiled(*args)
+        threads.apply_to_numba(_Runtime.numba)
+        threads.apply_to_blas()  # the BLAS calls around a kernel then run on the same threads
+        if _Runtime.turns is None:
+            return compiled(*args)
+        with _Runtime.turns:
+            return compiled(*args)
 
 
 def kernel(*, parallel: bool = True) -> Callable[[F], Kernel[F]]:

@@ -2,7 +2,8 @@
 
 A 1x1 kernel mixes channels at each pixel independently, so over a whole image
 it is ``weight (O, C) @ pixels (C, H*W)``: one GEMM per image straight into
-the NCHW output. A stride just picks every s-th pixel first.
+the NCHW output, split over convlab's threads. A stride just picks every s-th
+pixel first.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..._args import Array, Pair
+from . import parallel
 
 __all__ = ["forward", "input_grad", "supports", "weight_grad"]
 
@@ -36,9 +38,8 @@ def forward(padded: Array, weight: Array, bias: Array | None, stride: Pair, dila
     O = weight.shape[0]
     columns = pixels.reshape(N, groups, C // groups, Ho * Wo)  # a view for stride 1, one copy otherwise
     out = np.empty((N, O, Ho, Wo), dtype=weight.dtype)
-    np.matmul(
-        weight.reshape(groups, O // groups, C // groups), columns, out=out.reshape(N, groups, O // groups, Ho * Wo)
-    )
+    w = weight.reshape(groups, O // groups, C // groups)
+    parallel.matmul(w, columns, out.reshape(N, groups, O // groups, Ho * Wo))
     if bias is not None:
         out += bias[:, None, None]
     return out
@@ -54,9 +55,11 @@ def input_grad(
     N, O, Ho, Wo = grad_output.shape
     C_g = weight.shape[1]
     w_t = weight.reshape(groups, O // groups, C_g).transpose(0, 2, 1)
-    picked = np.matmul(w_t, grad_output.reshape(N, groups, O // groups, Ho * Wo)).reshape(N, groups * C_g, Ho, Wo)
+    picked = np.empty((N, groups * C_g, Ho, Wo), dtype=weight.dtype)
+    grad = grad_output.reshape(N, groups, O // groups, Ho * Wo)
+    parallel.matmul(w_t, grad, picked.reshape(N, groups, C_g, Ho * Wo))
     if stride == (1, 1) and (Ho, Wo) == tuple(padded_size):
-        return picked  # type: ignore[no-any-return]
+        return picked
     grad = np.zeros((N, groups * C_g, *padded_size), dtype=picked.dtype)
     grad[:, :, : (Ho - 1) * stride[0] + 1 : stride[0], : (Wo - 1) * stride[1] + 1 : stride[1]] = picked
     return grad
@@ -65,11 +68,17 @@ def input_grad(
 def weight_grad(
     padded: Array, grad_output: Array, kernel_size: Pair, stride: Pair, dilation: Pair, groups: int
 ) -> Array:
-    """grad @ pixels.T summed over images. Shape: -> (O, C/groups, 1, 1)."""
+    """grad @ pixels.T, one product per image summed: no copy of the pixels (for stride 1) or of the gradient.
+
+    Shape: padded (N, C, H_pad, W_pad), grad_output (N, O, H_out, W_out) -> (O, C/groups, 1, 1)
+    """
     pixels = _picked(padded, stride, grad_output.shape[2:])
     N, C, Ho, Wo = pixels.shape
     O = grad_output.shape[1]
-    g = grad_output.reshape(N, groups, O // groups, Ho * Wo).transpose(1, 2, 0, 3).reshape(groups, O // groups, -1)
-    x = pixels.reshape(N, groups, C // groups, Ho * Wo).transpose(1, 2, 0, 3).reshape(groups, C // groups, -1)
-    grad_weight: Array = np.matmul(g, x.transpose(0, 2, 1)).reshape(O, C // groups, 1, 1)
-    return grad_weight
+    g = grad_output.reshape(N, groups, O // groups, Ho * Wo)
+    x = pixels.reshape(N, groups, C // groups, Ho * Wo)  # a view for stride 1, one copy otherwise
+    grad_weight = np.zeros((groups, O // groups, C // groups), dtype=grad_output.dtype)
+    part = np.empty_like(grad_weight)
+    for image in range(N):
+        grad_weight += parallel.matmul(g[image], x[image].transpose(0, 2, 1), part)
+    return grad_weight.reshape(O, C // groups, 1, 1)

@@ -10,18 +10,25 @@ matrix product, which BLAS runs at close to the machine's peak::
 
 The windows are first taken as a zero-copy strided view of the padded input;
 only the copy into columns touches memory, a few images at a time so the
-workspace stays bounded.
+workspace stays bounded. Large calls pack the columns (and, for the input
+gradient, add them back onto their windows) with compiled loops on all cores,
+into workspaces reused from call to call; small ones use NumPy's strided copy,
+which needs no compiling.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..._args import Array, Pair
-from . import parallel
+from ..geometry import output_length
+from . import parallel, workspace
+from .compiled import kernel, prange
 
 __all__ = ["Forward", "forward", "input_grad", "weight_grad", "windows"]
 
@@ -52,8 +59,63 @@ def windows(padded: Array, kernel_size: Pair, stride: Pair, dilation: Pair, outp
 
 
 def _output_size(padded_size: Pair, kernel_size: Pair, stride: Pair, dilation: Pair) -> Pair:
-    h, w = ((p - d * (k - 1) - 1) // s + 1 for p, k, s, d in zip(padded_size, kernel_size, stride, dilation))
+    h, w = (output_length(p, k, s, 0, d) for p, k, s, d in zip(padded_size, kernel_size, stride, dilation))
     return (h, w)
+
+
+COMPILED_MIN_VALUES = 1 << 16
+"""Column values from which the compiled packing loops run; smaller calls use NumPy (no compiling)."""
+
+
+@kernel(parallel=True)
+def _pack(padded: Array, first: int, stride: Pair, dilation: Pair, wide: bool, columns: Array) -> None:
+    """Copy every window of images ``first, first + 1, ...`` into columns.
+
+    ``columns[image, c, a, b, i, j]`` (or ``[c, a, b, image, i, j]`` when ``wide``) is
+    ``padded[first + image, c, i * sh + a * dh, j * sw + b * dw]``.
+
+    Shape:
+        padded (N, C, H_pad, W_pad), columns (n, C, kH, kW, H_out, W_out) or (C, kH, kW, n, H_out, W_out)
+    """
+    if wide:
+        C, kh, kw, n, Ho, Wo = columns.shape
+    else:
+        n, C, kh, kw, Ho, Wo = columns.shape
+    sh, sw = stride
+    dh, dw = dilation
+    for job in prange(n * C * kh):
+        image, c, a = job // (C * kh), (job // kh) % C, job % kh
+        for b in range(kw):
+            for i in range(Ho):
+                row = i * sh + a * dh
+                if wide:
+                    for j in range(Wo):
+                        columns[c, a, b, image, i, j] = padded[first + image, c, row, j * sw + b * dw]
+                else:
+                    for j in range(Wo):
+                        columns[image, c, a, b, i, j] = padded[first + image, c, row, j * sw + b * dw]
+
+
+@kernel(parallel=True)
+def _unpack_add(columns: Array, first: int, stride: Pair, dilation: Pair, grad_padded: Array) -> None:
+    """col2im: add every column value back onto the input cell its window read (windows overlap, so cells add).
+
+    Each (image, channel) plane is one job: no two threads write the same cell.
+
+    Shape:
+        columns (n, C, kH, kW, H_out, W_out), grad_padded (N, C, H_pad, W_pad)
+    """
+    n, C, kh, kw, Ho, Wo = columns.shape
+    sh, sw = stride
+    dh, dw = dilation
+    for job in prange(n * C):
+        image, c = job // C, job % C
+        for a in range(kh):
+            for b in range(kw):
+                for i in range(Ho):
+                    row = i * sh + a * dh
+                    for j in range(Wo):
+                        grad_padded[first + image, c, row, j * sw + b * dw] += columns[image, c, a, b, i, j]
 
 
 def _chunks(batch: int, bytes_per_image: int, budget: int | None = None) -> list[slice]:
@@ -67,17 +129,35 @@ WIDE_BELOW = 1024
 products of (out x in*k*k) @ (in*k*k x positions) are too narrow for BLAS to run at speed."""
 
 
-def _columns(view: Array, wide: bool) -> Array:
-    """The one copy: windows into contiguous columns, on all cores.
+def _columns(view: Array, wide: bool, columns: Array | None = None) -> Array:
+    """The one copy: windows into contiguous columns (into ``columns`` when given), on all cores.
 
     Shape:
         view (n, C, kH, kW, H_out, W_out) -> (n, C, kH, kW, H_out, W_out), or with ``wide``
         (C, kH, kW, n, H_out, W_out): every image's columns side by side
     """
     source = view.transpose(1, 2, 3, 0, 4, 5) if wide else view
-    columns = np.empty(source.shape, dtype=view.dtype)
+    if columns is None:
+        columns = np.empty(source.shape, dtype=view.dtype)
     parallel.copy(columns, source, axis=0 if wide else 1)
     return columns
+
+
+@contextmanager
+def _packed(padded: Array, view: Array, chunk: slice, stride: Pair, dilation: Pair, wide: bool) -> Iterator[Array]:
+    """The chunk's columns in a borrowed workspace: packed by the compiled loop when large, by NumPy when small.
+
+    Shape:
+        view (N, C, kH, kW, H_out, W_out) -> (n, C, kH, kW, H_out, W_out), or (C, kH, kW, n, H_out, W_out) if wide
+    """
+    n, (_, C, kh, kw, Ho, Wo) = chunk.stop - chunk.start, view.shape
+    shape = (C, kh, kw, n, Ho, Wo) if wide else (n, C, kh, kw, Ho, Wo)
+    if math.prod(shape) < COMPILED_MIN_VALUES:  # small: a plain array costs less than the cache's bookkeeping
+        yield _columns(view[chunk], wide)
+        return
+    with workspace.borrow(shape, padded.dtype) as columns:
+        _pack(padded, chunk.start, stride, dilation, wide, columns)
+        yield columns
 
 
 def forward(padded: Array, weight: Array, bias: Array | None, stride: Pair, dilation: Pair, groups: int) -> Array:
@@ -95,13 +175,14 @@ def forward(padded: Array, weight: Array, bias: Array | None, stride: Pair, dila
     out = np.empty((N, O, Ho, Wo), dtype=weight.dtype)
     wide = L < WIDE_BELOW
     for chunk in _chunks(N, C * kh * kw * L * padded.itemsize):
-        columns = _columns(view[chunk], wide)
         n = chunk.stop - chunk.start
-        if wide:  # one GEMM for all images of the chunk, then back to (n, O, H_out, W_out)
-            result = np.matmul(w, columns.reshape(groups, K, n * L)).reshape(O, n, L)
-            parallel.copy(out[chunk].reshape(n, O, L), result.transpose(1, 0, 2), axis=1)
-        else:  # a GEMM per image, straight into NCHW
-            np.matmul(w, columns.reshape(n, groups, K, L), out=out[chunk].reshape(n, groups, O // groups, L))
+        with _packed(padded, view, chunk, stride, dilation, wide) as columns:
+            if wide:  # one GEMM for all images of the chunk, then back to (n, O, H_out, W_out)
+                with workspace.borrow((groups, O // groups, n * L), padded.dtype) as result:
+                    parallel.matmul(w, columns.reshape(groups, K, n * L), result)
+                    parallel.copy(out[chunk].reshape(n, O, L), result.reshape(O, n, L).transpose(1, 0, 2), axis=1)
+            else:  # a GEMM per image, straight into NCHW
+                parallel.matmul(w, columns.reshape(n, groups, K, L), out[chunk].reshape(n, groups, O // groups, L))
     if bias is not None:
         out += bias[:, None, None]
     return out
@@ -121,7 +202,13 @@ def input_grad(
     w_t = weight.reshape(groups, O // groups, C_g * kh * kw).transpose(0, 2, 1)
     grad_padded = np.zeros((N, C, *padded_size), dtype=weight.dtype)
     for chunk in _chunks(N, C * kh * kw * Ho * Wo * weight.itemsize):
-        grad = grad_output[chunk].reshape(-1, groups, O // groups, Ho * Wo)
+        n = chunk.stop - chunk.start
+        grad = grad_output[chunk].reshape(n, groups, O // groups, Ho * Wo)
+        if n * C * kh * kw * Ho * Wo >= COMPILED_MIN_VALUES:
+            with workspace.borrow((n, C, kh, kw, Ho, Wo), weight.dtype) as columns:
+                parallel.matmul(w_t, grad, columns.reshape(n, groups, C_g * kh * kw, Ho * Wo))
+                _unpack_add(columns, chunk.start, stride, dilation, grad_padded)
+            continue
         columns = np.matmul(w_t, grad).reshape(-1, C, kh, kw, Ho, Wo)
         target = grad_padded[chunk]
         for a in range(kh):  # a Python loop over kernel offsets only; each step adds a whole strided plane
@@ -147,16 +234,21 @@ def weight_grad(
     view = windows(padded, kernel_size, stride, dilation, (Ho, Wo))
     grad_weight = np.zeros((groups, O // groups, K), dtype=padded.dtype)
     wide = L < WIDE_BELOW
+    part = np.empty_like(grad_weight)
     for chunk in _chunks(N, (C * kh * kw + O) * L * padded.itemsize):
         n = chunk.stop - chunk.start
-        if wide:  # one GEMM over every position of every image: (out, positions) @ (positions, in*k*k)
-            side_by_side = _columns(view[chunk], wide=True).reshape(groups, K, n * L)
-            grad = np.empty((O, n, L), dtype=grad_output.dtype)
-            parallel.copy(grad, grad_output[chunk].reshape(n, O, L).transpose(1, 0, 2), axis=0)
-            grad_weight += np.matmul(grad.reshape(groups, O // groups, n * L), side_by_side.transpose(0, 2, 1))
-            continue
-        per_image_columns = _columns(view[chunk], wide=False).reshape(n, groups, K, L)
-        per_image = grad_output[chunk].reshape(n, groups, O // groups, L)
-        for image in range(n):  # long enough rows: a GEMM per image runs at full speed
-            grad_weight += np.matmul(per_image[image], per_image_columns[image].transpose(0, 2, 1))
+        with _packed(padded, view, chunk, stride, dilation, wide) as columns:
+            if wide:  # one GEMM over every position of every image: (out, positions) @ (positions, in*k*k)
+                side_by_side = columns.reshape(groups, K, n * L)
+                with workspace.borrow((O, n, L), grad_output.dtype) as grad:
+                    parallel.copy(grad, grad_output[chunk].reshape(n, O, L).transpose(1, 0, 2), axis=0)
+                    by_output = grad.reshape(groups, O // groups, n * L)
+                    parallel.matmul(by_output, side_by_side.transpose(0, 2, 1), part)
+                grad_weight += part
+                continue
+            per_image_columns = columns.reshape(n, groups, K, L)
+            per_image = grad_output[chunk].reshape(n, groups, O // groups, L)
+            for image in range(n):  # long enough rows: a GEMM per image runs at full speed
+                parallel.matmul(per_image[image], per_image_columns[image].transpose(0, 2, 1), part)
+                grad_weight += part
     return grad_weight.reshape(O, C_g, kh, kw)

@@ -1,13 +1,18 @@
-"""Large memory copies on all cores.
+"""Matrix products and large copies on all cores, from one pool of threads.
 
-NumPy copies an array on one core, while BLAS uses them all: the copies that
-gather windows or tiles would otherwise take as long as the matrix products.
-NumPy releases the GIL while copying, so a few threads, each copying a slice,
-run in parallel.
+NumPy copies an array on one core, and BLAS, left to itself, starts and joins
+its own threads for every product: dozens of small products per convolution
+(Winograd runs 36) then spend their time waking threads, and on a busy machine
+far longer. So convlab keeps BLAS at one thread per caller and splits each batch
+of products by columns over its own :func:`convlab.get_num_threads` workers, one
+hand-off per batch. NumPy releases the GIL in both copies and BLAS, so the
+workers run in parallel. The pool is made afresh after a fork (the parent's
+worker threads do not exist in a child).
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -16,34 +21,67 @@ from typing import TypeVar
 import numpy as np
 
 from ..._args import Array
+from . import threads
 
-__all__ = ["copy", "run"]
+__all__ = ["copy", "matmul", "run"]
 
-PARTS = 4  # more slices than cores balances uneven slices
 SMALL_BYTES = 1 << 20  # below this a thread hand-off costs more than it saves
-_POOL: list[ThreadPoolExecutor] = []
+SMALL_PRODUCT = 1 << 21  # multiply-adds below which one thread does a whole product
+MIN_COLUMNS = 32  # narrower slices would run BLAS below its speed
+_POOL: dict[int, ThreadPoolExecutor] = {}  # thread count -> the pool with that many workers
 T = TypeVar("T")
 
 
 def _pool() -> ThreadPoolExecutor:
-    if not _POOL:
-        _POOL.append(ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="convlab"))
-    return _POOL[0]
+    count = threads.get_num_threads()
+    if count not in _POOL:
+        for old in _POOL.values():
+            old.shutdown(wait=False)
+        _POOL.clear()
+        _POOL[count] = ThreadPoolExecutor(max_workers=count, thread_name_prefix="convlab")
+    return _POOL[count]
 
 
 def run(work: Callable[[T], object], items: Iterable[T]) -> None:
     """Call ``work`` on every item on the thread pool, and wait (errors surface here)."""
+    if threads.get_num_threads() == 1:
+        for item in items:
+            work(item)
+        return
     for _ in _pool().map(work, items):
         pass
+
+
+def matmul(a: Array, b: Array, out: Array) -> Array:
+    """``np.matmul(a, b, out=out)``, split by columns of ``b`` and ``out`` over the pool when large.
+
+    Shape:
+        a (..., m, k), b (..., k, n), out (..., m, n)
+    """
+    if out.size * a.shape[-1] < SMALL_PRODUCT:  # too small to matter: BLAS as it is, no threadpoolctl import
+        return np.matmul(a, b, out=out)
+    threads.apply_to_blas()
+    columns = out.shape[-1]
+    parts = min(threads.get_num_threads(), columns // MIN_COLUMNS)
+    if parts < 2:
+        return np.matmul(a, b, out=out)
+    bounds = np.linspace(0, columns, parts + 1).astype(int).tolist()
+
+    def part(bound: tuple[int, int]) -> None:
+        np.matmul(a, b[..., bound[0] : bound[1]], out=out[..., bound[0] : bound[1]])
+
+    run(part, itertools.pairwise(bounds))
+    return out
 
 
 def copy(destination: Array, source: Array, axis: int = 0) -> None:
     """``np.copyto(destination, source)``, in slices along ``axis`` on all cores when it is large."""
     length = destination.shape[axis]
-    if destination.nbytes < SMALL_BYTES or length < 2:
+    parts = min(2 * threads.get_num_threads(), length)  # twice the threads balances uneven slices
+    if destination.nbytes < SMALL_BYTES or parts < 2 or threads.get_num_threads() == 1:
         np.copyto(destination, source)
         return
-    bounds = np.linspace(0, length, min(PARTS, length) + 1).astype(int)
+    bounds = np.linspace(0, length, parts + 1).astype(int)
     index = [slice(None)] * destination.ndim
 
     def part(bound: tuple[int, int]) -> None:
@@ -52,3 +90,12 @@ def copy(destination: Array, source: Array, axis: int = 0) -> None:
         np.copyto(destination[tuple(index_here)], source[tuple(index_here)])
 
     run(part, zip(bounds[:-1].tolist(), bounds[1:].tolist()))
+
+
+def _forget_pool_in_child() -> None:
+    """The parent's workers are gone in a forked child; the next call makes a new pool."""
+    _POOL.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_in_child)

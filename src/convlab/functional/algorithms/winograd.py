@@ -18,21 +18,32 @@ mixes rounding from its whole tile; in float32 the error stays below 5e-5 of the
 largest summed magnitude max(conv2d(|x|, |w|)) (the tests check this bound; direct
 convolution stays below 1e-5 of each output's own). float64 is exact to ~1e-13.
 
-Transformed weights are not cached between calls: a safe cache must check that
-the weight has not been changed in place, which costs as much as the transform
-itself (36x9 @ 9 x out*in multiply-adds, a few percent of the convolution).
+Large calls run three compiled kernels around one batched GEMM: the input
+transform reads each 6x6 tile straight from the padded input and writes it in the
+GEMM's layout (36, C, tiles); the 36 products go through BLAS into a reused
+workspace; the output transform adds the bias and writes the 4x4 blocks into the
+result. Both transforms loop along the tiles innermost, so the compiler vectorises
+them. Small calls keep the NumPy path below, which needs no compilation.
+
+Transformed weights are kept for the next call with a weight in the same memory: a
+stored copy of the weight is compared first (half the memory traffic of the
+transform, and no new array), so a weight changed in place is transformed again,
+never used stale.
 """
 
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..._args import Array, Pair
-from . import im2col, parallel
+from . import im2col, parallel, workspace
 from .adjoint import input_grad_by_forward
+from .compiled import kernel, prange
 
 __all__ = ["forward", "input_grad", "supports", "weight_grad"]
 
@@ -83,12 +94,46 @@ def supports(kernel_size: Pair, stride: Pair, dilation: Pair) -> bool:
     return kernel_size == (3, 3) and stride == (1, 1) and dilation == (1, 1)
 
 
+COMPILED_MIN_VALUES = 1 << 15
+"""Padded input values from which the compiled kernels run; smaller calls take the NumPy path (no compiling)."""
+
+
 def _transform_weight(weight: Array, groups: int) -> Array:
-    """U = G g G^T for every kernel, as (36, groups, out/groups, in/groups)."""
+    """U = G g G^T for every kernel, as one GEMM over all (out, in) pairs: (36, groups, out/groups, in/groups)."""
     O, C_g = weight.shape[:2]
     kernels = weight.reshape(O * C_g, 9).T  # (9, O * C_g)
     U: Array = (_KERNEL.astype(weight.dtype) @ kernels).reshape(36, groups, O // groups, C_g)
     return U
+
+
+class _TransformedWeights:
+    """The last few weights' transforms, each with a copy of the weight it was made from."""
+
+    ENTRIES = 8
+
+    def __init__(self) -> None:
+        self.entries: OrderedDict[tuple[object, ...], tuple[Array, Array]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, weight: Array, groups: int) -> Array:
+        """The transform of ``weight``: reused when this array holds exactly what it held last time."""
+        # where the values live (callers may pass a fresh view of the same memory each time), not the object
+        key = (weight.__array_interface__["data"][0], weight.shape, weight.strides, weight.dtype.str, groups)
+        with self.lock:
+            entry = self.entries.get(key)
+        if entry is not None and np.array_equal(entry[0], weight):
+            return entry[1]
+        U = _transform_weight(weight, groups)
+        if 5 * weight.nbytes <= workspace.get_workspace_limit():  # the copy and U, 4x the weight
+            with self.lock:
+                self.entries[key] = (weight.copy(), U)
+                self.entries.move_to_end(key)
+                while len(self.entries) > self.ENTRIES:
+                    self.entries.popitem(last=False)
+        return U
+
+
+_TRANSFORMED = _TransformedWeights()
 
 
 def _tiles(padded: Array, tiles: Pair) -> Array:
@@ -103,12 +148,131 @@ def _tiles(padded: Array, tiles: Pair) -> Array:
     )
 
 
+@kernel(parallel=True)
+def _gather_transformed(padded: Array, first: int, tiles_h: int, tiles_w: int, numbers: Array, V: Array) -> None:
+    """V[6k + l, c, tile] = (B^T d B)[k, l] for the 6x6 input tile d of every image from ``first`` on.
+
+    Cells past the input's edge read as zeros. For each strip of tiles the 6 rows are
+    read with column x at ``rows[r, x % 4, x // 4]``: tile t's column s then sits at
+    ``[s % 4, t + s // 4]``, so both passes (B^T down the columns, then B along each
+    tile's rows) loop over consecutive tiles innermost, which the compiler vectorises.
+
+    Shape:
+        padded (N, C, H_pad, W_pad), V (36, C, n * tiles_h * tiles_w)
+    """
+    two, four, five = numbers[0], numbers[1], numbers[2]
+    C, Hp, Wp = padded.shape[1], padded.shape[2], padded.shape[3]
+    tiles = tiles_h * tiles_w
+    n = V.shape[2] // tiles
+    for job in prange(n * C):
+        image, c = job // C, job % C
+        rows = np.zeros((6, 4, tiles_w + 1), dtype=V.dtype)  # the strip's 6 input rows, split by column % 4
+        mixed = np.empty((6, 4, tiles_w + 1), dtype=V.dtype)  # B^T applied down each column of the strip
+        for ty in range(tiles_h):
+            for r in range(6):
+                h = 4 * ty + r
+                for x in range(4 * (tiles_w + 1)):
+                    inside = h < Hp and x < Wp
+                    rows[r, x % 4, x // 4] = padded[first + image, c, h, x] if inside else 0
+            for p in range(4):
+                for q in range(tiles_w + 1):
+                    d0, d1, d2 = rows[0, p, q], rows[1, p, q], rows[2, p, q]
+                    d3, d4, d5 = rows[3, p, q], rows[4, p, q], rows[5, p, q]
+                    mixed[0, p, q] = four * d0 - five * d2 + d4
+                    mixed[1, p, q] = -four * (d1 + d2) + d3 + d4
+                    mixed[2, p, q] = four * (d1 - d2) - d3 + d4
+                    mixed[3, p, q] = two * (d3 - d1) - d2 + d4
+                    mixed[4, p, q] = two * (d1 - d3) - d2 + d4
+                    mixed[5, p, q] = four * d1 - five * d3 + d5
+            start = image * tiles + ty * tiles_w
+            for k in range(6):
+                for t in range(tiles_w):
+                    e0, e1, e2 = mixed[k, 0, t], mixed[k, 1, t], mixed[k, 2, t]
+                    e3, e4, e5 = mixed[k, 3, t], mixed[k, 0, t + 1], mixed[k, 1, t + 1]
+                    V[6 * k, c, start + t] = four * e0 - five * e2 + e4
+                    V[6 * k + 1, c, start + t] = -four * (e1 + e2) + e3 + e4
+                    V[6 * k + 2, c, start + t] = four * (e1 - e2) - e3 + e4
+                    V[6 * k + 3, c, start + t] = two * (e3 - e1) - e2 + e4
+                    V[6 * k + 4, c, start + t] = two * (e1 - e3) - e2 + e4
+                    V[6 * k + 5, c, start + t] = four * e1 - five * e3 + e5
+
+
+@kernel(parallel=True)
+def _scatter_transformed(
+    M: Array, bias: Array, first: int, tiles_h: int, tiles_w: int, numbers: Array, out: Array
+) -> None:
+    """out[first + image, o] = A^T m A + bias[o], every 4x4 block written to its place (cut at the edge).
+
+    A^T goes down each tile's 6 rows first, for consecutive tiles at once; then A
+    along the 4 remaining rows writes 4 columns per tile, which fill whole stretches of
+    an output row.
+
+    Shape:
+        M (36, O, n * tiles_h * tiles_w), bias (O,), out (N, O, H_out, W_out)
+    """
+    two, four, eight = numbers[0], numbers[1], numbers[3]
+    O, Ho, Wo = out.shape[1], out.shape[2], out.shape[3]
+    tiles = tiles_h * tiles_w
+    n = M.shape[2] // tiles
+    for job in prange(n * O):
+        image, o = job // O, job % O
+        half = np.empty((4, 6, tiles_w), dtype=out.dtype)  # A^T m: 4 rows of 6 columns, for every tile
+        block = np.empty((4, 4 * tiles_w), dtype=out.dtype)  # the strip's 4 output rows
+        shift = bias[o]
+        for ty in range(tiles_h):
+            start = image * tiles + ty * tiles_w
+            for l in range(6):
+                for t in range(tiles_w):
+                    m0, m1, m2 = M[l, o, start + t], M[6 + l, o, start + t], M[12 + l, o, start + t]
+                    m3, m4, m5 = M[18 + l, o, start + t], M[24 + l, o, start + t], M[30 + l, o, start + t]
+                    half[0, l, t] = m0 + m1 + m2 + m3 + m4
+                    half[1, l, t] = m1 - m2 + two * (m3 - m4)
+                    half[2, l, t] = m1 + m2 + four * (m3 + m4)
+                    half[3, l, t] = m1 - m2 + eight * (m3 - m4) + m5
+            for i in range(4):
+                for t in range(tiles_w):
+                    t0, t1, t2 = half[i, 0, t], half[i, 1, t], half[i, 2, t]
+                    t3, t4, t5 = half[i, 3, t], half[i, 4, t], half[i, 5, t]
+                    block[i, 4 * t] = t0 + t1 + t2 + t3 + t4 + shift
+                    block[i, 4 * t + 1] = t1 - t2 + two * (t3 - t4) + shift
+                    block[i, 4 * t + 2] = t1 + t2 + four * (t3 + t4) + shift
+                    block[i, 4 * t + 3] = t1 - t2 + eight * (t3 - t4) + t5 + shift
+            for i in range(min(4, Ho - 4 * ty)):
+                for x in range(Wo):
+                    out[first + image, o, 4 * ty + i, x] = block[i, x]
+
+
 def forward(padded: Array, weight: Array, bias: Array | None, stride: Pair, dilation: Pair, groups: int) -> Array:
     """Convolve an already padded input with 3x3 kernels, stride 1.
 
     Shape:
         padded (N, C, H_pad, W_pad), weight (O, C/groups, 3, 3), bias (O,) -> (N, O, H_pad - 2, W_pad - 2)
     """
+    if padded.size < COMPILED_MIN_VALUES:
+        return _forward_numpy(padded, weight, bias, groups)
+    N, C, Hp, Wp = padded.shape
+    O, C_g = weight.shape[:2]
+    th, tw = math.ceil((Hp - 2) / OUT), math.ceil((Wp - 2) / OUT)
+    T = th * tw
+    U = _TRANSFORMED.get(weight, groups)
+    out = np.empty((N, O, Hp - 2, Wp - 2), dtype=weight.dtype)
+    numbers = np.array([2, 4, 5, 8], dtype=weight.dtype)  # the transforms' constants, in the data's precision
+    shift = np.zeros(O, dtype=weight.dtype) if bias is None else np.ascontiguousarray(bias)
+    step = im2col._chunks(N, 36 * (C + O) * T * padded.itemsize, WORKSPACE_BYTES)[0].stop
+    for first in range(0, N, step):
+        n = min(step, N - first)
+        with (
+            workspace.borrow((36, C, n * T), weight.dtype) as V,
+            workspace.borrow((36, O, n * T), weight.dtype) as M,
+        ):
+            _gather_transformed(padded, first, th, tw, numbers, V)
+            parallel.matmul(U, V.reshape(36, groups, C_g, n * T), M.reshape(36, groups, O // groups, n * T))
+            _scatter_transformed(M, shift, first, th, tw, numbers, out)
+    return out
+
+
+def _forward_numpy(padded: Array, weight: Array, bias: Array | None, groups: int) -> Array:
+    """The same computation in NumPy calls: every transform one GEMM with a Kronecker matrix."""
     N, C, Hp, Wp = padded.shape
     O, C_g = weight.shape[:2]
     Ho, Wo = Hp - 2, Wp - 2

@@ -1,0 +1,303 @@
+"""The engine's machinery: compiled paths against PyTorch, threads, fork, concurrent callers, workspaces,
+and the Winograd weight cache never answering with a stale transform."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import convlab
+import convlab.functional as F
+from convlab.errors import ArgumentError
+from convlab.functional.algorithms import threads, winograd, workspace
+from convlab.nn import Conv2d
+
+SRC = str(Path(convlab.__file__).parents[1])
+
+
+def _run_python(code: str, timeout: float = 300, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter that imports this checkout of convlab; a hang fails at ``timeout``."""
+    environment = {**os.environ, "PYTHONPATH": SRC, **env}
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=environment,
+        check=False,
+    )
+
+
+def _torch_conv(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, **settings: Any) -> dict[str, np.ndarray]:
+    """Output and both gradients (for an all-ones upstream gradient) from PyTorch in float64."""
+    xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    wt = torch.tensor(w, dtype=torch.float64, requires_grad=True)
+    bt = None if b is None else torch.tensor(b, dtype=torch.float64)
+    out = torch.nn.functional.conv2d(xt, wt, bt, **settings)
+    out.backward(torch.ones_like(out))
+    scale = torch.nn.functional.conv2d(xt.detach().abs(), wt.detach().abs(), None, **settings)
+    return {
+        "out": out.detach().numpy(),
+        "input": xt.grad.numpy(),  # type: ignore[union-attr]
+        "weight": wt.grad.numpy(),  # type: ignore[union-attr]
+        "scale": scale.numpy(),
+    }
+
+
+def _assert_matches_torch(algorithm: str, x: np.ndarray, w: np.ndarray, b: np.ndarray | None, **cfg: Any) -> None:
+    """All three results of ``algorithm`` agree with PyTorch, to float64 rounding of the summed magnitudes."""
+    expected = _torch_conv(x, w, b, **cfg)
+    out = F.conv2d(x, w, b, algorithm=algorithm, **cfg)
+    ones = np.ones_like(out)
+    grad_in = F.conv2d_input_grad(x.shape, w, ones, algorithm=algorithm, **cfg)
+    grad_w = F.conv2d_weight_grad(x, w.shape, ones, algorithm=algorithm, **cfg)
+    tolerance = 1e-12 * (expected["scale"].max() + 1)
+    np.testing.assert_allclose(out, expected["out"], rtol=0, atol=tolerance)
+    np.testing.assert_allclose(grad_in, expected["input"], rtol=0, atol=1e-12 * (np.abs(w).sum() * out.size + 1))
+    np.testing.assert_allclose(grad_w, expected["weight"], rtol=0, atol=1e-12 * (np.abs(x).sum() + 1))
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    batch=st.integers(1, 3),
+    channels=st.integers(1, 12),
+    out_channels=st.integers(1, 12),
+    height=st.integers(20, 44),
+    width=st.integers(20, 44),
+    kernel=st.sampled_from([(1, 1), (3, 3), (2, 5), (5, 5)]),
+    stride=st.sampled_from([(1, 1), (2, 2), (1, 3)]),
+    dilation=st.sampled_from([(1, 1), (2, 1)]),
+    groups=st.sampled_from([1, 2]),
+    bias=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_compiled_im2col_matches_torch(
+    batch: int,
+    channels: int,
+    out_channels: int,
+    height: int,
+    width: int,
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    dilation: tuple[int, int],
+    groups: int,
+    bias: bool,
+    seed: int,
+) -> None:
+    """Sizes above the compiled threshold (packing and col2im compiled), every setting the loops handle."""
+    rng = np.random.default_rng(seed)
+    c, o = channels * groups, out_channels * groups
+    x = rng.standard_normal((batch, c, height, width))
+    w = rng.standard_normal((o, channels, *kernel))
+    b = rng.standard_normal(o) if bias else None
+    _assert_matches_torch("im2col", x, w, b, stride=stride, padding=1, dilation=dilation, groups=groups)
+
+
+@settings(max_examples=8, deadline=None)
+@given(
+    batch=st.integers(2, 3),
+    channels=st.integers(13, 24),
+    out_channels=st.integers(1, 24),
+    height=st.integers(36, 45),
+    width=st.integers(36, 45),
+    groups=st.sampled_from([1, 2]),
+    bias=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_compiled_winograd_matches_torch(
+    batch: int, channels: int, out_channels: int, height: int, width: int, groups: int, bias: bool, seed: int
+) -> None:
+    """Ragged edges (sizes that are not 4k + 2) included: the gather reads zeros there, the scatter cuts."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, channels * groups, height, width))
+    w = rng.standard_normal((out_channels * groups, channels, 3, 3))
+    b = rng.standard_normal(out_channels * groups) if bias else None
+    assert x.size >= winograd.COMPILED_MIN_VALUES  # the compiled kernels, not the NumPy path
+    _assert_matches_torch("winograd", x, w, b, padding=1, groups=groups)
+
+
+@pytest.mark.parametrize("size", [30, 57])
+def test_compiled_winograd_float32_stays_within_its_bound(size: int) -> None:
+    rng = np.random.default_rng(size)
+    x = rng.standard_normal((2, 32, size, size)).astype(np.float32)
+    w = rng.standard_normal((24, 32, 3, 3)).astype(np.float32)
+    expected = _torch_conv(x.astype(np.float64), w.astype(np.float64), None, padding=1)
+    out = F.conv2d(x, w, padding=1, algorithm="winograd")
+    assert out.dtype == np.float32
+    assert np.abs(out - expected["out"]).max() <= 5e-5 * expected["scale"].max()
+
+
+def test_import_and_help_do_not_load_numba_or_threadpoolctl() -> None:
+    result = _run_python(
+        """
+        import sys, convlab
+        from convlab.cli import main
+        try:
+            main(["--help"])
+        except SystemExit:
+            pass
+        print(sorted(m for m in ("numba", "threadpoolctl") if m in sys.modules))
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_lab_sized_calls_need_no_compiling() -> None:
+    result = _run_python(
+        """
+        import sys
+        import convlab.functional as F
+        image = [[[1, 2, 0, 0], [5, 3, 0, 4], [2, 1, 3, 1], [0, 2, 1, 2]]]
+        for algorithm in ("auto", "im2col", "winograd"):
+            F.conv2d(image, [[[[1, 0, 1], [0, -1, 0], [1, 0, 1]]]], algorithm=algorithm)
+        print("numba" in sys.modules)
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def test_default_threads_follow_affinity_or_omp_num_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert threads.usable_cores() == len(os.sched_getaffinity(0))
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert threads.usable_cores() == 3
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "2", True, None])
+def test_set_num_threads_refuses_what_is_not_a_count(bad: object) -> None:
+    with pytest.raises(ArgumentError, match="set_num_threads"):
+        convlab.set_num_threads(bad)
+
+
+def test_the_thread_setting_reaches_numba_in_every_calling_thread() -> None:
+    """Numba's count is per thread: a new thread that calls convlab must get the setting too."""
+    result = _run_python(
+        """
+        import threading, numpy as np, numba, convlab
+        import convlab.functional as F
+        x = np.random.rand(2, 16, 40, 40); w = np.random.rand(16, 16, 3, 3)
+        convlab.set_num_threads(1)
+        F.conv2d(x, w, algorithm="winograd")
+        seen = [numba.get_num_threads()]
+        worker = threading.Thread(target=lambda: (F.conv2d(x, w, algorithm="winograd"),
+                                                   seen.append(numba.get_num_threads())))
+        worker.start(); worker.join()
+        print(seen, convlab.get_num_threads())
+        """,
+        OMP_NUM_THREADS="2",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[1, 1] 1"
+
+
+def test_a_forked_child_can_still_convolve() -> None:
+    """The parent's pool threads do not exist in the child: the child must make its own, not wait forever."""
+    result = _run_python(
+        """
+        import os, numpy as np
+        import convlab.functional as F
+        x = np.random.rand(8, 16, 64, 64).astype("f4"); w = np.random.rand(24, 16, 3, 3).astype("f4")
+        expected = F.conv2d(x, w, stride=2)
+        F.conv2d(x, w, padding=1)
+        pid = os.fork()
+        if pid == 0:
+            same = np.array_equal(F.conv2d(x, w, stride=2), expected)
+            F.conv2d(x, w, padding=1)
+            os._exit(0 if same else 3)
+        _, status = os.waitpid(pid, 0)
+        print(os.waitstatus_to_exitcode(status))
+        """,
+        timeout=240,
+        OMP_NUM_THREADS="2",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "0"
+
+
+def test_threads_calling_at_once_all_get_right_answers() -> None:
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 16, 36, 36))
+    w = rng.standard_normal((16, 16, 3, 3))
+    expected = _torch_conv(x, w, None, padding=1)["out"]
+    results: list[np.ndarray] = []
+    errors: list[BaseException] = []
+
+    def call(algorithm: str) -> None:
+        try:
+            for _ in range(5):
+                results.append(F.conv2d(x, w, padding=1, algorithm=algorithm))
+        except BaseException as error:  # reported by the assertion below
+            errors.append(error)
+
+    workers = [threading.Thread(target=call, args=(name,)) for name in ("winograd", "im2col") * 3]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=240)
+    assert not errors
+    assert len(results) == 30
+    for result in results:
+        np.testing.assert_allclose(result, expected, rtol=0, atol=1e-10)
+
+
+def test_workspaces_are_reused_and_kept_within_the_limit() -> None:
+    old = workspace.get_workspace_limit()
+    try:
+        with workspace.borrow((100, 100), np.float32) as first, workspace.borrow((100, 100), np.float32) as second:
+            assert first is not second  # a workspace lent out is never lent twice
+        with workspace.borrow((100, 100), np.float32) as again:
+            assert again is first or again is second  # returned ones are reused
+        convlab.set_workspace_limit(50_000)
+        assert workspace.cached_bytes() <= 50_000
+        x = np.random.default_rng(0).standard_normal((4, 16, 40, 40))
+        F.conv2d(x, np.ones((16, 16, 3, 3)), algorithm="winograd")
+        assert workspace.cached_bytes() <= 50_000
+        convlab.set_workspace_limit(0)
+        assert workspace.cached_bytes() == 0
+    finally:
+        convlab.set_workspace_limit(old)
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "64MB", None])
+def test_set_workspace_limit_refuses_what_is_not_a_size(bad: object) -> None:
+    with pytest.raises(ArgumentError, match="set_workspace_limit"):
+        convlab.set_workspace_limit(bad)
+
+
+def test_winograd_never_uses_a_stale_weight_transform() -> None:
+    """Same array changed in place (by hand and through nn.Conv2d), a new array, a new layer: all recomputed."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((2, 16, 40, 40))
+    w = rng.standard_normal((16, 16, 3, 3))  # wide enough that auto, inside the layer, picks Winograd too
+
+    def expected(weight: np.ndarray) -> np.ndarray:
+        return _torch_conv(x, weight, None, padding=1)["out"]
+
+    def close(actual: np.ndarray, weight: np.ndarray) -> None:
+        np.testing.assert_allclose(actual, expected(weight), rtol=0, atol=1e-10)
+
+    close(F.conv2d(x, w, padding=1, algorithm="winograd"), w)
+    close(F.conv2d(x, w, padding=1, algorithm="winograd"), w)  # reused
+    w[3, 5, 1, 2] += 1.0  # one value changed in place
+    close(F.conv2d(x, w, padding=1, algorithm="winograd"), w)
+    other = w * 2  # a new array
+    close(F.conv2d(x, other, padding=1, algorithm="winograd"), other)
+
+    layer = Conv2d(16, 16, 3, padding=1, bias=False, dtype="float64", seed=0)
+    layer.weight[...] = w
+    close(layer(x), w)
+    layer.weight -= 0.1 * np.sign(layer.weight)  # an optimizer step, in place
+    close(layer(x), np.asarray(layer.weight))
