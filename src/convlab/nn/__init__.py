@@ -5,6 +5,7 @@ from .container import Sequential
 from .conv import Conv2d, ConvTranspose2d
 from .flatten import Flatten
 from .linear import Linear
+from .loss import CrossEntropyLoss, Loss, MSELoss
 from .module import Module, Parameter
 from .pooling import AvgPool2d, MaxPool2d
 from .torch_bridge import from_torch, to_torch
@@ -13,8 +14,11 @@ __all__ = [
     "AvgPool2d",
     "Conv2d",
     "ConvTranspose2d",
+    "CrossEntropyLoss",
     "Flatten",
     "Linear",
+    "Loss",
+    "MSELoss",
     "MaxPool2d",
     "Module",
     "Parameter",
