@@ -76,21 +76,18 @@ def _run_both(
 SHAPES = [(3, 2, 3, 3), (3,), (5, 4)]
 
 
-@settings(max_examples=25, deadline=None)
-@given(options=sgd_settings, seed=st.integers(0, 2**31))
-def test_sgd_follows_torch(options: dict[str, Any], seed: int) -> None:
+@settings(max_examples=50, deadline=None)
+@given(
+    case=st.one_of(sgd_settings.map(lambda o: ("SGD", o)), adam_settings.map(lambda o: ("Adam", o))),
+    seed=st.integers(0, 2**31),
+)
+def test_optimizers_follow_torch(case: tuple[str, dict[str, Any]], seed: int) -> None:
+    name, options = case
     ours, theirs = _run_both(
-        lambda p: optim.SGD(p, **options), lambda t: torch.optim.SGD(t, **options), SHAPES, seed
-    )
-    for a, b in zip(ours, theirs):
-        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12 * (1 + np.abs(b).max()))
-
-
-@settings(max_examples=25, deadline=None)
-@given(options=adam_settings, seed=st.integers(0, 2**31))
-def test_adam_follows_torch(options: dict[str, Any], seed: int) -> None:
-    ours, theirs = _run_both(
-        lambda p: optim.Adam(p, **options), lambda t: torch.optim.Adam(t, **options), SHAPES, seed
+        lambda p: getattr(optim, name)(p, **options),
+        lambda t: getattr(torch.optim, name)(t, **options),
+        SHAPES,
+        seed,
     )
     for a, b in zip(ours, theirs):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-12 * (1 + np.abs(b).max()))
