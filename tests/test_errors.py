@@ -235,9 +235,9 @@ CASES: list[tuple[str, Callable[[], object], type[ConvlabError], list[str]]] = [
     ),
     (
         "from_torch of an unknown layer",
-        lambda: nn.from_torch(torch.nn.BatchNorm2d(3)),
+        lambda: nn.from_torch(torch.nn.GroupNorm(1, 3)),
         ArgumentTypeError,
-        ["BatchNorm2d"],
+        ["GroupNorm"],
     ),
     ("pad with a negative width", lambda: F.pad(x, (1, -1, 0, 0)), ArgumentError, ["pad", "-1"]),
     ("pad mode", lambda: F.pad(x, (1, 1)), None, []),

@@ -26,6 +26,7 @@ LAYERS = {
     "functional": 3,
     "nn": 4,
     "network": 5,
+    "optim": 5,  # optimizers update nn parameters
     "lesson": 6,  # the lesson explains networks, so it may use them; networks never use the lesson
     "viz": 7,
     "bench": 7,

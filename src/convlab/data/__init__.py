@@ -1,4 +1,5 @@
-"""Small public-domain images bundled with convlab (see README.md and LICENSE in this folder).
+"""Bundled data (see README.md and LICENSE in this folder): small public-domain images, the UCI digits,
+generated shapes, and a seeded batch iterator.
 
 Example:
     >>> load_image("camera").shape, load_image("astronaut").shape
@@ -11,8 +12,11 @@ from pathlib import Path
 
 from .._args import Array
 from ..errors import ArgumentError
+from .batches import batches
+from .digits import digits
+from .shapes import SHAPE_CLASSES, shapes
 
-__all__ = ["IMAGES", "load_image", "read_image"]
+__all__ = ["IMAGES", "SHAPE_CLASSES", "batches", "digits", "load_image", "read_image", "shapes"]
 
 IMAGES = ("camera", "astronaut", "cat")
 

@@ -11,6 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .adaptive_pool import adaptive_avg_pool2d, adaptive_avg_pool2d_grad
     from .conv import conv2d, conv2d_bias_grad, conv2d_input_grad, conv2d_weight_grad
     from .conv_transpose import conv_transpose2d, conv_transpose2d_input_grad, conv_transpose2d_weight_grad
     from .padding import pad
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
 
 # Loaded on first use, so that code needing only sizes (shapes, convlab summary) never imports NumPy.
 _HOMES = {
+    "adaptive_avg_pool2d": "adaptive_pool",
+    "adaptive_avg_pool2d_grad": "adaptive_pool",
     "conv2d": "conv",
     "conv2d_bias_grad": "conv",
     "conv2d_input_grad": "conv",
@@ -33,6 +36,8 @@ _HOMES = {
 }
 
 __all__ = [
+    "adaptive_avg_pool2d",
+    "adaptive_avg_pool2d_grad",
     "avg_pool2d",
     "avg_pool2d_grad",
     "conv2d",

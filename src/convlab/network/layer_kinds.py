@@ -455,6 +455,7 @@ class AdaptiveAvgPool(Op):
     kind: ClassVar[str] = "adaptivepool"
     names: ClassVar[tuple[str, ...]] = ("gap",)
     torch_modules: ClassVar[tuple[str, ...]] = ("AdaptiveAvgPool2d",)
+    nn_layers: ClassVar[tuple[str, ...]] = ("AdaptiveAvgPool2d",)
     global_view: ClassVar[bool] = True  # its windows depend on the input's size
 
     def output_shape(self, inputs: list[Shape], name: str) -> Shape:
@@ -483,28 +484,16 @@ class AdaptiveAvgPool(Op):
     def from_torch(cls, module: Any, name: str) -> Op:
         return AdaptiveAvgPool(pair(module.output_size, "output_size", minimum=1))
 
-    def _cells(self, size: int, axis: int) -> list[tuple[int, int]]:
-        """The input rows (or columns) [start, end) averaged into each output row, as PyTorch splits them."""
-        out = self.output_size[axis]
-        return [(i * size // out, -(-(i + 1) * size // out)) for i in range(out)]
+    @classmethod
+    def from_nn(cls, layer: Any) -> Op:
+        return AdaptiveAvgPool(layer.output_size)
 
     def forward(self, inputs: list[Any], params: Params, algorithm: str = "auto") -> Any:
-        x = inputs[0]
-        np = _np()
-        out = np.empty((*x.shape[:2], *self.output_size), dtype=x.dtype)
-        for i, (top, bottom) in enumerate(self._cells(x.shape[2], 0)):
-            for j, (left, right) in enumerate(self._cells(x.shape[3], 1)):
-                out[:, :, i, j] = x[:, :, top:bottom, left:right].mean(axis=(2, 3))
-        return out
+        return _functional().adaptive_avg_pool2d(inputs[0], self.output_size)
 
     def backward(self, inputs: list[Any], grad: Any, params: Params, algorithm: str = "auto") -> list[Any]:
         x = inputs[0]
-        grad_input = _np().zeros_like(x)
-        for i, (top, bottom) in enumerate(self._cells(x.shape[2], 0)):
-            for j, (left, right) in enumerate(self._cells(x.shape[3], 1)):
-                area = (bottom - top) * (right - left)
-                grad_input[:, :, top:bottom, left:right] += grad[:, :, i : i + 1, j : j + 1] / area
-        return [grad_input]
+        return [_functional().adaptive_avg_pool2d_grad(x.shape, grad.astype(x.dtype), self.output_size)]
 
 
 @dataclass(frozen=True)
@@ -602,6 +591,7 @@ class BatchNorm(Op):
     kind: ClassVar[str] = "batchnorm"
     names: ClassVar[tuple[str, ...]] = ("bn", "batchnorm")
     torch_modules: ClassVar[tuple[str, ...]] = ("BatchNorm2d",)
+    nn_layers: ClassVar[tuple[str, ...]] = ("BatchNorm2d",)
 
     def output_shape(self, inputs: list[Shape], name: str) -> Shape:
         if self.num_features is not None and inputs[0][1] != self.num_features:
@@ -617,6 +607,10 @@ class BatchNorm(Op):
     @classmethod
     def from_torch(cls, module: Any, name: str) -> Op:
         return BatchNorm(module.num_features, module.eps)
+
+    @classmethod
+    def from_nn(cls, layer: Any) -> Op:
+        return BatchNorm(layer.num_features, layer.eps)  # convlab's layer has torch's attributes
 
     def _scale_shift(self, params: Params, channels: int) -> tuple[Any, Any]:
         """Inference-time normalisation as one scale and shift per channel, shaped (C, 1, 1).
@@ -668,7 +662,7 @@ class Activation(Op):
         "Hardswish",
         "ELU",
     )
-    nn_layers: ClassVar[tuple[str, ...]] = ("ReLU",)
+    nn_layers: ClassVar[tuple[str, ...]] = ("ReLU", "Sigmoid", "Tanh", "Dropout")
 
     @property
     def kind(self) -> str:  # type: ignore[override]

@@ -38,13 +38,15 @@ class Sequential(Module):
     torch_name = "Sequential"
 
     def to_torch(self) -> Any:
-        return torch_library().nn.Sequential(*(layer.to_torch() for layer in self.layers))
+        return torch_library().nn.Sequential(*(layer.to_torch() for layer in self.layers)).train(self.training)
 
     @classmethod
     def from_torch(cls, module: Any) -> Sequential:
         from .torch_bridge import from_torch
 
-        return cls(*(from_torch(child) for child in module))
+        chain = cls(*(from_torch(child) for child in module))
+        chain.training = bool(module.training)  # each layer already took its own mode
+        return chain
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
         return ((str(index), layer) for index, layer in enumerate(self.layers))

@@ -8,12 +8,15 @@ returns the gradient for its input and adds its parameters' gradients to
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
-from .._args import Array
+from .._args import Array, flag
 from ..errors import ArgumentError, ArgumentTypeError, ConvlabError, ShapeError, StateError
 
 __all__ = ["Module", "Parameter", "check_dtype", "torch_library"]
@@ -64,7 +67,15 @@ def check_dtype(dtype: object, owner: str) -> np.dtype[Any]:
 
 
 class Module:
-    """Base class of every layer. Subclasses define ``forward``, ``backward`` and ``extra_repr``."""
+    """Base class of every layer. Subclasses define ``forward``, ``backward`` and ``extra_repr``.
+
+    A module is in training mode until ``eval()`` (as in PyTorch); layers such as BatchNorm2d and
+    Dropout behave differently in the two. Its state is its parameters and its buffers: arrays it
+    keeps but does not learn, such as running statistics (``buffer_names``).
+    """
+
+    training: bool = True  # layers are built in training mode, as in PyTorch
+    buffer_names: ClassVar[tuple[str, ...]] = ()
 
     def __setattr__(self, name: str, value: object) -> None:
         current = self.__dict__.get(name)
@@ -120,6 +131,88 @@ class Module:
         for parameter in self.parameters():
             parameter.grad = None
 
+    def train(self, mode: bool = True) -> Module:
+        """Training mode (batch statistics, dropout on) for this module and its children; returns it."""
+        self.training = flag(mode, "mode")
+        for _, child in self.named_children():
+            child.train(mode)
+        return self
+
+    def eval(self) -> Module:
+        """Inference mode (running statistics, dropout off): ``train(False)``."""
+        return self.train(False)
+
+    def _state_arrays(self) -> dict[str, Array]:
+        """The live arrays of the state, named as PyTorch's state_dict names them."""
+        state: dict[str, Array] = {
+            name: value for name, value in vars(self).items() if isinstance(value, Parameter)
+        }
+        for name in self.buffer_names:
+            if getattr(self, name, None) is not None:
+                state[name] = getattr(self, name)
+        for prefix, child in self.named_children():
+            state.update({f"{prefix}.{name}": value for name, value in child._state_arrays().items()})
+        return state
+
+    def state_dict(self) -> dict[str, Array]:
+        """Copies of every parameter and buffer, named as in PyTorch (``"0.weight"``, ``"1.running_mean"``)."""
+        return {name: np.array(value) for name, value in self._state_arrays().items()}
+
+    def load_state_dict(self, state: Mapping[str, object]) -> None:
+        """Copy ``state``'s values into this module's arrays (the arrays stay the same objects).
+
+        Every name must match, and every shape; values are converted to each array's dtype.
+        """
+        own = self._state_arrays()
+        missing, unexpected = sorted(own.keys() - state.keys()), sorted(state.keys() - own.keys())
+        if missing or unexpected:
+            raise ArgumentError(
+                f"{type(self).__name__}.load_state_dict: the names do not match this model's",
+                evidence=[
+                    f"missing: {', '.join(missing) or 'none'}",
+                    f"unexpected: {', '.join(unexpected) or 'none'}",
+                ],
+                fix="load a state saved from a model built the same way (same layers, same order)",
+            )
+        for name, target in own.items():
+            value = state[name]
+            if hasattr(value, "detach"):  # a torch tensor
+                value = value.detach().cpu().numpy()
+            array = np.asarray(value)
+            if array.shape != target.shape:
+                raise ShapeError(
+                    f"{type(self).__name__}.load_state_dict: {name} has shape {array.shape}, "
+                    f"this model's has {target.shape}",
+                    fix="load a state saved from a model with the same layer sizes",
+                )
+            np.copyto(target, array, casting="unsafe")
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the state to a compressed ``.npz`` file (written whole, then renamed into place)."""
+        target = Path(path)
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "wb") as file:
+                np.savez_compressed(file, **self.state_dict())  # type: ignore[arg-type]
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    def load(self, path: str | os.PathLike[str]) -> Module:
+        """Read the state written by :meth:`save` into this module; returns it."""
+        try:
+            with np.load(path) as data:
+                state = {name: data[name] for name in data.files}
+        except (OSError, ValueError) as error:
+            raise ArgumentError(
+                f"{type(self).__name__}.load: cannot read {str(path)!r} as a saved state",
+                evidence=[str(error)],
+                fix="pass the path of a .npz file written by module.save(path)",
+            ) from None
+        self.load_state_dict(state)
+        return self
+
     def extra_repr(self) -> str:
         return ""
 
@@ -142,28 +235,22 @@ class Module:
                 f"to_torch: {type(self).__name__} has no torch counterpart", fix="convert its parts"
             )
         torch = torch_library()
-        weight = getattr(self, "weight", None)
-        dtype = {} if weight is None else {"dtype": torch.float64 if weight.dtype == np.float64 else torch.float32}
+        state = self.state_dict()
+        floats = [value.dtype for value in state.values() if value.dtype.kind == "f"]
+        dtype = {} if not floats else {"dtype": torch.float64 if floats[0] == np.float64 else torch.float32}
         layer = getattr(torch.nn, self.torch_name)(*_arguments(self, self.torch_arguments), **dtype)
-        if weight is not None:
-            with torch.no_grad():
-                layer.weight.copy_(torch.from_numpy(np.array(weight)))
-                bias = getattr(self, "bias", None)
-                if bias is not None:
-                    layer.bias.copy_(torch.from_numpy(np.array(bias)))
-        return layer
+        layer.load_state_dict({name: torch.from_numpy(value) for name, value in state.items()})
+        return layer.train(self.training)
 
     @classmethod
     def from_torch(cls, module: Any) -> Module:
         """This layer equal to the ``torch.nn`` layer ``module``: same settings, same weights (copied)."""
-        weight = getattr(module, "weight", None)
-        dtype = {} if weight is None else {"dtype": _numpy_dtype(weight)}
+        state = {name: _copy(tensor) for name, tensor in module.state_dict().items()}
+        floats = [value.dtype for value in state.values() if value.dtype.kind == "f"]
+        dtype = {} if not floats else {"dtype": floats[0].type}
         layer = cls(*_arguments(module, cls.torch_arguments), **dtype)
-        if weight is not None:
-            setattr(layer, "weight", _copy(weight))  # noqa: B010 (assigning checks the shape and keeps the dtype)
-            if module.bias is not None:
-                setattr(layer, "bias", _copy(module.bias))  # noqa: B010
-        return layer
+        layer.load_state_dict(state)
+        return layer.train(module.training)
 
 
 def torch_library() -> Any:
@@ -184,7 +271,3 @@ def _arguments(layer: Any, names: tuple[str, ...]) -> list[Any]:
 
 def _copy(tensor: Any) -> Array:
     return np.array(tensor.detach().cpu().numpy())  # a copy: the two layers must not share memory
-
-
-def _numpy_dtype(tensor: Any) -> Any:
-    return np.float64 if str(tensor.dtype) == "torch.float64" else np.float32

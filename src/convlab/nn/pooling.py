@@ -1,4 +1,4 @@
-"""MaxPool2d and AvgPool2d layers: settings plus the functional pooling and its gradient."""
+"""MaxPool2d, AvgPool2d and AdaptiveAvgPool2d layers: settings plus the functional pooling and its gradient."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ from typing import Any
 import numpy as np
 
 from .._args import Array, as_int, flag, pair
-from ..errors import ArgumentError
+from .._arrays import float_arrays
+from ..errors import ArgumentError, ShapeError
 from ..functional import avg_pool2d, avg_pool2d_grad, max_pool2d, max_pool2d_grad
+from ..functional.adaptive_pool import adaptive_avg_pool2d, adaptive_avg_pool2d_grad
 from .module import Module
 
-__all__ = ["AvgPool2d", "MaxPool2d"]
+__all__ = ["AdaptiveAvgPool2d", "AvgPool2d", "MaxPool2d"]
 
 
 def _check_pool_settings(
@@ -156,3 +158,46 @@ class AvgPool2d(Module):
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveAvgPool2d(Module):
+    """Average pooling to a fixed output size whatever the input size, like ``torch.nn.AdaptiveAvgPool2d``.
+
+    ``AdaptiveAvgPool2d(1)`` is global average pooling: one value per channel, the usual bridge from
+    feature maps to a classifier that works for any image size.
+
+    Args:
+        output_size: (H_out, W_out), or one int for both.
+
+    Shape:
+        (N, C, H, W) -> (N, C, H_out, W_out), see :func:`convlab.functional.adaptive_avg_pool2d`.
+
+    Example:
+        >>> AdaptiveAvgPool2d(1)(np.ones((2, 3, 5, 7))).shape
+        (2, 3, 1, 1)
+    """
+
+    torch_name = "AdaptiveAvgPool2d"
+    torch_arguments = ("output_size",)
+
+    def __init__(self, output_size: int | tuple[int, int]) -> None:
+        self.output_size = pair(output_size, "output_size", minimum=1)
+        self._input_shape: tuple[int, ...] | None = None
+
+    def forward(self, input: object) -> Array:
+        x = float_arrays({"input": input})["input"]
+        if x.ndim != 4:
+            raise ShapeError(
+                f"AdaptiveAvgPool2d got an input of shape {x.shape}",
+                fix="pass a batch of feature maps (N, C, H, W), e.g. x[None] for one image",
+            )
+        self._input_shape = x.shape
+        return adaptive_avg_pool2d(x, self.output_size)
+
+    def backward(self, grad_output: object) -> Array:
+        """Each window's gradient is shared equally by its cells."""
+        shape = self._saved("_input_shape")
+        return adaptive_avg_pool2d_grad(shape, np.asarray(grad_output), self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"

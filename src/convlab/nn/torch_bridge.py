@@ -34,7 +34,7 @@ def _counterpart(module: Any) -> type[Module] | None:
 def from_torch(module: Any) -> Module:
     """A convlab layer equal to a ``torch.nn`` layer: same settings, same weights (copied).
 
-    Supports Conv2d, ConvTranspose2d, MaxPool2d, AvgPool2d, ReLU, Flatten, Linear
+    Supports every layer of convlab.nn (Conv2d, BatchNorm2d, Dropout, Linear, ...)
     and Sequential of those.
 
     Example:

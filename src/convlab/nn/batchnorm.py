@@ -1,0 +1,154 @@
+"""BatchNorm2d: normalise each channel to mean 0 and variance 1, then scale and shift it by learned values."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._args import Array, as_int, flag
+from .._arrays import float_arrays
+from ..errors import ArgumentError, ShapeError
+from .module import Module, Parameter, check_dtype
+
+__all__ = ["BatchNorm2d"]
+
+_AXES = (0, 2, 3)  # statistics are per channel, over the batch and every position
+
+
+class BatchNorm2d(Module):
+    """Batch normalisation over (N, H, W) for each channel, like ``torch.nn.BatchNorm2d``.
+
+    In training mode each channel is normalised with the batch's own mean and (biased) variance, and
+    the running statistics move towards them: ``running = (1 - momentum) * running + momentum * batch``
+    (the unbiased variance; ``momentum=None`` keeps a plain average over all batches). In eval mode
+    the running statistics are used instead, so an image's output no longer depends on its batch.
+
+    Args:
+        num_features: channels C of the input.
+        eps: added to the variance before its square root. Default: 1e-5.
+        momentum: weight of each new batch in the running statistics, or None. Default: 0.1.
+        affine: learn a scale (``weight``) and shift (``bias``) per channel. Default: True.
+        track_running_stats: keep running statistics; without, batch statistics are always used.
+        dtype: numpy.float32 or numpy.float64. Default: numpy.float32.
+
+    Attributes:
+        weight, bias: Parameters (C,), ones and zeros, or None without ``affine``.
+        running_mean, running_var: buffers (C,), zeros and ones; num_batches_tracked: 0-d int64.
+
+    Shape:
+        (N, C, H, W) -> (N, C, H, W)
+
+    Example:
+        >>> layer = BatchNorm2d(2, dtype=np.float64)
+        >>> out = layer(np.random.default_rng(0).normal(5, 3, (8, 2, 4, 4)))
+        >>> np.round(out.mean(axis=(0, 2, 3)), 6) + 0, np.round(out.std(axis=(0, 2, 3)), 3)
+        (array([0., 0.]), array([1., 1.]))
+    """
+
+    torch_name = "BatchNorm2d"
+    torch_arguments = ("num_features", "eps", "momentum", "affine", "track_running_stats")
+    buffer_names = ("running_mean", "running_var", "num_batches_tracked")
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        *,
+        dtype: object = np.float32,
+    ) -> None:
+        self.num_features = as_int(num_features, "num_features", minimum=1)
+        self.eps = _number(eps, "eps", upper=None)
+        self.momentum = None if momentum is None else _number(momentum, "momentum", upper=1.0)
+        self.affine = flag(affine, "affine")
+        self.track_running_stats = flag(track_running_stats, "track_running_stats")
+        resolved = check_dtype(dtype, "BatchNorm2d")
+        channels = self.num_features
+        self.weight = Parameter(np.ones(channels, resolved)) if self.affine else None
+        self.bias = Parameter(np.zeros(channels, resolved)) if self.affine else None
+        tracked = self.track_running_stats
+        self.running_mean = np.zeros(channels, resolved) if tracked else None
+        self.running_var = np.ones(channels, resolved) if tracked else None
+        self.num_batches_tracked = np.zeros((), np.int64) if tracked else None
+        self._saved_values: tuple[Array, Array, bool] | None = None  # normalised input, 1/std, batch statistics?
+
+    def forward(self, input: object) -> Array:
+        reference = self.weight if self.weight is not None else self.running_mean
+        x = float_arrays({"input": input, "weight": reference})["input"]
+        if x.ndim != 4 or x.shape[1] != self.num_features:
+            raise ShapeError(
+                f"BatchNorm2d({self.num_features}) got an input of shape {x.shape}",
+                evidence=[f"it expects (N, {self.num_features}, H, W): one mean and variance per channel"],
+                fix=f"use BatchNorm2d({x.shape[1]}) to match the layer before it"
+                if x.ndim == 4
+                else "pass a batch of feature maps (N, C, H, W)",
+            )
+        batch = self.training or self.running_mean is None
+        if batch:
+            mean, variance = self._batch_statistics(x)
+        else:
+            assert self.running_mean is not None
+            assert self.running_var is not None
+            mean, variance = self.running_mean, self.running_var
+        inverse_std = (1 / np.sqrt(variance + self.eps)).astype(x.dtype)
+        normalised = (x - mean.reshape(-1, 1, 1)) * inverse_std.reshape(-1, 1, 1)
+        self._saved_values = (normalised, inverse_std, batch)
+        if self.weight is None or self.bias is None:
+            return normalised  # type: ignore[no-any-return]
+        out: Array = normalised * self.weight.reshape(-1, 1, 1) + self.bias.reshape(-1, 1, 1)
+        return out
+
+    def _batch_statistics(self, x: Array) -> tuple[Array, Array]:
+        """The batch's mean and biased variance per channel; in training, the running statistics follow."""
+        count = x.size // self.num_features
+        if count < 2 and self.training:
+            raise ShapeError(
+                f"BatchNorm2d: an input of shape {x.shape} has 1 value per channel, so its variance is undefined",
+                fix="train with a batch of 2 or more images (or larger feature maps), or call model.eval()",
+            )
+        mean = x.mean(axis=_AXES)
+        variance = np.square(x - mean.reshape(-1, 1, 1)).mean(axis=_AXES)
+        if self.training and self.running_mean is not None and self.running_var is not None:
+            assert self.num_batches_tracked is not None
+            self.num_batches_tracked += 1
+            factor = 1 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+            self.running_mean[...] = (1 - factor) * self.running_mean + factor * mean
+            self.running_var[...] = (1 - factor) * self.running_var + factor * variance * count / (count - 1)
+        return mean, variance
+
+    def backward(self, grad_output: object) -> Array:
+        """Gradients of the scale and shift, and of the input.
+
+        With batch statistics the mean and variance depend on every value of the channel, so the
+        input gradient is the normalised-space gradient minus its mean and its projection on the
+        normalised input: ``(g - mean(g) - x_hat * mean(g * x_hat)) / std``.
+        """
+        normalised, inverse_std, batch = self._saved("_saved_values")
+        grad = np.asarray(grad_output, dtype=normalised.dtype)
+        if self.weight is not None and self.bias is not None:
+            self.weight.accumulate((grad * normalised).sum(axis=_AXES))
+            self.bias.accumulate(grad.sum(axis=_AXES))
+            grad = grad * self.weight.reshape(-1, 1, 1)
+        if batch:
+            grad = (
+                grad
+                - grad.mean(axis=_AXES, keepdims=True)
+                - normalised * (grad * normalised).mean(axis=_AXES, keepdims=True)
+            )
+        result: Array = grad * inverse_std.reshape(-1, 1, 1)
+        return result
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+            f"track_running_stats={self.track_running_stats}"
+        )
+
+
+def _number(value: object, name: str, *, upper: float | None) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise ArgumentError(f"BatchNorm2d: {name}={value!r} must be a number >= 0", fix=f"use the default {name}")
+    if upper is not None and value > upper:
+        raise ArgumentError(f"BatchNorm2d: {name}={value!r} must be at most {upper}", fix=f"use e.g. {name}=0.1")
+    return float(value)
