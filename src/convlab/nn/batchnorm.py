@@ -74,8 +74,8 @@ class BatchNorm2d(Module):
         self._saved_values: tuple[Array, Array, bool] | None = None  # normalised input, 1/std, batch statistics?
 
     def forward(self, input: object) -> Array:
-        reference = self.weight if self.weight is not None else self.running_mean
-        x = float_arrays({"input": input, "weight": reference})["input"]
+        reference = self.weight if self.weight is not None else self.running_mean  # None: affine=False, untracked
+        x = float_arrays({"input": input, "weight": reference}, optional=("weight",))["input"]
         if x.ndim != 4 or x.shape[1] != self.num_features:
             raise ShapeError(
                 f"BatchNorm2d({self.num_features}) got an input of shape {x.shape}",
