@@ -34,6 +34,7 @@ def test_max_pool2d_forward_indices_and_gradient_match_torch(cfg: PoolConfig) ->
         F.max_pool2d_grad(x, grad, **cfg.max_kwargs()),
         xt.grad.numpy(),
         F.max_pool2d_grad(x, np.abs(grad), **cfg.max_kwargs()),
+        inputs=(grad,),
     )
     np.testing.assert_array_equal(reference.max_pool2d(x, **cfg.max_kwargs()), out)
 
@@ -48,13 +49,15 @@ def test_avg_pool2d_forward_and_gradient_match_torch(cfg: PoolConfig) -> None:
     grad = np.random.default_rng(cfg.seed + 1).standard_normal(tuple(theirs.shape))
     theirs.backward(tensor(grad))
     scale = F.avg_pool2d(np.abs(x), **cfg.avg_kwargs())
-    check("avg_pool2d", F.avg_pool2d(x, **cfg.avg_kwargs()), theirs.detach().numpy(), scale)
-    check("avg_pool2d loop", reference.avg_pool2d(x, **cfg.avg_kwargs()), theirs.detach().numpy(), scale)
+    expected = theirs.detach().numpy()
+    check("avg_pool2d", F.avg_pool2d(x, **cfg.avg_kwargs()), expected, scale, inputs=(x,))
+    check("avg_pool2d loop", reference.avg_pool2d(x, **cfg.avg_kwargs()), expected, scale, inputs=(x,))
     check(
         "avg_pool2d_grad",
         F.avg_pool2d_grad(x.shape, grad, **cfg.avg_kwargs()),
         xt.grad.numpy(),
         F.avg_pool2d_grad(x.shape, np.abs(grad), **cfg.avg_kwargs()),
+        inputs=(grad,),
     )
 
 
@@ -71,6 +74,7 @@ def test_pooling_float32_stays_float32(cfg: PoolConfig) -> None:
             F.avg_pool2d(x, **cfg.avg_kwargs()),
             theirs.numpy(),
             F.avg_pool2d(np.abs(x).astype(np.float64), **cfg.avg_kwargs()),
+            inputs=(x,),
         )
 
 
