@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -40,3 +41,15 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for key, (error, where) in sorted(worst.items()):
         absolute = getattr(oracle, "WORST_ABSOLUTE", {}).get(key, 0.0)
         terminalreporter.write_line(f"  {key}: {error:.3g} of scale ({where}); largest absolute {absolute:.3g}")
+
+
+def environment_for_the_convlab_under_test(**changes: str) -> dict[str, str]:
+    """os.environ plus ``changes``, with PYTHONPATH leading to the convlab these tests imported.
+
+    A child process (``python -m convlab``) then runs this checkout's code whatever else is installed.
+    """
+    import convlab
+
+    source = str(Path(convlab.__file__).resolve().parents[1])
+    paths = [source, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths), **changes}

@@ -22,6 +22,7 @@ from convlab.shapes import conv2d_output_size
 from convlab.viz import style
 from convlab.viz.cells import cell_value
 from convlab.viz.window import window
+from tests.conftest import environment_for_the_convlab_under_test
 
 LAB1_IMAGE = [[1, 2, 0, 0], [5, 3, 0, 4], [2, 1, 3, 1], [0, 2, 1, 2]]
 LAB1_KERNEL = [[1, 0], [0, -1]]
@@ -425,7 +426,13 @@ def test_importing_the_pictures_stays_light() -> None:
         "import sys, convlab.viz, convlab.cli.draw\n"
         "print('HEAVY', [m for m in ('numpy', 'PIL', 'matplotlib') if m in sys.modules])"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=environment_for_the_convlab_under_test(),
+    ).stdout
     assert "HEAVY []" in out
 
 
