@@ -125,7 +125,12 @@ def check(
     floor = floor_of(inputs)
     magnitudes = np.broadcast_to(np.abs(np.asarray(scale, dtype=np.float64)), actual.shape)
     against = _scale(magnitudes, floor, algorithm, images)
-    difference = np.abs(actual.astype(np.float64) - expected.astype(np.float64))
+    ours, theirs = actual.astype(np.float64), expected.astype(np.float64)
+    # equal values (the same infinity included) and NaN against NaN agree; any other non-finite pair does not
+    same = (ours == theirs) | (np.isnan(ours) & np.isnan(theirs))
+    with np.errstate(invalid="ignore"):
+        difference = np.where(same, 0.0, np.abs(ours - theirs))
+    difference[np.isnan(difference)] = np.inf
     # where both the error and its scale are 0 the result is exact: 0 of scale, not 0/0
     error = np.divide(difference, against, out=np.zeros_like(difference), where=against > 0)
     error[(against == 0) & (difference > 0)] = np.inf
