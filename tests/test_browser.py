@@ -39,21 +39,31 @@ GALLERY = Path(os.environ.get("CONVLAB_SCREENSHOTS") or tempfile.mkdtemp(prefix=
 
 
 @pytest.fixture(scope="module")
-def page() -> Iterator[object]:
+def site() -> Iterator[tuple[object, str]]:
+    """One server and one browser for the module: (browser, the page's address)."""
     server = make_server("127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        tab = browser.new_page(viewport={"width": 1280, "height": 800})
-        errors: list[str] = []
-        tab.on("pageerror", lambda error: errors.append(str(error)))
-        tab.goto(f"http://127.0.0.1:{server.server_address[1]}/")
-        tab.wait_for_selector("body[data-ready=true]", timeout=30000)
-        yield tab
-        assert errors == [], errors
+        yield browser, f"http://127.0.0.1:{server.server_address[1]}/"
         browser.close()
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def page(site: tuple[object, str]) -> Iterator[object]:
+    """A fresh page for each test, so no test sees the tabs and fields another one changed."""
+    browser, address = site
+    context = browser.new_context(viewport={"width": 1280, "height": 800})  # type: ignore[attr-defined]
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    tab.goto(address)
+    tab.wait_for_selector("body[data-ready=true]", timeout=30000)
+    yield tab
+    context.close()
+    assert errors == [], errors
 
 
 def _grid(page: object, selector: str) -> np.ndarray:

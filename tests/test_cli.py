@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from convlab._args import int_list
 from convlab.cli import main
+from tests.conftest import environment_for_the_convlab_under_test
 
 
 def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
@@ -36,7 +37,13 @@ def test_help_stays_light() -> None:
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
         "print('HEAVY', [m for m in ('torch', 'scipy', 'matplotlib', 'numpy') if m in sys.modules])"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=environment_for_the_convlab_under_test(),
+    ).stdout
     assert "HEAVY []" in out
 
 
@@ -80,7 +87,9 @@ def test_int_list_reads_back_what_was_written(numbers: list[int], separator: str
 def test_a_reader_that_stops_early_gets_no_traceback() -> None:
     """`convlab summary resnet50 | head -1`: the closed pipe ends the command quietly."""
     command = [sys.executable, "-m", "convlab", "summary", "resnet50"]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment_for_the_convlab_under_test()
+    ) as process:
         assert process.stdout is not None
         assert process.stderr is not None
         process.stdout.close()  # before the command writes a line
@@ -159,7 +168,11 @@ def test_the_tour_never_overwrites_a_folder_without_force(
 
 def test_the_installed_command_runs_the_tour(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "convlab", "tour"], cwd=tmp_path, capture_output=True, text=True
+        [sys.executable, "-m", "convlab", "tour"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=environment_for_the_convlab_under_test(),
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "convlab-tour" / "tour.txt").exists()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from convlab.cli import main
+from tests.conftest import environment_for_the_convlab_under_test
 
 
 def test_size_works_the_lessons_example(capsys: pytest.CaptureFixture[str]) -> None:
@@ -142,5 +143,11 @@ def test_summary_of_resnet50_does_not_import_torch_or_numpy() -> None:
         "with contextlib.redirect_stdout(io.StringIO()):\n    main(['summary', 'resnet50'])\n"
         "print('LOADED', [m for m in ('torch', 'numpy', 'scipy', 'matplotlib') if m in sys.modules])"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=environment_for_the_convlab_under_test(),
+    ).stdout
     assert "LOADED []" in out

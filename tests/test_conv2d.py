@@ -2,48 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
 
 import convlab.functional as F
 from convlab.functional import reference
-from tests.oracle import check, count, torch_conv2d
+from tests.oracle import assert_conv2d_matches_torch, check, count, grad_for, magnitude
 from tests.strategies import ConvConfig, conv_configs
 
 
 def _grad_for(cfg: ConvConfig, out: np.ndarray) -> np.ndarray:
-    return np.random.default_rng(cfg.seed + 1).standard_normal(out.shape).astype(out.dtype)
-
-
-def _abs(a: np.ndarray | None) -> np.ndarray | None:
-    return None if a is None else np.abs(a).astype(np.float64)
-
-
-def assert_conv2d_matches_torch(cfg: ConvConfig, dtype: Any, algorithm: str = "auto") -> None:
-    """Forward, input, weight and bias gradients of convlab against torch.nn.Conv2d with autograd."""
-    x, w, b = cfg.arrays(dtype)
-    out = F.conv2d(x, w, b, **cfg.kwargs(), algorithm=algorithm)
-    grad = _grad_for(cfg, out)
-    theirs = torch_conv2d(cfg, x, w, b, grad)
-    scale = torch_conv2d(cfg, _abs(x), _abs(w), _abs(b), _abs(grad))  # the magnitudes that were summed
-    check("conv2d", out, theirs["output"], scale["output"])
-    check(
-        "conv2d_input_grad",
-        F.conv2d_input_grad(x.shape, w, grad, **cfg.kwargs(), algorithm=algorithm),
-        theirs["input"],
-        scale["input"],
-    )
-    check(
-        "conv2d_weight_grad",
-        F.conv2d_weight_grad(x, w.shape, grad, **cfg.kwargs(), algorithm=algorithm),
-        theirs["weight"],
-        scale["weight"],
-    )
-    if b is not None:
-        check("conv2d_bias_grad", F.conv2d_bias_grad(grad), theirs["bias"], scale["bias"])
+    return grad_for(cfg.seed, out)
 
 
 @settings(max_examples=500)
@@ -75,19 +45,21 @@ def test_fast_path_equals_the_lessons_loop(cfg: ConvConfig) -> None:
     x, w, b = cfg.arrays()
     out = reference.conv2d(x, w, b, **cfg.kwargs())
     grad = _grad_for(cfg, out)
-    scale = reference.conv2d(np.abs(x), np.abs(w), _abs(b), **cfg.kwargs())
-    check("conv2d fast vs loop", F.conv2d(x, w, b, **cfg.kwargs()), out, scale)
+    scale = reference.conv2d(np.abs(x), np.abs(w), magnitude(b), **cfg.kwargs())
+    check("conv2d fast vs loop", F.conv2d(x, w, b, **cfg.kwargs()), out, scale, inputs=(x, w))
     check(
         "input_grad fast vs loop",
         F.conv2d_input_grad(x.shape, w, grad, **cfg.kwargs()),
         reference.conv2d_input_grad(x.shape, w, grad, **cfg.kwargs()),
         reference.conv2d_input_grad(x.shape, np.abs(w), np.abs(grad), **cfg.kwargs()),
+        inputs=(w, grad),
     )
     check(
         "weight_grad fast vs loop",
         F.conv2d_weight_grad(x, w.shape, grad, **cfg.kwargs()),
         reference.conv2d_weight_grad(x, w.shape, grad, **cfg.kwargs()),
         reference.conv2d_weight_grad(np.abs(x), w.shape, np.abs(grad), **cfg.kwargs()),
+        inputs=(x, grad),
     )
 
 

@@ -2,42 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from hypothesis import given, settings
 
 import convlab.functional as F
 from convlab.functional import reference
-from tests.oracle import check, count, torch_conv_transpose2d
+from tests.oracle import (
+    assert_conv_transpose2d_matches_torch,
+    check,
+    count,
+    grad_for,
+    magnitude,
+    torch_conv_transpose2d,
+)
 from tests.strategies import TransposeConfig, transpose_configs
-
-
-def _abs(a: np.ndarray | None) -> np.ndarray | None:
-    return None if a is None else np.abs(a).astype(np.float64)
-
-
-def assert_conv_transpose2d_matches_torch(cfg: TransposeConfig, dtype: Any) -> None:
-    x, w, b = cfg.arrays(dtype)
-    out = F.conv_transpose2d(x, w, b, **cfg.kwargs())
-    grad = np.random.default_rng(cfg.seed + 1).standard_normal(out.shape).astype(dtype)
-    theirs = torch_conv_transpose2d(cfg, x, w, b, grad)
-    scale = torch_conv_transpose2d(cfg, _abs(x), _abs(w), _abs(b), _abs(grad))
-    check("conv_transpose2d", out, theirs["output"], scale["output"])
-    check(
-        "conv_transpose2d_input_grad",
-        F.conv_transpose2d_input_grad(x.shape, w, grad, **cfg.kwargs()),
-        theirs["input"],
-        scale["input"],
-    )
-    check(
-        "conv_transpose2d_weight_grad",
-        F.conv_transpose2d_weight_grad(x, w.shape, grad, **cfg.kwargs()),
-        theirs["weight"],
-        scale["weight"],
-    )
-    if b is not None:
-        check("conv_transpose2d bias grad", F.conv2d_bias_grad(grad), theirs["bias"], scale["bias"])
 
 
 @settings(max_examples=300)
@@ -56,16 +34,29 @@ def test_conv_transpose2d_and_gradients_match_torch_float32(cfg: TransposeConfig
 
 @settings(max_examples=150)
 @given(transpose_configs())
-def test_fast_transpose_equals_the_stamping_loop(cfg: TransposeConfig) -> None:
-    count("conv_transpose2d fast == reference")
+def test_the_stamping_loops_match_the_fast_path_and_torch(cfg: TransposeConfig) -> None:
+    """reference.conv_transpose2d and its two gradient loops against the fast path and PyTorch."""
+    count("conv_transpose2d loops == fast == torch")
     x, w, b = cfg.arrays()
-    scale = reference.conv_transpose2d(np.abs(x), np.abs(w), _abs(b), **cfg.kwargs())
-    check(
-        "conv_transpose2d fast vs loop",
-        F.conv_transpose2d(x, w, b, **cfg.kwargs()),
-        reference.conv_transpose2d(x, w, b, **cfg.kwargs()),
-        scale,
-    )
+    kw = cfg.kwargs()
+    out = reference.conv_transpose2d(x, w, b, **kw)
+    grad = grad_for(cfg.seed, out)
+    theirs = torch_conv_transpose2d(cfg, x, w, b, grad)
+    scale = torch_conv_transpose2d(cfg, magnitude(x), magnitude(w), magnitude(b), magnitude(grad))
+    loops = {
+        "output": out,
+        "input": reference.conv_transpose2d_input_grad(x.shape, w, grad, **kw),
+        "weight": reference.conv_transpose2d_weight_grad(x, w.shape, grad, **kw),
+    }
+    fast = {
+        "output": F.conv_transpose2d(x, w, b, **kw),
+        "input": F.conv_transpose2d_input_grad(x.shape, w, grad, **kw),
+        "weight": F.conv_transpose2d_weight_grad(x, w.shape, grad, **kw),
+    }
+    inputs = {"output": (x, w), "input": (w, grad), "weight": (x, grad)}
+    for name, loop in loops.items():
+        check(f"conv_transpose2d {name} loop vs torch", loop, theirs[name], scale[name], inputs=inputs[name])
+        check(f"conv_transpose2d {name} loop vs fast", loop, fast[name], scale[name], inputs=inputs[name])
 
 
 def test_stride_two_stamps_each_value_two_cells_apart() -> None:

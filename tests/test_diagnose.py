@@ -19,6 +19,7 @@ from convlab.cli import main
 from convlab.errors import ConvlabError, ConvlabWarning
 from convlab.lesson.mistakes import CATALOGUE, Mistake, _namespace, run
 from convlab.network.torch_errors import torch_error
+from tests.conftest import environment_for_the_convlab_under_test
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -176,7 +177,8 @@ def test_warnings_can_be_switched_off() -> None:
         [sys.executable, "-c", code],
         capture_output=True,
         text=True,
-        env={"CONVLAB_WARNINGS": "0", "PATH": ""},
+        # only the variable under test changes: PYTHONPATH and the rest still pick the convlab under test
+        env=environment_for_the_convlab_under_test(CONVLAB_WARNINGS="0"),
         check=True,
     ).stdout
     assert "quiet" in out

@@ -49,10 +49,6 @@ def test_float16_is_computed_in_float32() -> None:
 def test_mixing_float32_and_float64_is_refused_like_torch() -> None:
     with pytest.raises(DtypeError, match="bias is float64"):
         F.conv2d(np.asarray(image, np.float32), np.asarray(kernel, np.float32), bias=np.zeros(1))
-    with pytest.raises(RuntimeError):
-        torch.nn.functional.conv2d(
-            torch.zeros(1, 1, 4, 4), torch.zeros(1, 1, 2, 2), torch.zeros(1, dtype=torch.float64)
-        )
 
 
 def test_torch_tensors_are_accepted_as_input() -> None:
@@ -60,6 +56,7 @@ def test_torch_tensors_are_accepted_as_input() -> None:
     out = F.conv2d(x, torch.tensor(kernel, dtype=torch.float32))
     assert isinstance(out, np.ndarray)
     assert out.dtype == np.float32
+    np.testing.assert_array_equal(out[0], [[-2, 2, -4], [4, 0, -1], [0, 0, 1]])  # the lesson's Lab 1 output
 
 
 def test_an_empty_batch_gives_an_empty_output_like_torch() -> None:
@@ -67,7 +64,9 @@ def test_an_empty_batch_gives_an_empty_output_like_torch() -> None:
     w = np.zeros((4, 3, 3, 3), dtype=np.float32)
     theirs = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(w))
     assert F.conv2d(x, w).shape == tuple(theirs.shape) == (0, 4, 6, 6)
-    assert F.conv2d_weight_grad(x, w.shape, np.zeros((0, 4, 6, 6), np.float32)).shape == w.shape
+    grad = np.zeros((0, 4, 6, 6), np.float32)
+    np.testing.assert_array_equal(F.conv2d_weight_grad(x, w.shape, grad), np.zeros(w.shape, np.float32))
+    assert F.conv2d_input_grad(x.shape, w, grad).shape == x.shape  # nothing summed: zeros of the input's shape
 
 
 def test_inputs_are_not_modified() -> None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 
 import pytest
 
 from convlab.cli import main
 from convlab.lesson import exercises
+from tests.conftest import environment_for_the_convlab_under_test
 
 
 @pytest.mark.parametrize(
@@ -86,9 +86,14 @@ def test_solution_command(capsys: pytest.CaptureFixture[str]) -> None:
 def test_a_learner_at_the_prompt() -> None:
     """A real terminal session: wrong answer, hint, right answer, skip with the solution, quit."""
     pexpect = pytest.importorskip("pexpect")
-    convlab = shutil.which("convlab")
-    command = [convlab] if convlab else [sys.executable, "-m", "convlab"]
-    child = pexpect.spawn(command[0], [*command[1:], "exercises", "2", "3", "5"], encoding="utf-8", timeout=20)
+    command = [sys.executable, "-m", "convlab"]  # the convlab under test, whichever `convlab` is on PATH
+    child = pexpect.spawn(
+        command[0],
+        [*command[1:], "exercises", "2", "3", "5"],
+        encoding="utf-8",
+        timeout=20,
+        env=environment_for_the_convlab_under_test(),
+    )
     child.expect("Exercise 2 \\(1 of 3\\)")
     child.expect("answer> ")
     child.sendline("3")

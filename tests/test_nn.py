@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from convlab import nn
-from tests.oracle import check, count, tensor
+from tests.oracle import check, count, magnitude, tensor, torch_conv2d
 from tests.strategies import ConvConfig, conv_configs
 
 
@@ -127,16 +127,15 @@ def test_conv2d_layer_forward_and_backward_match_torch(cfg: ConvConfig) -> None:
     grad = np.random.default_rng(cfg.seed + 1).standard_normal(tuple(out_t.shape))
     out_t.backward(tensor(grad))
     out = ours(x)
-    scale = np.abs(out_t.detach().numpy()) + 1
-    check("Conv2d.forward", out, out_t.detach().numpy(), scale)
-    check("Conv2d.backward", ours.backward(grad), xt.grad.numpy(), np.abs(xt.grad.numpy()) + 1)
-    for (name, parameter), their_parameter in zip(ours.named_parameters(), theirs.parameters()):
-        check(
-            f"Conv2d.{name}.grad",
-            parameter.grad,
-            their_parameter.grad.numpy(),
-            np.abs(their_parameter.grad.numpy()) + 1,
-        )
+    w = theirs.weight.detach().numpy()
+    b = None if theirs.bias is None else theirs.bias.detach().numpy()
+    scale = torch_conv2d(cfg, magnitude(x), magnitude(w), magnitude(b), magnitude(grad))
+    check("Conv2d.forward", out, out_t.detach().numpy(), scale["output"], inputs=(x, w))
+    check("Conv2d.backward", ours.backward(grad), xt.grad.numpy(), scale["input"], inputs=(w, grad))
+    check("Conv2d.weight.grad", ours.weight.grad, theirs.weight.grad.numpy(), scale["weight"], inputs=(x, grad))
+    if b is not None:
+        assert ours.bias is not None
+        check("Conv2d.bias.grad", ours.bias.grad, theirs.bias.grad.numpy(), scale["bias"], inputs=(grad,))
 
 
 def _small_cnn() -> torch.nn.Sequential:

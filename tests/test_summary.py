@@ -80,6 +80,7 @@ def test_batch_scales_macs_and_memory_not_parameters() -> None:
 @st.composite
 def chains(draw):  # type: ignore[no-untyped-def]
     layers, modules, channels, size = [], [], 3, draw(st.integers(12, 40))
+    start = size  # the input's side: the sizes above are checked against it
     for _ in range(draw(st.integers(1, 5))):
         kind = draw(st.sampled_from(["conv", "pool", "relu", "bn"]))
         if kind == "conv":
@@ -111,21 +112,22 @@ def chains(draw):  # type: ignore[no-untyped-def]
             modules.append(torch.nn.BatchNorm2d(channels))
     layers += ["flatten", "linear(5)"]
     modules += [torch.nn.Flatten(), torch.nn.LazyLinear(5)]
-    return " ".join(layers), torch.nn.Sequential(*modules)
+    return " ".join(layers), torch.nn.Sequential(*modules), start
 
 
 @settings(max_examples=100, deadline=None)
 @given(chains(), st.integers(1, 2))
 def test_layer_strings_agree_with_the_same_torch_model(chain, batch: int) -> None:  # type: ignore[no-untyped-def]
     count("layer string vs torch")
-    spec, model = chain
-    x = torch.zeros(batch, 3, 32, 32)
+    spec, model, size = chain
+    model.eval()  # BatchNorm then uses its running statistics: a 1x1 map with batch 1 is valid
+    x = torch.zeros(batch, 3, size, size)
     outputs = []
     hooks = [m.register_forward_hook(lambda _m, _i, out: outputs.append(tuple(out.shape))) for m in model]
     model(x)
     for hook in hooks:
         hook.remove()
-    result = summary(spec, (batch, 3, 32, 32))
+    result = summary(spec, (batch, 3, size, size))
     assert [layer.output_shape for layer in result.layers] == outputs
     assert result.total_params == sum(p.numel() for p in model.parameters())
 

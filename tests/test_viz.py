@@ -14,14 +14,16 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from PIL import Image
+from scipy import ndimage
 
-import convlab.functional as F
 from convlab.cli import main
 from convlab.errors import ArgumentError, ConvlabError
+from convlab.functional import reference
 from convlab.network.shapes import conv2d_output_size
 from convlab.viz import style
 from convlab.viz.cells import cell_value
 from convlab.viz.window import window
+from tests.conftest import environment_for_the_convlab_under_test
 
 LAB1_IMAGE = [[1, 2, 0, 0], [5, 3, 0, 4], [2, 1, 3, 1], [0, 2, 1, 2]]
 LAB1_KERNEL = [[1, 0], [0, -1]]
@@ -65,7 +67,11 @@ def test_window_frames_are_conv2d_output_positions(
     image = rng.integers(-3, 4, size).astype(np.float32)
     weight = rng.integers(-2, 3, kernel).astype(np.float32)
     try:
-        expected = F.conv2d(image[None, None], weight[None, None], None, stride, padding, dilation, 1, mode)[0, 0]
+        # the lesson's loop, not the engine the animation itself uses: integers, so the sums are exact
+        expected = reference.conv2d(
+            image[None, None], weight[None, None], None, stride, padding, dilation, 1, mode
+        )
+        expected = expected[0, 0]
     except ConvlabError:
         assume(False)  # the engine refuses it (empty output, reflect wider than the input): so does window
     animation = window(image, weight, stride=stride, padding=padding, dilation=dilation, padding_mode=mode)
@@ -120,8 +126,8 @@ def test_frames_show_the_window_and_fill_the_output_in_order(tmp_path: Path) -> 
             np.testing.assert_allclose(pixel, expected, atol=12)
 
 
-def test_a_30_frame_7x7_window_gif_renders_fast(tmp_path: Path, record_property: Any) -> None:
-    """The quality bar: under 2 s. Measured and reported (printed with -s, and in the JUnit properties)."""
+def test_a_30_frame_7x7_window_gif_has_every_frame(tmp_path: Path, record_property: Any) -> None:
+    """30 frames in the GIF and a strip of the right size; the time is reported, never asserted (benchmarks/)."""
     image = (np.arange(49).reshape(7, 7) * 3 % 8).astype(np.float32)
     kernel = np.array([[1, 0], [0, -1], [1, 1]], dtype=np.float32)  # 3x2 on 7x7: 5 x 6 = 30 positions
     start = time.perf_counter()
@@ -157,7 +163,7 @@ def test_transposed_input_cells_sit_where_zero_insertion_puts_them(
     image = rng.integers(1, 5, size).astype(np.float32)  # never 0, so every input cell is visible in the grid
     weight = rng.integers(-2, 3, (k, k)).astype(np.float32)
     try:
-        expected = F.conv_transpose2d(
+        expected = reference.conv_transpose2d(  # the stamping loop, exact on integers
             image[None, None], weight[None, None], None, stride, padding, output_padding, 1, dilation
         )[0, 0]
     except ConvlabError:
@@ -248,8 +254,9 @@ def test_explain_picture_with_channels_and_bias() -> None:
     image = np.arange(18, dtype=np.float32).reshape(2, 3, 3)
     weight = np.ones((1, 2, 2, 2), dtype=np.float32)
     picture = explain_figure(image, weight, [0.5], at=(1, 1), padding=1)
-    expected = F.conv2d(image[None], weight, np.array([0.5], dtype=np.float32), padding=1)[0, 0, 1, 1]
-    assert picture.trace.value == float(expected)
+    # by hand: out[1, 1] with padding 1 reads input rows 0-1, cols 0-1 of each channel
+    # (0 + 1 + 3 + 4) + (9 + 10 + 12 + 13) + bias 0.5 = 52.5
+    assert picture.trace.value == 52.5
     assert any(line.startswith("sum over channels:") and "bias 0.5" in line for line in picture.lines)
 
 
@@ -263,14 +270,15 @@ def test_feature_maps_are_conv2d_on_the_bundled_image() -> None:
     maps = feature_maps("camera", ["sobel_x", "1 0; 0 -1", np.eye(3)])
     grey = load_image("camera").astype(np.float32) / 255
     sobel = np.array(KERNELS["sobel_x"][0], dtype=np.float32)
-    expected = F.conv2d(grey[None, None], sobel[None, None], padding="same", padding_mode="reflect")[0, 0]
-    np.testing.assert_array_equal(maps[0].output, expected)
+    # SciPy's correlation, with its "mirror" border (PyTorch's reflect): an implementation that is not convlab's
+    expected = ndimage.correlate(grey.astype(np.float64), sobel.astype(np.float64), mode="mirror")
+    np.testing.assert_allclose(maps[0].output, expected, rtol=0, atol=1e-5 * np.abs(sobel).sum())
     assert maps[1].name == "[[1, 0], [0, -1]]"
     assert all(m.output.shape == (224, 224) for m in maps)
     figure = features_figure("camera", ["sobel_x", "lesson_edge"])
     drawn = [axes.images[0] for axes in figure.axes if axes.images and axes.images[0].get_array().shape[0] == 224]
     assert len(drawn) == 3  # the input and two maps
-    np.testing.assert_array_equal(drawn[1].get_array(), expected)
+    np.testing.assert_array_equal(drawn[1].get_array(), maps[0].output)  # the map checked above is what is drawn
     low, high = drawn[1].get_clim()
     assert low == -high  # the diverging colours are centred on zero
     assert drawn[1].get_cmap().name == style.DIVERGING_CMAP
@@ -321,13 +329,12 @@ def test_rf_growth_draws_the_computed_fields() -> None:
 
 
 def test_params_chart_plots_the_flatten_arithmetic() -> None:
-    from convlab.lesson.flatten_cost import flatten_vs_conv
     from convlab.viz.params import params_figure
 
     figure = params_figure(sizes=(32, 224))
     lines = figure.axes[0].lines
     assert list(lines[0].get_ydata()) == [1024 * 512, 224 * 224 * 512]
-    assert list(lines[1].get_ydata()) == [flatten_vs_conv(s, s, 3).linear_weights for s in (32, 224)]
+    assert list(lines[1].get_ydata()) == [32 * 32 * 3 * 512, 224 * 224 * 3 * 512]  # H*W*3 inputs x 512 outputs
     assert list(lines[2].get_ydata()) == [72, 72]
     assert figure.axes[0].get_yscale() == "log"
 
@@ -365,7 +372,7 @@ def test_draw_writes_each_picture(tmp_path: Path, capsys: pytest.CaptureFixture[
         (["window", "--lab", "manual_conv", "--transposed", "--output-padding", "1"], "output_padding"),
         (["explain", "--lab", "manual_conv", "--at", "5,5"], "outside the 3x3 output"),
         (["window", "--image", "; ".join(["1 " * 40] * 40), "--kernel", "1"], "1600 frames"),
-        (["rf", "nosuchnet"], ""),
+        (["rf", "nosuchnet"], "there is no preset or layer 'nosuchnet'"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
@@ -425,7 +432,13 @@ def test_importing_the_pictures_stays_light() -> None:
         "import sys, convlab.viz, convlab.cli.draw\n"
         "print('HEAVY', [m for m in ('numpy', 'PIL', 'matplotlib') if m in sys.modules])"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=environment_for_the_convlab_under_test(),
+    ).stdout
     assert "HEAVY []" in out
 
 

@@ -12,8 +12,8 @@ Submodules load on first use, so ``import convlab`` and the ``convlab`` command 
 Example:
     >>> import convlab
     >>> image = [[[1, 2, 0, 0], [5, 3, 0, 4], [2, 1, 3, 1], [0, 2, 1, 2]]]
-    >>> convlab.functional.conv2d(image, [[[[1, 0], [0, -1]]]])[0, 1, 0]  # the lesson's out[1, 0]
-    np.float32(4.0)
+    >>> float(convlab.functional.conv2d(image, [[[[1, 0], [0, -1]]]])[0, 1, 0])  # the lesson's out[1, 0]
+    4.0
 """
 
 from __future__ import annotations

@@ -31,23 +31,28 @@ from .calls import (
     conv2d_call,
     conv2d_geometry_of,
     conv_transpose2d_call,
+    conv_transpose2d_geometry_of,
     grad_call,
     pool2d_call,
     unbatch,
 )
-from .geometry import PoolGeometry, output_length
+from .geometry import PoolGeometry, output_length, pool2d_geometry
 from .padding import pad2d, pad2d_grad, pool_pad
 
 __all__ = [
     "avg_pool2d",
+    "avg_pool2d_grad",
     "conv2d",
     "conv2d_input_grad",
     "conv2d_weight_grad",
     "conv_transpose2d",
+    "conv_transpose2d_input_grad",
+    "conv_transpose2d_weight_grad",
     "correlate",
     "correlate_input_grad",
     "correlate_weight_grad",
     "max_pool2d",
+    "max_pool2d_grad",
     "window",
 ]
 
@@ -264,6 +269,73 @@ def conv_transpose2d(
     return unbatch(np.ascontiguousarray(out), call.unbatched)
 
 
+def conv_transpose2d_input_grad(
+    input_shape: tuple[int, ...],
+    weight: object,
+    grad_output: object,
+    stride: object = 1,
+    padding: object = 0,
+    output_padding: object = 0,
+    groups: object = 1,
+    dilation: object = 1,
+) -> Array:
+    """Gradient of the transposed convolution with respect to its input, by the loop.
+
+    Input value ``x[i, j]`` stamped ``x[i, j] * kernel`` into one window of the
+    uncropped output, so its gradient is that window of the (uncropped, so
+    zero-bordered) output gradient times the kernel, summed: the lesson's
+    ``sum(patch * kernel)`` of :func:`correlate`. Same arguments, shapes and
+    result as :func:`convlab.functional.conv_transpose2d_input_grad`.
+    """
+    call = grad_call(
+        "conv_transpose2d_input_grad",
+        grad_output,
+        conv_transpose2d_geometry_of(
+            "conv_transpose2d_input_grad", stride, padding, output_padding, groups, dilation
+        ),
+        input_shape=input_shape,
+        weight=weight,
+    )
+    w, grad, geo, unbatched = call.given, call.grad_output, call.geometry, call.unbatched
+    (ph, pw), (H, W) = geo.padding, geo.input_size
+    uncropped = np.pad(grad, ((0, 0), (0, 0), (ph, ph), (pw, pw)))  # the cropped border had gradient 0
+    out = correlate(uncropped, w, None, geo.stride, geo.dilation, geo.groups)
+    return unbatch(np.ascontiguousarray(out[:, :, :H, :W]), unbatched)  # output_padding can add a window
+
+
+def conv_transpose2d_weight_grad(
+    input: object,
+    weight_shape: tuple[int, ...],
+    grad_output: object,
+    stride: object = 1,
+    padding: object = 0,
+    output_padding: object = 0,
+    groups: object = 1,
+    dilation: object = 1,
+) -> Array:
+    """Gradient of the transposed convolution with respect to its weight, by the loop.
+
+    The kernel was stamped once per input value, scaled by it, so its gradient is
+    the sum over input values of ``x[i, j] * (the window of the output gradient
+    it was stamped into)``: :func:`correlate_weight_grad` with the output
+    gradient as the input and ``x`` as the weights of each window. Same
+    arguments, shapes and result as :func:`convlab.functional.conv_transpose2d_weight_grad`.
+    """
+    call = grad_call(
+        "conv_transpose2d_weight_grad",
+        grad_output,
+        conv_transpose2d_geometry_of(
+            "conv_transpose2d_weight_grad", stride, padding, output_padding, groups, dilation
+        ),
+        input=input,
+        weight_shape=weight_shape,
+    )
+    x, grad, geo = call.given, call.grad_output, call.geometry
+    (ph, pw) = geo.padding
+    uncropped = np.pad(grad, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    return correlate_weight_grad(uncropped, x, geo.kernel_size, geo.stride, geo.dilation, geo.groups)
+
+
 def _pool_windows(geo: PoolGeometry) -> list[tuple[int, int, slice, slice]]:
     """Every output position with the rows and columns of its window in the padded input."""
     return [
@@ -314,17 +386,95 @@ def avg_pool2d(
     count_include_pad, divisor_override = avg_pool_options(count_include_pad, divisor_override)
     geo = call.geometry
     padded = pool_pad(call.input, geo, 0.0)
-    (H, W), (ph, pw) = geo.input_size, geo.padding
     out = np.empty(geo.output_shape, dtype=call.input.dtype)
     for i, j, rows, cols in _pool_windows(geo):
         total = padded[:, :, rows, cols].sum(axis=(-2, -1))
-        top, left = rows.start - ph, cols.start - pw  # window corner in unpadded coordinates
-        bottom, right = top + geo.kernel_size[0], left + geo.kernel_size[1]
-        if divisor_override is not None:
-            divisor = divisor_override
-        elif count_include_pad:
-            divisor = (min(bottom, H + ph) - top) * (min(right, W + pw) - left)
-        else:
-            divisor = (min(bottom, H) - max(top, 0)) * (min(right, W) - max(left, 0))
-        out[:, :, i, j] = total / divisor
+        out[:, :, i, j] = total / _divisor(geo, rows, cols, count_include_pad, divisor_override)
     return unbatch(out, call.unbatched)
+
+
+def _divisor(geo: PoolGeometry, rows: slice, cols: slice, count_include_pad: bool, override: int | None) -> int:
+    """How many cells the window at ``rows, cols`` of the padded input averages over."""
+    if override is not None:
+        return override
+    (H, W), (ph, pw) = geo.input_size, geo.padding
+    top, left = rows.start - ph, cols.start - pw  # window corner in unpadded coordinates
+    bottom, right = top + geo.kernel_size[0], left + geo.kernel_size[1]
+    if count_include_pad:
+        return int((min(bottom, H + ph) - top) * (min(right, W + pw) - left))
+    return int((min(bottom, H) - max(top, 0)) * (min(right, W) - max(left, 0)))
+
+
+def _unpadded(grad_padded: Array, geo: PoolGeometry) -> Array:
+    """The gradient of the input cells: the padded gradient without its border (padding has no input)."""
+    (ph, pw), (H, W) = geo.padding, geo.input_size
+    return np.ascontiguousarray(grad_padded[:, :, ph : ph + H, pw : pw + W])
+
+
+def max_pool2d_grad(
+    input: object,
+    grad_output: object,
+    kernel_size: object,
+    stride: object = None,
+    padding: object = 0,
+    dilation: object = 1,
+    ceil_mode: bool = False,
+) -> Array:
+    """Gradient of max pooling by the loop: each window's gradient goes to the cell that won it.
+
+    The winner is the window's first largest cell (a NaN wins, as in the forward
+    pass). A window that lies wholly in the padding wins a padding cell, so its
+    gradient reaches no input. Same arguments, shapes and result as
+    :func:`convlab.functional.max_pool2d_grad`.
+    """
+    call = grad_call(
+        "max_pool2d_grad",
+        grad_output,
+        lambda x_shape, _: pool2d_geometry(
+            "max_pool2d_grad", x_shape, kernel_size, stride, padding, dilation, ceil_mode
+        ),
+        input=input,
+    )
+    grad, geo = call.grad_output, call.geometry
+    (N, C), (dh, dw) = call.given.shape[:2], geo.dilation
+    padded = pool_pad(call.given, geo, -np.inf)
+    grad_padded = np.zeros(padded.shape, dtype=grad.dtype)
+    for i, j, rows, cols in _pool_windows(geo):
+        for n in range(N):
+            for c in range(C):
+                patch = padded[n, c, rows, cols]
+                a, b = np.unravel_index(np.argmax(patch), patch.shape)  # argmax: first max, NaN first of all
+                grad_padded[n, c, rows.start + a * dh, cols.start + b * dw] += grad[n, c, i, j]
+    return unbatch(_unpadded(grad_padded, geo), call.unbatched)
+
+
+def avg_pool2d_grad(
+    input_shape: tuple[int, ...],
+    grad_output: object,
+    kernel_size: object,
+    stride: object = None,
+    padding: object = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Array:
+    """Gradient of average pooling by the loop: each window shares its gradient equally among its cells.
+
+    Every cell of a window gets ``grad / divisor``, the divisor the forward pass
+    divided by; the shares that land on padding reach no input. Same arguments,
+    shapes and result as :func:`convlab.functional.avg_pool2d_grad`.
+    """
+    call = grad_call(
+        "avg_pool2d_grad",
+        grad_output,
+        lambda x_shape, _: pool2d_geometry("avg_pool2d_grad", x_shape, kernel_size, stride, padding, 1, ceil_mode),
+        input_shape=input_shape,
+    )
+    grad = call.grad_output
+    count_include_pad, divisor_override = avg_pool_options(count_include_pad, divisor_override)
+    geo = call.geometry
+    grad_padded = np.zeros((geo.batch, geo.channels, *geo.padded_size), dtype=grad.dtype)
+    for i, j, rows, cols in _pool_windows(geo):
+        share = grad[:, :, i, j] / _divisor(geo, rows, cols, count_include_pad, divisor_override)
+        grad_padded[:, :, rows, cols] += share[:, :, None, None]
+    return unbatch(_unpadded(grad_padded, geo), call.unbatched)

@@ -20,7 +20,6 @@ from ..._args import Array, Pad2d, Pair
 from ..geometry import output_length
 from ..padding import pad2d
 from . import im2col
-from .adjoint import input_grad_by_forward
 from .parallel import run
 
 __all__ = [
@@ -197,16 +196,10 @@ def forward(padded: Array, weight: Array, bias: Array | None, stride: Pair, dila
 def _input_grad_numpy(
     weight: Array, grad_output: Array, padded_size: Pair, stride: Pair, dilation: Pair, groups: int
 ) -> Array:
-    """The NumPy path: the adjoint convolution, depthwise again when each channel has one kernel, else im2col
-    (the adjoint of m > 1 kernels per channel sums over them: a matrix product)."""
-    single = weight.shape[0] == groups
-
-    def numpy_forward(x: Array, w: Array, b: Array | None, s: Pair, d: Pair, g: int) -> Array:
-        return _forward_numpy(x, w, b, s, d)
-
-    return input_grad_by_forward(
-        numpy_forward if single else im2col.forward, weight, grad_output, padded_size, stride, dilation, groups
-    )
+    """The path for small calls: im2col's scatter of each window's gradient, which (unlike the adjoint
+    convolution, whose zero-spread gradient meets every weight) multiplies only what the forward multiplied,
+    so a NaN or Inf weight reaches exactly the inputs PyTorch's gradient has it in."""
+    return im2col.input_grad(weight, grad_output, padded_size, stride, dilation, groups)
 
 
 def input_grad(

@@ -43,12 +43,22 @@ def _pool() -> ThreadPoolExecutor:
 
 
 def run(work: Callable[[T], object], items: Iterable[T]) -> None:
-    """Call ``work`` on every item on the thread pool, and wait (errors surface here)."""
+    """Call ``work`` on every item on the thread pool, and wait (errors surface here).
+
+    NumPy's floating-point error settings (``np.errstate``) belong to each thread: the workers take the
+    caller's, so a caller that silenced "invalid value" warnings does not get them from a worker.
+    """
     if threads.get_num_threads() == 1:
         for item in items:
             work(item)
         return
-    for _ in _pool().map(work, items):
+    caller = np.geterr()
+
+    def as_caller(item: T) -> object:
+        with np.errstate(**caller):
+            return work(item)
+
+    for _ in _pool().map(as_caller, items):
         pass
 
 
