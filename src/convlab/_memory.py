@@ -8,6 +8,7 @@ deserves to hear what that asks for instead.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from .errors import ResourceError
 
@@ -40,11 +41,12 @@ def shown_bytes(count: int) -> str:
     return f"{count} bytes"
 
 
-def check_fits(what: str, needed: int, fix: str) -> None:
+def check_fits(what: str | Callable[[], str], needed: int, fix: str) -> None:
     """Raise :class:`~convlab.errors.ResourceError` if ``needed`` bytes exceed the memory available now.
 
     Args:
-        what: what would be allocated, e.g. "conv2d: the padded input (1, 1, 200003, 200003) float64".
+        what: what would be allocated, e.g. "conv2d: the padded input (1, 1, 200003, 200003) float64", or a
+            function that says it (called only when refusing: every convolution asks, most fit).
         needed: its size in bytes.
         fix: one concrete change that makes it smaller.
     """
@@ -52,8 +54,9 @@ def check_fits(what: str, needed: int, fix: str) -> None:
         return
     available = available_bytes()
     if available is not None and needed > available:
+        described = what() if callable(what) else what
         raise ResourceError(
-            f"{what} needs {shown_bytes(needed)}, more than the {shown_bytes(available)} of memory available",
+            f"{described} needs {shown_bytes(needed)}, more than the {shown_bytes(available)} of memory available",
             evidence=[f"{needed} bytes needed"],
             fix=fix,
         )

@@ -72,8 +72,10 @@ def check_memory(op: str, geometry: ConvGeometry | TransposeGeometry, dtype: np.
     height, width = layout.padded_size
     cells = layout.batch * layout.in_channels * height * width + math.prod(output)
     check_fits(
-        f"{op}: the padded input ({layout.batch}, {layout.in_channels}, {height}, {width}) and the output "
-        f"{output} in {dtype}",
+        lambda: (
+            f"{op}: the padded input ({layout.batch}, {layout.in_channels}, {height}, {width}) and the output "
+            f"{output} in {dtype}"
+        ),
         cells * dtype.itemsize,
         fix="use less padding or dilation, or a smaller input",
     )
@@ -279,7 +281,7 @@ def check_pool_memory(op: str, geometry: PoolGeometry, dtype: np.dtype[Any]) -> 
     height, width = geometry.padded_size
     padded = (geometry.batch, geometry.channels, height, width)
     check_fits(
-        f"{op}: the padded input {padded} and the output {geometry.output_shape} in {dtype}",
+        lambda: f"{op}: the padded input {padded} and the output {geometry.output_shape} in {dtype}",
         (math.prod(padded) + math.prod(geometry.output_shape)) * dtype.itemsize,
         fix="use a smaller kernel_size and padding, or a smaller input",
     )
