@@ -95,19 +95,19 @@ def _layout(
     [
         (_layout((3, 3)), "winograd"),
         (_layout((3, 3), channels=512, size=(9, 9)), "im2col"),  # 8 images x 4 tiles: too few for Winograd
-        (_layout((3, 3), channels=4), "direct"),
+        (_layout((3, 3), channels=4), "im2col"),
         (_layout((3, 3), stride=(2, 2)), "im2col"),
-        (_layout((3, 3), channels=16, stride=(2, 2)), "direct"),
-        (_layout((3, 3), dilation=(2, 2)), "direct"),
-        (_layout((3, 3), dilation=(2, 2), stride=(2, 2)), "direct"),
+        (_layout((3, 3), channels=16, stride=(2, 2)), "im2col"),
+        (_layout((3, 3), dilation=(2, 2)), "im2col"),
+        (_layout((3, 3), dilation=(2, 2), stride=(2, 2)), "im2col"),
         (_layout((3, 3), channels=128, dilation=(2, 2)), "im2col"),
         (_layout((1, 1), stride=(2, 2)), "gemm1x1"),
         (_layout((3, 3), channels=32, groups=32), "depthwise"),
         (_layout((15, 15), channels=1, size=(2062, 2062)), "fft"),
-        (_layout((7, 7), channels=16, size=(64, 64)), "direct"),
+        (_layout((7, 7), channels=16, size=(64, 64)), "im2col"),
         (_layout((7, 7), channels=32, size=(64, 64)), "im2col"),
         (_layout((11, 11), channels=16, size=(64, 64)), "fft"),
-        (_layout((7, 7), channels=3, stride=(2, 2), size=(230, 230)), "direct"),
+        (_layout((7, 7), channels=3, stride=(2, 2), size=(230, 230)), "im2col"),
     ],
 )
 def test_auto_picks_by_the_measured_rule(layout: Layout, expected: str) -> None:

@@ -253,11 +253,11 @@ def test_compiled_direct_forward_matches_the_lessons_loop(config: Dense) -> None
     assert_close("forward", out, expected, scale, np.float64)
 
 
-def test_a_first_layer_runs_direct_under_auto_and_matches_torch() -> None:
+def test_a_first_layer_through_the_compiled_direct_loop_matches_torch() -> None:
     """7x7 stride 2 from three channels, as a network's first layer, above the threshold."""
     config = Dense(2, 3, 16, (45, 51), (7, 7), (2, 2), (1, 1), (3, 3), seed=11)
     x, w, b = config.arrays(np.float32)
     assert direct.COMPILED_MIN_WORK <= 2 * 16 * 23 * 26 * 3 * 49  # multiply-adds of this call
-    out = F.conv2d(x, w, b, stride=2, padding=3)
+    out = F.conv2d(x, w, b, stride=2, padding=3, algorithm="direct")
     scale = config.torch_forward(np.abs(x), np.abs(w), np.abs(b))
     assert_close("forward", out, config.torch_forward(x, w, b), scale, np.float32)

@@ -104,8 +104,6 @@ WINOGRAD_MIN_TILES = 64  # nor when the batch has few 4x4 output tiles: the kern
 FFT_MIN_KERNEL_AREA = 49  # from 7x7 on, the FFT beats im2col for images with few channels ...
 FFT_FEW_CHANNELS = 4  # ... (at most this many per group), at any image size
 FFT_ANY_CHANNELS_AREA = 121  # from 11x11 on it wins whatever the channels
-DIRECT_MAX_CHANNELS = 16  # the direct loop beats im2col up to this many input channels (any stride) ...
-DIRECT_DILATED_MAX_CHANNELS = 64  # ... and, dilated, up to this many (im2col's copies grow with the dilation)
 
 # Each output of these mixes every input of its tile or image, so one NaN or Inf reaches outputs whose
 # window never saw it; the others multiply and add exactly the window's cells, as PyTorch does.
@@ -120,8 +118,7 @@ def all_finite(arrays: Sequence[Array]) -> bool:
 
 
 def _auto(layout: Layout) -> Algorithm:
-    """The measured rule: depthwise, 1x1, Winograd for 3x3 stride 1, FFT for large kernels, the direct loop
-    for few input channels or a dilation, else im2col."""
+    """The measured rule: depthwise, 1x1, Winograd for 3x3 stride 1, FFT for large kernels, else im2col."""
     in_per_group = layout.in_channels // layout.groups
     out_per_group = layout.out_channels // layout.groups
     for name in ("depthwise", "gemm1x1"):
@@ -139,12 +136,8 @@ def _auto(layout: Layout) -> Algorithm:
     # the FFT computes every stride-1 output, so a stride would waste most of it
     if layout.stride == (1, 1) and (area >= FFT_ANY_CHANNELS_AREA or (area >= FFT_MIN_KERNEL_AREA and few)):
         return ALGORITHMS["fft"]
-    dilated = layout.dilation != (1, 1)
-    if layout.groups == 1 and (
-        layout.in_channels <= DIRECT_MAX_CHANNELS
-        or (dilated and layout.in_channels <= DIRECT_DILATED_MAX_CHANNELS)
-    ):
-        return ALGORITHMS["direct"]
+    # The direct loop is never chosen: on an idle 2-core machine it took 2-3x im2col's time on the layers it
+    # was written for (a first 7x7/2 layer, 3x3 with 4-16 channels, dilated 3x3; docs/performance.md).
     return ALGORITHMS["im2col"]
 
 
