@@ -20,9 +20,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba import prange
 
-from .algorithms.compiled import kernel
+from .algorithms.compiled import kernel, prange
 
 Array = Any  # Numba's arrays: plain NumPy arrays here, typed by Numba when compiled
 

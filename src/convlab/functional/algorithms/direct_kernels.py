@@ -15,9 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from numba import prange
-
-from .compiled import kernel
+from .compiled import kernel, prange
 
 Array = Any  # Numba's arrays: plain NumPy arrays here, typed by Numba when compiled
 
