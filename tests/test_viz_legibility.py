@@ -3,12 +3,14 @@ the gallery is readable at its own size, and the receptive-field figure says onl
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from PIL import Image
 
 from convlab.viz import style
 
@@ -81,3 +83,28 @@ def test_colour_stops_are_the_colour_maps_own() -> None:
     drawn = [[int(s[k : k + 2], 16) / 255 for k in (1, 3, 5)] for s in stops]
     np.testing.assert_allclose(drawn, expected, atol=1 / 255)
     assert style.colour_stops(style.SEQUENTIAL_CMAP, 3) == ["#000000", "#808080", "#ffffff"]
+
+
+# --- gallery ------------------------------------------------------------------------------------------------
+
+
+def test_gallery_sheet_holds_each_frame_at_its_own_size(tmp_path: Path) -> None:
+    from convlab.viz.gallery import CASES, draw_case, gallery, sheet_layout
+
+    gallery(tmp_path / "g")
+    sheet = np.asarray(Image.open(tmp_path / "g" / "gallery.png").convert("RGB"))
+    frames = []
+    for case in CASES:
+        animation = draw_case(case)
+        frames.append(np.asarray(animation.images[len(animation.images) // 2].convert("RGB")))
+    # each frame's drawn part is on the sheet pixel for pixel: not scaled, so its 11-15 px text stays readable
+    sizes = []
+    for frame in frames:
+        drawn = np.argwhere((frame != 255).any(axis=2))
+        (top, left), (bottom, right) = drawn.min(axis=0), drawn.max(axis=0) + 1
+        sizes.append((top, left, bottom, right))
+    crops = [frame[max(0, t - 4) : b + 4, max(0, l - 4) : r + 4] for frame, (t, l, b, r) in zip(frames, sizes)]
+    placements = sheet_layout([(crop.shape[1], crop.shape[0]) for crop in crops])
+    for case, crop, (x, y) in zip(CASES, crops, placements):
+        np.testing.assert_array_equal(sheet[y : y + crop.shape[0], x : x + crop.shape[1]], crop, err_msg=case.slug)
+    assert sheet.shape[1] <= 2000  # two columns: the sheet still fits a wide screen
