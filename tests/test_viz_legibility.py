@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import matplotlib.text
 import numpy as np
+import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -108,3 +110,73 @@ def test_gallery_sheet_holds_each_frame_at_its_own_size(tmp_path: Path) -> None:
     for case, crop, (x, y) in zip(CASES, crops, placements):
         np.testing.assert_array_equal(sheet[y : y + crop.shape[0], x : x + crop.shape[1]], crop, err_msg=case.slug)
     assert sheet.shape[1] <= 2000  # two columns: the sheet still fits a wide screen
+
+
+# --- receptive-field figure ---------------------------------------------------------------------------------
+
+
+class _Block(torch.nn.Module):
+    """A residual block that halves the size: a 3x3 stride-2 conv, and a 1x1 stride-2 shortcut beside it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(1, 4, 3, stride=2, padding=1)
+        self.shortcut = torch.nn.Conv2d(1, 4, 1, stride=2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.conv(x) + self.shortcut(x))
+
+
+def _pixels_reaching_the_output(model: torch.nn.Module, size: int) -> np.ndarray:
+    """Which input pixels get gradient from the output's sum, by PyTorch's autograd (positive weights: no
+    gradient cancels)."""
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.copy_(torch.rand_like(parameter) + 0.1)
+    x = torch.rand(1, 1, size, size, dtype=torch.float64, requires_grad=True)
+    model.double()(x).sum().backward()
+    assert x.grad is not None
+    return (x.grad[0, 0] != 0).numpy()
+
+
+def test_rf_figure_says_a_shortcuts_skipped_pixels_still_reach_the_output() -> None:
+    from convlab.viz.rf import rf_figure, rf_growth
+
+    block = _Block()
+    growth = rf_growth(block, "1x1x8x8")
+    assert growth.shortcuts
+    assert growth.dropped is not None
+    assert (growth.dropped.layer, growth.dropped.rows, growth.dropped.read_by) == (
+        "shortcut",
+        (1, 3, 5, 7),
+        ("conv",),
+    )
+    assert not growth.dropped.unread
+    assert _pixels_reaching_the_output(block, 8).all()  # PyTorch agrees: every pixel reaches the output
+    figure = rf_figure(block, "1x1x8x8", image="camera")
+    words = " ".join(text.get_text() for text in figure.findobj(matplotlib.text.Text))
+    assert "they still reach the output" in words
+    assert "cannot change" not in words
+    assert "larger branch at each merge" in figure._suptitle.get_text()
+    resnet = rf_growth("resnet18")
+    assert resnet.dropped is not None
+    assert resnet.dropped.read_by == ("layer2.0.conv1",)
+
+
+def test_rf_figure_says_unread_pixels_are_unread_and_leaves_out_an_empty_panel() -> None:
+    from convlab.viz.rf import rf_figure, rf_growth
+
+    stack = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3, stride=2), torch.nn.Conv2d(2, 2, 3, stride=2))
+    growth = rf_growth(stack, "1x1x12x12")
+    assert growth.dropped is not None
+    assert growth.dropped.unread
+    reached = _pixels_reaching_the_output(stack, 12)
+    assert not reached[:, 11].any()
+    assert not reached[11, :].any()
+    assert growth.dropped.rows == (11,) == growth.dropped.cols
+    figure = rf_figure(stack, "1x1x12x12", image="camera")
+    words = " ".join(text.get_text() for text in figure.findobj(matplotlib.text.Text))
+    assert "cannot change" in words
+    full = rf_figure("conv3x3(4,p1) relu conv3x3(4,p1)", "1x16x16", image="camera")
+    assert all(axes.axison for axes in full.axes)  # no panel left blank: two panels (the chart has a twin axis)
+    assert len([axes for axes in full.axes if axes.get_title()]) == 2
