@@ -282,11 +282,20 @@ def _downscaled(image: Any) -> Any:
 
 
 def features(request: dict[str, Any]) -> dict[str, Any]:
-    """Feature maps of a bundled or uploaded image under kernels from the bank, as in ``convlab draw features``."""
+    """Feature maps of a bundled or uploaded image under kernels from the bank, as in ``convlab draw features``.
+
+    Request: ``image`` (a bundled name or an uploaded PNG/JPEG as a data URL), ``kernels`` (names from the
+    bank; an empty list gives no maps, a missing one sobel_x and sobel_y).
+
+    Response: ``image`` (H, W) grey 0..1 after shrinking, ``original_size`` [H, W] before it, ``shrunk``,
+    ``scale`` (the input's colours) and ``maps``: name, note, kernel, map and ``scale``, the colours the PNGs
+    use for it (colour map name, its colour stops low to high, the values at both ends, and whether values
+    go past them).
+    """
     import numpy as np
 
     from ..data import IMAGES, load_image
-    from ..viz.features import KERNELS, feature_maps
+    from ..viz.features import KERNELS, ColourScale, colour_scale, feature_maps
 
     source = request.get("image", "camera")
     if not isinstance(source, str):
@@ -296,8 +305,9 @@ def features(request: dict[str, Any]) -> dict[str, Any]:
         image = image[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32) if image.ndim == 3 else image
     else:
         image = _uploaded(source)
+    original = list(image.shape)
     image = _downscaled(image) / np.float32(255)
-    names = request.get("kernels") or ["sobel_x", "sobel_y"]
+    names = request.get("kernels", ["sobel_x", "sobel_y"])
     if not isinstance(names, list) or len(names) > 12 or any(not isinstance(n, str) for n in names):
         raise ArgumentError(
             "kernels must be a list of at most 12 kernel names", fix='kernels: ["sobel_x", "gaussian"]'
@@ -307,18 +317,36 @@ def features(request: dict[str, Any]) -> dict[str, Any]:
         raise ArgumentError(
             f"unknown kernel {unknown[0]!r}; the bank has {', '.join(KERNELS)}", fix="pick from the bank"
         )
-    maps = feature_maps(image.astype(np.float32), names)
+    maps = feature_maps(image.astype(np.float32), names) if names else []
     return {
         "image": np.round(image, 4).tolist(),
+        "original_size": original,
+        "shrunk": list(image.shape) != original,
+        "scale": _scale(ColourScale("gray", 0.0, 1.0, False, False)),
         "maps": [
             {
                 "name": m.name,
                 "note": m.description,
                 "kernel": m.kernel.tolist(),
                 "map": np.round(m.output, 4).tolist(),
+                "scale": _scale(colour_scale(m.output)),
             }
             for m in maps
         ],
+    }
+
+
+def _scale(scale: Any) -> dict[str, Any]:
+    """A map's colour scale as the page draws it: the stops of the PNG's own colour map, and its range."""
+    from ..viz.style import colour_stops
+
+    return {
+        "cmap": scale.cmap,
+        "stops": colour_stops(scale.cmap),
+        "low": scale.low,
+        "high": scale.high,
+        "above": scale.above,
+        "below": scale.below,
     }
 
 
