@@ -44,6 +44,7 @@ TYPES = {
 }
 STATIC = {f"/{path.name}": path for path in STATIC_DIR.iterdir() if path.suffix in TYPES}
 STATIC["/"] = STATIC_DIR / "index.html"
+STATIC["/favicon.ico"] = STATIC_DIR / "favicon.svg"  # where a browser looks when a page names no icon
 
 
 class Handler(BaseHTTPRequestHandler):
