@@ -95,7 +95,7 @@ def add_parser(commands: Any) -> None:
         help="classic kernels (or yours) applied to an image: feature maps (PNG)",
         description="Kernels from the bank (identity, box_blur, gaussian, sharpen, sobel_x, sobel_y, laplacian, "
         'lesson_edge, emboss) or your own ("1 0; 0 -1") on a bundled image (camera, astronaut, cat) or a '
-        "PNG/JPEG file; diverging colours centred on zero.",
+        "PNG/JPEG file; diverging colours centred on zero, grey from 0 for maps with no negative value.",
     )
     features.add_argument("--image", default="camera", help="camera, astronaut, cat, or a PNG/JPEG path")
     features.add_argument(
@@ -109,7 +109,7 @@ def add_parser(commands: Any) -> None:
         "rf",
         help="receptive-field growth through a stack or preset, over a real image (PNG)",
         description="Per layer, the field of one unit near the centre as nested squares over an image, its "
-        "size as a line chart, and the input rows/columns a stride never reads.",
+        "size as a line chart, and the input rows/columns a stride skips (and whether another branch reads them).",
     )
     rf.add_argument("model", nargs="?", default="resnet18", help="a preset or a layer string (resnet18)")
     rf.add_argument("--input", help="input shape such as 3x224x224 (presets know their own)")
@@ -277,13 +277,17 @@ def run_rf(args: argparse.Namespace) -> int:
         f"{growth.model}: the receptive field grows to {final.rf[0]:g}x{final.rf[1]:g} at {final.name}"  # type: ignore[index]
         + (
             f"; {growth.dropped.layer} never reads {len(growth.dropped.rows)} row(s) and "
-            f"{len(growth.dropped.cols)} column(s) of its input"
+            f"{len(growth.dropped.cols)} column(s) of its input" + _elsewhere(growth.dropped.read_by)
             if growth.dropped
             else ""
         )
     )
     print(f"wrote {out}")
     return 0
+
+
+def _elsewhere(readers: tuple[str, ...]) -> str:
+    return f" ({', '.join(readers)} reads them on another branch)" if readers else ""
 
 
 def run_params(args: argparse.Namespace) -> int:
