@@ -44,6 +44,11 @@ class Problem:
         """The diagnosis without the layer's name in front (the line names it)."""
         return self.diagnosis.what.removeprefix(f"{self.layer}: ")
 
+    @property
+    def headline(self) -> str:
+        """The diagnosis's first line with the layer named once in front: ``conv2: conv2d: input has 6 ...``."""
+        return f"{self.layer}: {self.message}"
+
     def line(self, torch: bool = False) -> str:
         """``layer 7 (fc, linear): Linear(in_features=400) gets 576 features ...; fix: nn.Linear(576, 10)``."""
         fix = self.diagnosis.torch_fix if torch else self.diagnosis.fix
