@@ -124,6 +124,7 @@ def _solve(args: argparse.Namespace) -> int:
                 {
                     "padding": solution.padding,
                     "torch_padding": solution.torch_padding,
+                    "torch_same": solution.torch_same,
                     "output_size": solution.output_size,
                     "explanation": solution.explanation,
                 }
