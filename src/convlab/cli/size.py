@@ -45,6 +45,10 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import ArgumentError
     from ..network import shapes
 
+    if args.ceil_mode and not args.pool:
+        raise ArgumentError(
+            "--ceil-mode rounds a pooling layer's output up; a convolution has none", fix="add --pool"
+        )
     if args.want is not None:
         return _solve(args)
     if args.output_padding != 0 and not args.transposed:

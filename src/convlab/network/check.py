@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..diagnose import Diagnosis, channel_mismatch, rank_mismatch
-from ..errors import ConvlabError
+from ..errors import ArgumentError, ConvlabError
 from .as_graph import as_graph, input_shape_of
 from .graph import Graph, Node
 from .layer_kinds import Conv
@@ -96,6 +96,11 @@ def check(model: object, input: object = None) -> Report:
         input: the input's shape as the model will get it, or the array; presets default to their own.
     """
     graph, default = as_graph(model)
+    if input is None and default is None:
+        raise ArgumentError(
+            "this model has no input shape of its own (only presets do): check needs the input",
+            fix="input=(3, 224, 224)",
+        )
     raw = _shape_of(input) if input is not None else (1, *default) if default else ()
     if len(raw) not in (3, 4):
         diagnosis = rank_mismatch("input", "x", raw)
