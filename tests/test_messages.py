@@ -70,10 +70,12 @@ def test_the_scan_passes_a_message_that_says_each_thing_once() -> None:
 
 
 def _cli_stderr(argv: list[str]) -> str:
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+    """What the command says about the input: its stderr, and `check`'s problem lines from stdout."""
+    err, out = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
         main(argv)
-    return err.getvalue()
+    problems = [line for line in out.getvalue().splitlines() if line.startswith(("error: ", "warning: "))]
+    return "\n".join([*err.getvalue().splitlines(), *problems])
 
 
 _LAYER_NAMES = ("conv3x3(8)", "relu", "maxpool2", "avgpool2", "flatten", "linear(10)", "sigmoid", "tanh", "bn")
@@ -162,3 +164,46 @@ def test_explain_errors_names_the_layer_once(case: tuple[nn.Sequential, tuple[in
     first = error.message
     assert repeated_clause(first) is None, first
     assert repeated_clause(f"{first} (fix: {error.fix})") is None, error.fix
+
+
+def test_no_mistake_in_the_catalogue_repeats_itself() -> None:
+    from convlab.lesson.mistakes import CATALOGUE, run
+
+    for mistake in CATALOGUE:
+        lines = run(mistake).message.splitlines()
+        fixes = [line.strip().removeprefix("fix: ") for line in lines if line.strip().startswith("fix: ")]
+        text = lines[0] + (f" (fix: {fixes[0]})" if fixes else "")
+        assert repeated_clause(text) is None, (mistake.code, text)
+
+
+@st.composite
+def wrong_command(draw: st.DrawFn) -> list[str]:
+    """A command line with a value out of range: a kernel larger than the input, a position outside, ..."""
+    n = draw(st.integers(1, 6))
+    big, small = draw(st.integers(n + 1, 12)), draw(st.integers(-3, 0))
+    row, col = draw(st.integers(-4, 9)), draw(st.integers(3, 9))
+    return draw(
+        st.sampled_from(
+            [
+                ["size", "--input", str(n), "--kernel", str(big)],
+                ["size", "--input", str(n), "--kernel", "1", "--want", str(big + 20), "--stride", "1"],
+                ["explain", "--lab", "manual_conv", "--at", f"{row},{col}"],
+                ["lab", "size", "--stride", str(small)],
+                ["lab", "manual_conv", "--kernel", " ; ".join(["1 " * big] * big)],
+                ["check", f"conv{big}x{big}(4) relu", "--input", f"1x{n}x{n}"],
+                ["summary", f"conv3x3(4) linear({big}) relu", "--input", f"{n}x8x8"],
+                ["flatten", "--height", str(small)],
+            ]
+        )
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(argv=wrong_command())
+def test_wrong_values_on_the_command_line_are_said_once(argv: list[str]) -> None:
+    try:
+        err = _cli_stderr(argv)
+    except SystemExit:  # argparse's own type checks: its wording, not convlab's
+        return
+    for line in err.splitlines():
+        assert repeated_clause(line) is None, line
