@@ -184,7 +184,7 @@ def test_a_convlab_sequential_is_read() -> None:
         ("relu", "3-by-8", ArgumentError, "is not C x H x W"),
         ("conv3x3(8)", None, ArgumentError, "needs an input shape"),
         ("relu", "3x8x8x", ArgumentError, "is not C x H x W"),
-        ("pool2", "1x8x8", ArgumentError, "did you mean maxpool? maxpool2"),
+        ("pool2", "1x8x8", ArgumentError, "did you mean maxpool2?"),
         ("conv3x(8)", "1x8x8", ArgumentError, "after 'conv' comes an optional size N or NxM"),
         ("conv3x3(8,,p1)", "1x8x8", ArgumentError, "cannot read an empty argument"),
         ("conv3x3(8,s2,s1)", "1x8x8", ArgumentError, "s is given twice"),

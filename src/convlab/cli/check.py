@@ -47,10 +47,15 @@ def _input(text: str | None) -> Any:
 def run(args: argparse.Namespace) -> int:
     import json
 
+    from ..errors import ArgumentError
     from ..network.check import check
+    from . import options
     from .network import _model
 
-    report = check(_model(args), _input(args.input))
+    try:
+        report = check(_model(args), _input(args.input))
+    except ArgumentError as error:
+        raise options.in_flags(error, {"input": "--input"}) from None
     if args.json:
         print(
             json.dumps(

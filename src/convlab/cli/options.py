@@ -75,3 +75,42 @@ def in_flags(error: ConvlabError, flags: dict[str, str]) -> ConvlabError:
     if fix == error.fix:
         return error
     return type(error)(error.message, evidence=error.evidence, fix=fix, diagnosis=error.diagnosis)
+
+
+_NEGATIVE = re.compile(r"-\d")  # -1,0 or -1x2: a value, though argparse would take it for a flag
+
+
+def negative_values(words: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """``["explain", "--at", "-1,0"]`` -> ``["explain", "--at=-1,0"]``, so that the value reaches ``--at``.
+
+    argparse reads any word that starts with ``-`` and is not a plain negative number as a flag; joining it
+    to the flag before it (only one that takes a value) lets ``-1,0`` through, to be checked like any value.
+    """
+    takes_value = _flags_with_values(parser)
+    command = next((word for word in words if word in _subcommands(parser)), None)
+    if command is not None:
+        takes_value |= _flags_with_values(_subcommands(parser)[command])
+    joined: list[str] = []
+    for word in words:
+        if joined and joined[-1] in takes_value and _NEGATIVE.match(word):
+            joined[-1] = f"{joined[-1]}={word}"
+        else:
+            joined.append(word)
+    return joined
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def _flags_with_values(parser: argparse.ArgumentParser) -> set[str]:
+    return {
+        flag
+        for action in parser._actions
+        if action.option_strings and action.nargs != 0
+        for flag in action.option_strings
+        if flag.startswith("--")
+    }

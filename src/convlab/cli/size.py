@@ -45,6 +45,10 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import ArgumentError
     from ..network import shapes
 
+    if args.ceil_mode and not args.pool:
+        raise ArgumentError(
+            "--ceil-mode rounds a pooling layer's output up; a convolution has none", fix="add --pool"
+        )
     if args.want is not None:
         return _solve(args)
     if args.output_padding != 0 and not args.transposed:
@@ -124,6 +128,7 @@ def _solve(args: argparse.Namespace) -> int:
                 {
                     "padding": solution.padding,
                     "torch_padding": solution.torch_padding,
+                    "torch_same": solution.torch_same,
                     "output_size": solution.output_size,
                     "explanation": solution.explanation,
                 }

@@ -210,6 +210,51 @@ def _torch(out: Path) -> list[str]:
     return [f"{name}: {cross_check(run(name)).detail}" for name in LAB_NAMES]
 
 
+@_section("Convolution or cross-correlation?")
+def _correlation(out: Path) -> list[str]:
+    import importlib.util
+
+    import numpy as np
+
+    from ..functional import conv2d
+    from ..lesson.explain import equation, explain
+    from ..lesson.labs import value_lab
+
+    lab = value_lab("manual_conv")
+    flipped = np.ascontiguousarray(lab.kernel[::-1, ::-1])
+    convolution = conv2d(lab.image[None, None], flipped[None, None])[0, 0]
+    lines = [
+        "conv2d slides the kernel as it is: out[i, j] = sum over m, n of image[i + m, j + n] * kernel[m, n].",
+        "Mathematics calls that cross-correlation; convolution proper turns the kernel half a turn first",
+        "(kernel[::-1, ::-1]). PyTorch's conv2d and convlab's compute cross-correlation: the network learns",
+        "its kernels, so a learned kernel is simply the flip of the one convolution proper would learn.",
+        "",
+        f"Lab 1's kernel {lab.kernel.astype(int).tolist()} turned half a turn is {flipped.astype(int).tolist()};",
+        "convolution proper of Lab 1, conv2d(x, w[::-1, ::-1]), gives:",
+        str(convolution),
+        f"top-left value: {equation(explain(lab.image, flipped, at=(0, 0)).terms[0])}",
+    ]
+    if np.array_equal(flipped, -lab.kernel):
+        lines.append(
+            "Here the turned kernel is minus the kernel, so every value is Lab 1's with its sign changed."
+        )
+    if importlib.util.find_spec("scipy") is None:
+        return [*lines, "SciPy is not installed, so the check against scipy.signal.convolve2d was skipped."]
+    from scipy.signal import convolve2d
+
+    theirs = convolve2d(lab.image, lab.kernel, mode="valid")  # flips the kernel, as the mathematics does
+    undone = convolve2d(lab.image, flipped, mode="valid")  # flipping it back undoes the flip
+    return [
+        *lines,
+        "",
+        "scipy.signal.convolve2d flips the kernel itself, so the one-line check is:",
+        f"  convolve2d(x, w, 'valid') equals conv2d(x, w[::-1, ::-1]): "
+        f"{'yes' if np.array_equal(theirs, convolution) else 'NO'}",
+        f"  conv2d(x, w) equals convolve2d(x, w[::-1, ::-1], 'valid'): "
+        f"{'yes' if np.array_equal(undone, lab.output) else 'NO'}",
+    ]
+
+
 def _prepare(folder: Path, force: bool) -> None:
     from ..errors import ArgumentError
 

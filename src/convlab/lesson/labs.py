@@ -20,15 +20,16 @@ Example:
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .._args import Array, Pair, as_int, conv_padding, pair
-from ..diagnose import unbatched_only
+from ..diagnose import unbatched_only, warn
 from ..errors import ArgumentError, ConvlabError
-from .textmatrix import load_matrix
+from .textmatrix import is_picture, load_matrix
 
 __all__ = [
     "LAB_NAMES",
@@ -149,21 +150,37 @@ class ShapeLab:
 
 def _check_name(name: str) -> None:
     if name not in LAB_NAMES:
+        close = difflib.get_close_matches(str(name), LAB_NAMES, n=1)
         raise ArgumentError(
             f"there is no lab {name!r}; the labs are {', '.join(LAB_NAMES)}",
-            fix="convlab lab manual_conv   (or no name for all five)",
+            fix=f"did you mean {close[0]!r}?" if close else "convlab lab manual_conv   (or no name for all five)",
         )
 
 
 def _matrix(value: object, name: str) -> Array:
     if isinstance(value, str):
-        return load_matrix(value, name)
+        matrix = load_matrix(value, name)
+        if is_picture(value) and matrix.size and float(matrix.max()) > 1:
+            _warn_unscaled(name, f"the picture {value}", int(matrix.max()))
+        return matrix
+    if isinstance(value, np.ndarray) and value.dtype == np.uint8 and value.size and int(value.max()) > 1:
+        _warn_unscaled(name, "a uint8 array", int(value.max()))
     array = np.asarray(value, dtype=np.float32)
     if array.ndim > 2 and all(n == 1 for n in array.shape[:-2]):
         raise unbatched_only(name, array.shape).error(ArgumentError)
     if array.ndim != 2:
         raise ArgumentError(f"{name} must be a 2-D matrix, got shape {array.shape}", fix=f'--{name} "1 0; 0 -1"')
     return array
+
+
+def _warn_unscaled(name: str, source: str, largest: int) -> None:
+    """The lab uses pixel values as they are, as conv2d does with a uint8 image: say so, as conv2d does."""
+    warn(
+        "uint8-not-scaled",
+        f"{name}: {source} has values up to {largest}, used as they are (0..255), so every output is 255 "
+        "times what the same picture scaled to 0..1 gives",
+        f"give the {name} divided by 255, e.g. np.save('{name}.npy', np.asarray(picture) / 255)",
+    )
 
 
 def _value_lab(

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..diagnose import Diagnosis, channel_mismatch, rank_mismatch
-from ..errors import ConvlabError
+from ..errors import ArgumentError, ConvlabError
 from .as_graph import as_graph, input_shape_of
 from .graph import Graph, Node
 from .layer_kinds import Conv
@@ -43,6 +43,11 @@ class Problem:
     def message(self) -> str:
         """The diagnosis without the layer's name in front (the line names it)."""
         return self.diagnosis.what.removeprefix(f"{self.layer}: ")
+
+    @property
+    def headline(self) -> str:
+        """The diagnosis's first line with the layer named once in front: ``conv2: conv2d: input has 6 ...``."""
+        return f"{self.layer}: {self.message}"
 
     def line(self, torch: bool = False) -> str:
         """``layer 7 (fc, linear): Linear(in_features=400) gets 576 features ...; fix: nn.Linear(576, 10)``."""
@@ -91,6 +96,11 @@ def check(model: object, input: object = None) -> Report:
         input: the input's shape as the model will get it, or the array; presets default to their own.
     """
     graph, default = as_graph(model)
+    if input is None and default is None:
+        raise ArgumentError(
+            "this model has no input shape of its own (only presets do): check needs the input",
+            fix="input=(3, 224, 224)",
+        )
     raw = _shape_of(input) if input is not None else (1, *default) if default else ()
     if len(raw) not in (3, 4):
         diagnosis = rank_mismatch("input", "x", raw)

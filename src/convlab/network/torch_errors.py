@@ -37,7 +37,7 @@ def torch_error(error: BaseException, model: Any, example_input: Any) -> Convlab
         return explained
     if problems:
         first = problems[0]
-        diagnosis = replace(first.diagnosis, what=f"{first.layer}: {first.diagnosis.what}")
+        diagnosis = replace(first.diagnosis, what=first.headline)
         explained = diagnosis.error(
             ShapeError if first.diagnosis.code != "float64-with-float32" else DtypeError, torch=True
         )
