@@ -1,7 +1,7 @@
 """Turn one public call's raw arguments into checked arrays and geometry.
 
-The fast engine and the reference loop both start here, so they accept, convert
-and refuse exactly the same inputs. A ``*Call`` holds the arrays in batched
+Every public function starts here, whichever algorithm then runs (the reference loop
+included), so they accept, convert and refuse exactly the same inputs. A ``*Call`` holds the arrays in batched
 form (N, C, H, W) and remembers whether the user gave an unbatched (C, H, W)
 input, so results come back in the rank they came in.
 """
