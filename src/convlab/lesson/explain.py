@@ -23,6 +23,7 @@ import numpy as np
 from .._args import Array, Pad2d, Pair, as_int
 from ..errors import ArgumentError
 from ..functional.calls import conv2d_call
+from ..functional.geometry import ConvSettings
 from ..functional.padding import pad2d
 from ..functional.reference import window
 
@@ -117,6 +118,7 @@ def explain(
     dilation: object = 1,
     groups: object = 1,
     padding_mode: str = "zeros",
+    settings: ConvSettings | None = None,
 ) -> Trace:
     """Trace one output value of ``conv2d(input, weight, bias, ...)``.
 
@@ -127,16 +129,16 @@ def explain(
         at: (i, j), the output position.
         out_channel: which output channel. Default: 0.
         image: which image of the batch. Default: 0.
-        stride, padding, dilation, groups, padding_mode: as in :func:`convlab.functional.conv2d`.
+        stride, padding, dilation, groups, padding_mode, settings: as in :func:`convlab.functional.conv2d`
+            (settings made once by a caller replace the five before them).
 
     Example:
         >>> trace = explain([[1, 2], [3, 4]], [[1, 1], [1, 1]], at=(0, 0))
         >>> trace.value, trace.rows, trace.cols
         (10.0, (0, 1), (0, 1))
     """
-    return next(
-        _traces(input, weight, bias, [at], out_channel, image, stride, padding, dilation, groups, padding_mode)
-    )
+    given = (stride, padding, dilation, groups, padding_mode, settings)
+    return next(_traces(input, weight, bias, [at], out_channel, image, *given))
 
 
 def explain_all(
@@ -151,11 +153,11 @@ def explain_all(
     dilation: object = 1,
     groups: object = 1,
     padding_mode: str = "zeros",
+    settings: ConvSettings | None = None,
 ) -> list[Trace]:
     """Trace every output value of one channel, in the order the window slides (row by row)."""
-    return list(
-        _traces(input, weight, bias, None, out_channel, image, stride, padding, dilation, groups, padding_mode)
-    )
+    given = (stride, padding, dilation, groups, padding_mode, settings)
+    return list(_traces(input, weight, bias, None, out_channel, image, *given))
 
 
 def _traces(
@@ -170,6 +172,7 @@ def _traces(
     dilation: object,
     groups: object,
     padding_mode: str,
+    settings: ConvSettings | None,
 ) -> Iterator[Trace]:
     from ..functional import conv2d
 
@@ -183,6 +186,7 @@ def _traces(
         dilation,
         groups,
         padding_mode,
+        settings,
     )
     geo = call.geometry
     o = as_int(out_channel, "out_channel", minimum=0)
