@@ -48,9 +48,9 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from ..network.check import check
-    from .network import _model
+    from .models import model_from_args
 
-    report = check(_model(args), _input(args.input))
+    report = check(model_from_args(args), _input(args.input))
     if args.json:
         print(
             json.dumps(

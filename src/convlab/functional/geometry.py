@@ -13,6 +13,7 @@ the kernel spans ``dilation * (kernel - 1) + 1`` input cells)::
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast, overload
 
 from .._args import Array, Pad2d, Pair, conv_padding, flag, padding_mode, pair
 from .._args import as_int as _as_int
@@ -45,13 +46,31 @@ __all__ = [
 ]
 
 
-def output_length(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
-    """Output length of one spatial dimension; ``padding`` is the total of both sides.
+@overload
+def output_length(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int: ...
+@overload
+def output_length(size: Pair, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair) -> Pair: ...
+def output_length(
+    size: int | Pair, kernel: int | Pair, stride: int | Pair, padding: int | Pair, dilation: int | Pair
+) -> int | Pair:
+    """Output length of one spatial dimension, or of both given pairs; ``padding`` is the total of both sides.
+
+    The one place convlab computes it; an empty output (0 or less) is the caller's to refuse.
 
     Example:
         >>> output_length(6, kernel=3, stride=2, padding=2, dilation=1)  # the lesson's size lab
         3
+        >>> output_length((6, 5), kernel=(3, 3), stride=(2, 1), padding=(2, 0), dilation=(1, 1))
+        (3, 3)
     """
+    if isinstance(size, tuple):  # the overloads keep a pair's arguments all pairs
+        pairs = cast("tuple[Pair, Pair, Pair, Pair, Pair]", (size, kernel, stride, padding, dilation))
+        h, w = (_length(*axis) for axis in zip(*pairs))
+        return (h, w)
+    return _length(*cast("tuple[int, int, int, int, int]", (size, kernel, stride, padding, dilation)))
+
+
+def _length(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
     return (size + padding - dilation * (kernel - 1) - 1) // stride + 1
 
 

@@ -95,10 +95,7 @@ def correlate(
         padded (N, C, H_pad, W_pad), weight (O, C/groups, kH, kW), bias (O,) -> (N, O, H_out, W_out)
     """
     (N, C, Hp, Wp), (O, _, kh, kw) = padded.shape, weight.shape
-    output_size = (
-        output_length(Hp, kh, stride[0], 0, dilation[0]),
-        output_length(Wp, kw, stride[1], 0, dilation[1]),
-    )
+    output_size = output_length((Hp, Wp), (kh, kw), stride, (0, 0), dilation)
     out = np.zeros((N, O, *output_size), dtype=weight.dtype)
     for n, o, channels, i, j, rows, cols in _every_window(
         N, O, C, groups, output_size, (kh, kw), stride, dilation

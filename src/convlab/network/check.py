@@ -26,7 +26,6 @@ from ..diagnose import Diagnosis, channel_mismatch, rank_mismatch
 from ..errors import ConvlabError
 from .as_graph import as_graph, input_shape_of
 from .graph import Graph, Node
-from .layer_kinds import Conv
 
 __all__ = ["Problem", "Report", "check"]
 
@@ -119,13 +118,13 @@ def check(model: object, input: object = None) -> Report:
 
 def _first_layer(node: Node, inputs: list[tuple[int, ...]], raw: tuple[int, ...]) -> Diagnosis | None:
     """For the layer that reads the input itself, diagnose with the input as the user gave it (HWC, ...)."""
-    op = node.op
-    if node.inputs != ("input",) or not isinstance(op, Conv) or op.in_channels is None:
+    declared = node.op.declared_input()
+    if node.inputs != ("input",) or declared is None:
         return None
-    weight = (op.out_channels, op.in_channels // op.groups, *op.kernel_size)
-    if inputs[0][1] == op.in_channels:
+    in_channels, weight, groups = declared
+    if inputs[0][1] == in_channels:
         return None
-    diagnosis = channel_mismatch("conv2d", inputs[0], weight, op.groups, original_shape=raw)
+    diagnosis = channel_mismatch("conv2d", inputs[0], weight, groups, original_shape=raw)
     return replace(diagnosis, what=f"{node.name}: {diagnosis.what}")
 
 

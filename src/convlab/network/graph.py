@@ -23,11 +23,14 @@ Conventions:
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._args import Pair
 from ..diagnose import Diagnosis
 from ..errors import ArgumentError, ConvlabError, ShapeError
+
+if TYPE_CHECKING:
+    from .shapes import Uncovered
 
 __all__ = ["Field", "Graph", "GraphBuilder", "LayerString", "Node", "Op", "Params", "Shape"]
 
@@ -152,6 +155,16 @@ class Op:
     def traps(self, name: str) -> list[Diagnosis]:
         """Legal but probably unintended settings (a stride that skips pixels, ...), for the network check."""
         return []
+
+    def declared_input(self) -> tuple[int, tuple[int, int, int, int], int] | None:
+        """(in_channels, weight shape, groups) of a convolution built for a known number of input channels,
+        so the network check can diagnose a first layer's input as conv2d would; None for other layers."""
+        return None
+
+    def unread(self, input_size: Pair) -> Uncovered | None:
+        """The input rows and columns its windows never read, for the receptive-field picture; None for a
+        layer that reads every cell, or whose windows do not say (ceil mode, transposed)."""
+        return None
 
     @classmethod
     def takes(cls, name: str) -> tuple[str, ...]:

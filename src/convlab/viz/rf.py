@@ -118,22 +118,16 @@ def _first_dropped(graph: object, field: ReceptiveField) -> Dropped | None:
 
 
 def _dropping(graph: object, field: ReceptiveField) -> list[Dropped]:
-    from ..network.layer_kinds import Conv, Pool
-    from ..network.shapes import uncovered
-
     shapes = {"input": field.input_shape, **{record.name: record.output_shape for record in field.layers}}
     descriptions = {record.name: record.description for record in field.layers}
     found: list[Dropped] = []
     for node in graph.nodes:  # type: ignore[attr-defined]
-        op = node.op
-        if not isinstance(op, (Conv, Pool)) or (isinstance(op, Pool) and op.ceil_mode):
-            continue
         shape = shapes.get(node.inputs[0])
         if shape is None or len(shape) != 4:
             continue
         size = (shape[2], shape[3])
-        missed = uncovered(size, op.kernel_size, op.stride, op.padding, op.dilation)
-        if missed.rows or missed.cols:
+        missed = node.op.unread(size)
+        if missed is not None and (missed.rows or missed.cols):
             found.append(Dropped(node.name, descriptions[node.name], size, missed.rows, missed.cols))
     return found
 

@@ -449,17 +449,9 @@ def _conv2d_output_size(size: tuple[int, ...], settings: ConvSettings) -> Pair:
     """The output size the settings give ``size`` (not checked: an empty output is refused when it runs)."""
     from ..functional.geometry import output_length
 
-    lengths = [
-        output_length(
-            size[axis],
-            settings.kernel_size[axis],
-            settings.stride[axis],
-            sum(settings.padding[axis]),
-            settings.dilation[axis],
-        )
-        for axis in range(2)
-    ]
-    return (lengths[0], lengths[1])
+    (top, bottom), (left, right) = settings.padding
+    padding = (top + bottom, left + right)
+    return output_length((size[0], size[1]), settings.kernel_size, settings.stride, padding, settings.dilation)
 
 
 def _check_frames(out: Pair) -> None:
