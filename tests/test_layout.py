@@ -173,8 +173,9 @@ def _private_uses(path: Path) -> list[str]:
     found: list[str] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
-            base = package.split(".")[: len(package.split(".")) - (node.level - 1)] if node.level else []
-            target = ".".join([*base, *([node.module] if node.module else [])]) if node.level else node.module or ""
+            base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+            named = [node.module] if node.module else []
+            target = ".".join([*base, *named]) if node.level else node.module or ""
             if not target.startswith("convlab"):
                 continue
             for alias in node.names:

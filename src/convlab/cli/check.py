@@ -24,7 +24,7 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--input", help="C x H x W, N x C x H x W, or a .npy/.png file holding the input")
     parser.add_argument("--torch", action="store_true", help="write fixes for PyTorch code")
     parser.add_argument("--json", action="store_true", help="print JSON")
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, flags={"input_shape": "--input"})
 
 
 def _input(text: str | None) -> Any:

@@ -51,7 +51,7 @@ def add_parser(commands: Any) -> None:
         parser.add_argument("--json", action="store_true", help="print JSON")
         if name == "rf":
             parser.add_argument("--check", action="store_true", help="measure it through the engine's backward")
-        parser.set_defaults(run=run_summary if name == "summary" else run_rf)
+        parser.set_defaults(run=run_summary if name == "summary" else run_rf, flags={"input_shape": "--input"})
 
 
 def _records(layers: Any) -> list[dict[str, Any]]:

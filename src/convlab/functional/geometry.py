@@ -234,7 +234,7 @@ def check_padding_fits(padding: Pad2d, size: Pair, mode: str, op: str) -> None:
             raise ArgumentError(
                 f"{op}: padding_mode={mode!r} needs padding {limit}, got padding {pad} on {dim}",
                 evidence=[f"input size {size}, padding ((top, bottom), (left, right)) = {padding}"],
-                fix="use padding_mode='replicate' or 'zeros', or pad less",
+                fix="use padding_mode='replicate' or padding_mode='zeros', or pad less",
             )
 
 

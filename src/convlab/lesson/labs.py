@@ -208,7 +208,7 @@ def _shape_lab(name: str, seed: int = 0, **options: Any) -> ShapeLab:
     check_fits(
         f"{name} lab: a random input ({batch}, {in_channels}, {size[0]}, {size[1]}) and its windows",
         cells * (8 + 4 + 4 + 4 * kernel[0] * kernel[1]),
-        fix="use a smaller --size, --batch or --in-channels",
+        fix="use a smaller size, batch or in_channels, e.g. size=32",
     )
     layer = Conv2d(
         in_channels,

@@ -100,7 +100,7 @@ def check(model: object, input: object = None) -> Report:
     for index, node in enumerate(graph.nodes, start=1):
         inputs = [shapes[source] for source in node.inputs]
         try:
-            shapes[node.name] = node.op.output_shape(inputs, node.name)
+            shapes[node.name] = node.output_shape(inputs)
         except ConvlabError as error:
             diagnosis = _first_layer(node, inputs, raw) or _diagnosis_of(error)
             problems.append(Problem(index, node.name, node.op.kind, "error", diagnosis))
