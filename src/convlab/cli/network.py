@@ -54,31 +54,26 @@ def add_parser(commands: Any) -> None:
         parser.set_defaults(run=run_summary if name == "summary" else run_rf, flags={"input_shape": "--input"})
 
 
-def _records(layers: Any) -> list[dict[str, Any]]:
+def _print_json(result: Any, **totals: Any) -> None:
+    """The model, its input shape and every layer's record, then the command's own totals, as JSON."""
+    import json
     from dataclasses import asdict
 
-    return [asdict(layer) for layer in layers]
+    layers = [asdict(layer) for layer in result.layers]
+    print(json.dumps({"model": result.model, "input_shape": result.input_shape, "layers": layers, **totals}))
 
 
 def run_summary(args: argparse.Namespace) -> int:
-    import json
-
     from ..network.summary import summary
     from .models import model_from_args
 
     result = summary(model_from_args(args), args.input)
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "model": result.model,
-                    "input_shape": result.input_shape,
-                    "layers": _records(result.layers),
-                    "total_params": result.total_params,
-                    "total_macs": result.total_macs,
-                    "total_memory_bytes": result.total_memory_bytes,
-                }
-            )
+        _print_json(
+            result,
+            total_params=result.total_params,
+            total_macs=result.total_macs,
+            total_memory_bytes=result.total_memory_bytes,
         )
     else:
         print(result)
@@ -86,7 +81,6 @@ def run_summary(args: argparse.Namespace) -> int:
 
 
 def run_rf(args: argparse.Namespace) -> int:
-    import json
     from dataclasses import asdict
 
     from ..network.receptive_field import receptive_field
@@ -95,18 +89,8 @@ def run_rf(args: argparse.Namespace) -> int:
 
     result = receptive_field(model_from_args(args), args.input, check=args.check)
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "model": result.model,
-                    "input_shape": result.input_shape,
-                    "layers": _records(result.layers),
-                    "final": asdict(result.final),
-                    "path": result.path,
-                    "check": None if result.check is None else asdict(result.check),
-                }
-            )
-        )
+        check = None if result.check is None else asdict(result.check)
+        _print_json(result, final=asdict(result.final), path=result.path, check=check)
     else:
         print(receptive_table(result))
     return 1 if result.check is not None and result.check.agree is False else 0

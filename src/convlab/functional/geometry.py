@@ -243,6 +243,22 @@ def _warn_quiet_traps(op: str, kernel: Pair, stride: Pair, pads: Pad2d, dilation
         warn(diagnosis.code, diagnosis.what, diagnosis.fix)
 
 
+def _check_operands(
+    op: str, input_shape: tuple[int, ...], weight_shape: tuple[int, ...], axes: str, fix: str | None = None
+) -> None:
+    """A 4-D weight (its ``axes`` named in the message), and no empty axis but the batch."""
+    if len(weight_shape) != 4:
+        raise ShapeError(
+            f"{op}: weight must have 4 dims ({axes}), got shape {weight_shape} with {len(weight_shape)} dims",
+            fix=fix or f"reshape the weight to ({axes})",
+        )
+    if min(input_shape[1:]) < 1 or min(weight_shape) < 1:
+        raise ShapeError(
+            f"{op}: input {input_shape} and weight {weight_shape} must have no empty axis except the batch",
+            fix="check how the arrays were sliced or reshaped",
+        )
+
+
 def conv2d_geometry(
     op: str,
     input_shape: tuple[int, ...],
@@ -268,24 +284,11 @@ def conv2d_geometry(
         settings: settings already normalised (and warned about) by :func:`conv_settings`; they replace
             stride, padding, dilation, groups and padding_mode_.
     """
-    if len(weight_shape) != 4:
-        fix = (
-            "a 2-D kernel needs out and in channel axes: weight = weight[None, None]"
-            if len(weight_shape) == 2
-            else "reshape the weight to (out_channels, in_channels/groups, kH, kW)"
-        )
-        raise ShapeError(
-            f"{op}: weight must have 4 dims (out_channels, in_channels/groups, kH, kW), "
-            f"got shape {weight_shape} with {len(weight_shape)} dims",
-            fix=fix,
-        )
+    axes = "out_channels, in_channels/groups, kH, kW"
+    two_d = "a 2-D kernel needs out and in channel axes: weight = weight[None, None]"
+    _check_operands(op, input_shape, weight_shape, axes, two_d if len(weight_shape) == 2 else None)
     N, C, H, W = input_shape
     O, C_per_group, kh, kw = weight_shape
-    if min(C, H, W) < 1 or min(O, C_per_group, kh, kw) < 1:
-        raise ShapeError(
-            f"{op}: input {input_shape} and weight {weight_shape} must have no empty axis except the batch",
-            fix="check how the arrays were sliced or reshaped",
-        )
     kernel = (kh, kw)
     if settings is None:
         settings = conv_settings(op, kernel, stride, padding, dilation, groups, padding_mode_)
@@ -374,19 +377,9 @@ def conv_transpose2d_geometry(
     bias_shape: tuple[int, ...] | None = None,
 ) -> TransposeGeometry:
     """Check a transposed convolution's arguments against the array shapes and compute its output size."""
-    if len(weight_shape) != 4:
-        raise ShapeError(
-            f"{op}: weight must have 4 dims (in_channels, out_channels/groups, kH, kW), "
-            f"got shape {weight_shape} with {len(weight_shape)} dims",
-            fix="reshape the weight to (in_channels, out_channels/groups, kH, kW)",
-        )
+    _check_operands(op, input_shape, weight_shape, "in_channels, out_channels/groups, kH, kW")
     N, C, H, W = input_shape
     C_w, O_per_group, kh, kw = weight_shape
-    if min(C, H, W) < 1 or min(C_w, O_per_group, kh, kw) < 1:
-        raise ShapeError(
-            f"{op}: input {input_shape} and weight {weight_shape} must have no empty axis except the batch",
-            fix="check how the arrays were sliced or reshaped",
-        )
     g = _as_int(groups, "groups", minimum=1)
     if C_w != C:
         raise ShapeError(

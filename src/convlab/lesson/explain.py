@@ -27,7 +27,7 @@ from ..functional.geometry import ConvSettings
 from ..functional.padding import pad2d
 from ..functional.reference import window
 
-__all__ = ["ChannelTerm", "Trace", "equation", "explain", "explain_all", "number"]
+__all__ = ["ChannelTerm", "Trace", "equation", "explain", "explain_all", "number", "span"]
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,15 @@ def number(value: float) -> str:
     if text == "-0":
         text = "0"
     return f"({text})" if text.startswith("-") else text
+
+
+def span(values: tuple[int, ...]) -> str:
+    """The rows (or columns) a window read: ``0..2`` when neighbouring, ``0, 2, 4`` when dilation skips some."""
+    if len(values) == 1:
+        return f"{values[0]}"
+    if values[1] - values[0] == 1:
+        return f"{values[0]}..{values[-1]}"
+    return ", ".join(str(value) for value in values)
 
 
 def equation(term: ChannelTerm) -> str:

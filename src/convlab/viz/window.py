@@ -191,17 +191,10 @@ def _equation(position: tuple[int, int], trace: Any, value: float) -> tuple[str,
     return tuple(lines)
 
 
-def _span(values: tuple[int, ...]) -> str:
-    """``0..2`` for neighbouring rows, ``0, 2, 4`` when dilation skips some (as ``convlab explain`` says)."""
-    if len(values) == 1:
-        return f"{values[0]}"
-    if values[1] - values[0] == 1:
-        return f"{values[0]}..{values[-1]}"
-    return ", ".join(str(value) for value in values)
-
-
 def _frames(traces: list[Any], values: Array, offset: tuple[int, int] | None) -> tuple[Frame, ...]:
     """Frames from traces; ``offset`` turns grid rows into input rows (None: say grid rows instead)."""
+    from ..lesson.explain import span
+
     frames = []
     for trace in traces:
         i, j = trace.position
@@ -209,12 +202,12 @@ def _frames(traces: list[Any], values: Array, offset: tuple[int, int] | None) ->
         cells = tuple((r, c) for r in trace.rows for c in trace.cols)
         if offset is None:
             where = (
-                f"out[{i}, {j}]: the window covers rows {_span(trace.rows)}, cols {_span(trace.cols)} of the grid"
+                f"out[{i}, {j}]: the window covers rows {span(trace.rows)}, cols {span(trace.cols)} of the grid"
             )
         else:
             rows = tuple(r - offset[0] for r in trace.rows)
             cols = tuple(c - offset[1] for c in trace.cols)
-            where = f"out[{i}, {j}] reads input rows {_span(rows)}, cols {_span(cols)}"
+            where = f"out[{i}, {j}] reads input rows {span(rows)}, cols {span(cols)}"
         frames.append(Frame((i, j), cells, value, cell_value(value), where, _equation((i, j), trace, value)))
     return tuple(frames)
 
