@@ -13,8 +13,8 @@ Example:
     >>> report.ok
     True
     >>> problem = check("conv9x9(8) relu", (3, 8, 8)).problems[0]
-    >>> problem.index, problem.diagnosis.code, problem.diagnosis.fix.split("#")[0].strip()
-    (1, 'kernel-larger-than-input', 'padding=1')
+    >>> problem.index, problem.diagnosis.code, problem.diagnosis.fix.split("#")[0].strip()  # as a layer string
+    (1, 'kernel-larger-than-input', 'conv9x9(8,p1)')
 """
 
 from __future__ import annotations
