@@ -25,7 +25,7 @@ PICTURE_SUFFIXES = (".png", ".gif", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".
 def _cannot_write(where: Path, error: OSError) -> ArgumentError:
     return ArgumentError(
         f"cannot write to {str(where)!r}: {error.strerror or error}",
-        fix="choose a place you can write to, e.g. --out ./convlab-pictures/name.png",
+        fix='choose a place you can write to, e.g. out="convlab-pictures/name.png"',
     )
 
 

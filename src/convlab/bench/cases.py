@@ -42,7 +42,7 @@ class Case:
         kh, kw = self.weight_shape[2:]
         h, w = self.input_shape[2:]
         p, s, d = self.padding, self.stride, self.dilation
-        return (output_length(h, kh, s, 2 * p, d), output_length(w, kw, s, 2 * p, d))
+        return output_length((h, w), (kh, kw), (s, s), (2 * p, 2 * p), (d, d))
 
     @property
     def output_shape(self) -> tuple[int, int, int, int]:

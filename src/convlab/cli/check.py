@@ -24,7 +24,7 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--input", help="C x H x W, N x C x H x W, or a .npy/.png file holding the input")
     parser.add_argument("--torch", action="store_true", help="write fixes for PyTorch code")
     parser.add_argument("--json", action="store_true", help="print JSON")
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, flags={"input_shape": "--input"})
 
 
 def _input(text: str | None) -> Any:
@@ -47,15 +47,10 @@ def _input(text: str | None) -> Any:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from ..errors import ArgumentError
     from ..network.check import check
-    from . import options
-    from .network import _model
+    from .models import model_from_args
 
-    try:
-        report = check(_model(args), _input(args.input))
-    except ArgumentError as error:
-        raise options.in_flags(error, {"input": "--input"}) from None
+    report = check(model_from_args(args), _input(args.input))
     if args.json:
         print(
             json.dumps(

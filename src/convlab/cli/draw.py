@@ -88,7 +88,7 @@ def add_parser(commands: Any) -> None:
     )
     _operands(explain, position=True)
     _output(explain, "explain.png")
-    explain.set_defaults(run=run_explain)
+    explain.set_defaults(run=run_explain, flags={"out_channel": "--channel"})
 
     features = kinds.add_parser(
         "features",
@@ -103,7 +103,7 @@ def add_parser(commands: Any) -> None:
     )
     features.add_argument("--columns", type=int, default=4, help="panels per row (4)")
     _output(features, "features.png")
-    features.set_defaults(run=run_features)
+    features.set_defaults(run=run_features, flags={"kernels": "--kernel"})
 
     rf = kinds.add_parser(
         "rf",
@@ -115,7 +115,7 @@ def add_parser(commands: Any) -> None:
     rf.add_argument("--input", help="input shape such as 3x224x224 (presets know their own)")
     rf.add_argument("--image", default="astronaut", help="camera, astronaut, cat, or a PNG/JPEG path")
     _output(rf, "rf.png")
-    rf.set_defaults(run=run_rf)
+    rf.set_defaults(run=run_rf, flags={"input_shape": "--input"})
 
     params = kinds.add_parser(
         "params",
@@ -252,15 +252,10 @@ def run_explain(args: argparse.Namespace) -> int:
 
 
 def run_features(args: argparse.Namespace) -> int:
-    from ..errors import ConvlabError
     from ..viz.features import features_figure
-    from .options import in_flags
 
     out = _free(Path(args.out), args.force)
-    try:
-        figure = features_figure(args.image, args.kernel, columns=args.columns, out=out)
-    except ConvlabError as error:
-        raise in_flags(error, {"kernels": "--kernel"}) from error
+    figure = features_figure(args.image, args.kernel, columns=args.columns, out=out)
     width, height = (round(v) for v in figure.get_size_inches() * figure.dpi)
     print(f"wrote {out} ({len(args.kernel or []) or 'every'} kernel(s) on {args.image}, {width}x{height} px)")
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from dataclasses import replace
 
 from ..errors import ConvlabError
 
@@ -57,24 +58,43 @@ def position(text: str) -> tuple[int, int]:
     return (numbers[0], numbers[1])
 
 
+_BRACKETS_AND_QUOTES = re.compile(r"[\[\]()\s\"']")
+_NOT_OPTIONS = frozenset({"run", "command", "picture", "debug", "flags"})  # argparse's own, and the dispatch
+
+
+def command_flags(args: argparse.Namespace) -> dict[str, str]:
+    """The API's argument names as this command's flags.
+
+    Each option stands for the argument of its own name (``padding_mode`` -> ``--padding-mode``); a
+    command whose flags name an argument differently says so with ``set_defaults(flags={...})``
+    (``{"out_channel": "--channel"}``), and those win.
+    """
+    own = {dest: "--" + dest.replace("_", "-") for dest in vars(args) if dest not in _NOT_OPTIONS}
+    declared: dict[str, str] = getattr(args, "flags", None) or {}
+    return {**own, **declared}
+
+
 def in_flags(error: ConvlabError, flags: dict[str, str]) -> ConvlabError:
     """``error`` with its Python fix (``at=(2, 2)``) written as the command's flags (``--at 2,2``).
 
-    ``flags`` maps the API's argument names to the command's flags; an error whose fix names none
-    of them comes back as it is.
+    ``flags`` maps the API's argument names to the command's flags; ``force=True`` becomes the bare
+    flag. An error whose fix names none of them comes back as it is.
     """
     if error.fix is None or not flags:
         return error
 
     def as_flag(match: re.Match[str]) -> str:
-        value = re.sub(r"[\[\]()\s\"']", "", match.group(2))  # (2, 2) -> 2,2 and ["sobel_x"] -> sobel_x
-        return f"{flags[match.group(1)]} {value}"
+        flag, value = flags[match.group(1)], match.group(2)
+        if value == "True":
+            return flag
+        return f"{flag} {re.sub(_BRACKETS_AND_QUOTES, '', value)}"  # (2, 2) -> 2,2, ["sobel_x"] -> sobel_x
 
-    names = "|".join(re.escape(name) for name in flags)
-    fix = re.sub(rf"\b({names})=(\([^)]*\)|\[[^\]]*\]|[^\s;]+)", as_flag, error.fix)
-    if fix == error.fix:
-        return error
-    return type(error)(error.message, evidence=error.evidence, fix=fix, diagnosis=error.diagnosis)
+    names = "|".join(re.escape(name) for name in sorted(flags, key=len, reverse=True))
+    pattern = rf"\b({names})=(\([^)]*\)|\[[^\]]*\]|'[^']*'|\"[^\"]*\"|[^\s;,]+)"
+    diagnosis = error.diagnosis
+    if diagnosis is not None:
+        diagnosis = replace(diagnosis, fix=re.sub(pattern, as_flag, diagnosis.fix))
+    return error.with_fix(re.sub(pattern, as_flag, error.fix), diagnosis)
 
 
 _NEGATIVE = re.compile(r"-\d")  # -1,0 or -1x2: a value, though argparse would take it for a flag

@@ -34,7 +34,7 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--ceil-mode", action="store_true", help="pooling only: round up")
     parser.add_argument("--want", help="solve for padding: a wanted output size (N or HxW) or 'same'")
     parser.add_argument("--json", action="store_true", help="print JSON")
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, flags={"input_size": "--input", "kernel_size": "--kernel"})
 
 
 def _pair(value: Any) -> tuple[int, int]:

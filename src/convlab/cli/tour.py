@@ -55,7 +55,7 @@ def _flatten(out: Path) -> list[str]:
 def _lab1(out: Path) -> list[str]:
     import numpy as np
 
-    from ..functional import reference
+    from ..functional import conv2d
     from ..lesson.explain import explain
     from ..lesson.explain_text import trace_text
     from ..lesson.labs import value_lab
@@ -65,7 +65,7 @@ def _lab1(out: Path) -> list[str]:
     lines = render(lab)
     with atomic_path(out / "manual_conv.npy") as temporary:
         np.save(temporary, lab.output)
-    loop = reference.conv2d(lab.image[None, None], lab.kernel[None, None])[0, 0]
+    loop = conv2d(lab.image[None, None], lab.kernel[None, None], algorithm="reference")[0, 0]
     same_as_loop = np.array_equal(loop, lab.output)
     lines += [
         f"matches the lesson's expected output: {'yes' if _same_as_lesson('manual_conv', lines) else 'NO'}",

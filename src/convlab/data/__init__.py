@@ -53,7 +53,7 @@ def read_image(source: str, grey: bool = False) -> Array:
         if path.suffix.lower() not in _SUFFIXES and not path.exists():
             raise ArgumentError(
                 f"image {source!r} is neither a bundled image ({', '.join(IMAGES)}) nor a file",
-                fix="pass --image camera, or the path of a PNG or JPEG file",
+                fix='image="camera", or the path of a PNG or JPEG file',
             )
         from .._readers import read_picture
 

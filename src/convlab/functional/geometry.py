@@ -13,6 +13,7 @@ the kernel spans ``dilation * (kernel - 1) + 1`` input cells)::
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast, overload
 
 from .._args import Array, Pad2d, Pair, conv_padding, flag, padding_mode, pair
 from .._args import as_int as _as_int
@@ -45,13 +46,31 @@ __all__ = [
 ]
 
 
-def output_length(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
-    """Output length of one spatial dimension; ``padding`` is the total of both sides.
+@overload
+def output_length(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int: ...
+@overload
+def output_length(size: Pair, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair) -> Pair: ...
+def output_length(
+    size: int | Pair, kernel: int | Pair, stride: int | Pair, padding: int | Pair, dilation: int | Pair
+) -> int | Pair:
+    """Output length of one spatial dimension, or of both given pairs; ``padding`` is the total of both sides.
+
+    The one place convlab computes it; an empty output (0 or less) is the caller's to refuse.
 
     Example:
         >>> output_length(6, kernel=3, stride=2, padding=2, dilation=1)  # the lesson's size lab
         3
+        >>> output_length((6, 5), kernel=(3, 3), stride=(2, 1), padding=(2, 0), dilation=(1, 1))
+        (3, 3)
     """
+    if isinstance(size, tuple):  # the overloads keep a pair's arguments all pairs
+        pairs = cast("tuple[Pair, Pair, Pair, Pair, Pair]", (size, kernel, stride, padding, dilation))
+        h, w = (_length(*axis) for axis in zip(*pairs))
+        return (h, w)
+    return _length(*cast("tuple[int, int, int, int, int]", (size, kernel, stride, padding, dilation)))
+
+
+def _length(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
     return (size + padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
@@ -215,13 +234,29 @@ def check_padding_fits(padding: Pad2d, size: Pair, mode: str, op: str) -> None:
             raise ArgumentError(
                 f"{op}: padding_mode={mode!r} needs padding {limit}, got padding {pad} on {dim}",
                 evidence=[f"input size {size}, padding ((top, bottom), (left, right)) = {padding}"],
-                fix="use padding_mode='replicate' or 'zeros', or pad less",
+                fix="use padding_mode='replicate' or padding_mode='zeros', or pad less",
             )
 
 
 def _warn_quiet_traps(op: str, kernel: Pair, stride: Pair, pads: Pad2d, dilation: Pair) -> None:
     for diagnosis in quiet_traps(op, kernel, stride, pads, dilation):
         warn(diagnosis.code, diagnosis.what, diagnosis.fix)
+
+
+def _check_operands(
+    op: str, input_shape: tuple[int, ...], weight_shape: tuple[int, ...], axes: str, fix: str | None = None
+) -> None:
+    """A 4-D weight (its ``axes`` named in the message), and no empty axis but the batch."""
+    if len(weight_shape) != 4:
+        raise ShapeError(
+            f"{op}: weight must have 4 dims ({axes}), got shape {weight_shape} with {len(weight_shape)} dims",
+            fix=fix or f"reshape the weight to ({axes})",
+        )
+    if min(input_shape[1:]) < 1 or min(weight_shape) < 1:
+        raise ShapeError(
+            f"{op}: input {input_shape} and weight {weight_shape} must have no empty axis except the batch",
+            fix="check how the arrays were sliced or reshaped",
+        )
 
 
 def conv2d_geometry(
@@ -249,24 +284,11 @@ def conv2d_geometry(
         settings: settings already normalised (and warned about) by :func:`conv_settings`; they replace
             stride, padding, dilation, groups and padding_mode_.
     """
-    if len(weight_shape) != 4:
-        fix = (
-            "a 2-D kernel needs out and in channel axes: weight = weight[None, None]"
-            if len(weight_shape) == 2
-            else "reshape the weight to (out_channels, in_channels/groups, kH, kW)"
-        )
-        raise ShapeError(
-            f"{op}: weight must have 4 dims (out_channels, in_channels/groups, kH, kW), "
-            f"got shape {weight_shape} with {len(weight_shape)} dims",
-            fix=fix,
-        )
+    axes = "out_channels, in_channels/groups, kH, kW"
+    two_d = "a 2-D kernel needs out and in channel axes: weight = weight[None, None]"
+    _check_operands(op, input_shape, weight_shape, axes, two_d if len(weight_shape) == 2 else None)
     N, C, H, W = input_shape
     O, C_per_group, kh, kw = weight_shape
-    if min(C, H, W) < 1 or min(O, C_per_group, kh, kw) < 1:
-        raise ShapeError(
-            f"{op}: input {input_shape} and weight {weight_shape} must have no empty axis except the batch",
-            fix="check how the arrays were sliced or reshaped",
-        )
     kernel = (kh, kw)
     if settings is None:
         settings = conv_settings(op, kernel, stride, padding, dilation, groups, padding_mode_)
@@ -355,19 +377,9 @@ def conv_transpose2d_geometry(
     bias_shape: tuple[int, ...] | None = None,
 ) -> TransposeGeometry:
     """Check a transposed convolution's arguments against the array shapes and compute its output size."""
-    if len(weight_shape) != 4:
-        raise ShapeError(
-            f"{op}: weight must have 4 dims (in_channels, out_channels/groups, kH, kW), "
-            f"got shape {weight_shape} with {len(weight_shape)} dims",
-            fix="reshape the weight to (in_channels, out_channels/groups, kH, kW)",
-        )
+    _check_operands(op, input_shape, weight_shape, "in_channels, out_channels/groups, kH, kW")
     N, C, H, W = input_shape
     C_w, O_per_group, kh, kw = weight_shape
-    if min(C, H, W) < 1 or min(C_w, O_per_group, kh, kw) < 1:
-        raise ShapeError(
-            f"{op}: input {input_shape} and weight {weight_shape} must have no empty axis except the batch",
-            fix="check how the arrays were sliced or reshaped",
-        )
     g = _as_int(groups, "groups", minimum=1)
     if C_w != C:
         raise ShapeError(

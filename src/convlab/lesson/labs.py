@@ -34,6 +34,7 @@ from .textmatrix import is_picture, load_matrix
 __all__ = [
     "LAB_NAMES",
     "LESSON_OUTPUT",
+    "VALUE_PRESETS",
     "ShapeLab",
     "ValueLab",
     "cross_check",
@@ -44,7 +45,7 @@ __all__ = [
 
 LAB_NAMES = ("manual_conv", "edge", "size", "channel", "conv2d")
 
-_VALUE_PRESETS: dict[str, tuple[list[list[int]], list[list[int]]]] = {
+VALUE_PRESETS: dict[str, tuple[list[list[int]], list[list[int]]]] = {
     "manual_conv": ([[1, 2, 0, 0], [5, 3, 0, 4], [2, 1, 3, 1], [0, 2, 1, 2]], [[1, 0], [0, -1]]),
     "edge": (
         [[0, 0, 0, 0, 0], [0, 0, 1, 1, 1], [0, 0, 1, 1, 1], [0, 0, 1, 1, 1], [0, 0, 0, 0, 0]],
@@ -193,7 +194,7 @@ def _value_lab(
 ) -> ValueLab:
     from ..functional import conv2d
 
-    preset_image, preset_kernel = _VALUE_PRESETS[name]
+    preset_image, preset_kernel = VALUE_PRESETS[name]
     image_ = _matrix(preset_image if image is None else image, "image")
     kernel_ = _matrix(preset_kernel if kernel is None else kernel, "kernel")
     output = conv2d(image_[None, None], kernel_[None, None], stride=stride, padding=padding, dilation=dilation)
@@ -224,7 +225,7 @@ def _shape_lab(name: str, seed: int = 0, **options: Any) -> ShapeLab:
     check_fits(
         f"{name} lab: a random input ({batch}, {in_channels}, {size[0]}, {size[1]}) and its windows",
         cells * (8 + 4 + 4 + 4 * kernel[0] * kernel[1]),
-        fix="use a smaller --size, --batch or --in-channels",
+        fix="use a smaller size, batch or in_channels, e.g. size=32",
     )
     layer = Conv2d(
         in_channels,
@@ -280,7 +281,7 @@ def run(name: str, **options: Any) -> ValueLab | ShapeLab:
         (16, 3, 3, 3)
     """
     _check_name(name)
-    allowed = _VALUE_OPTIONS if name in _VALUE_PRESETS else _SHAPE_OPTIONS
+    allowed = _VALUE_OPTIONS if name in VALUE_PRESETS else _SHAPE_OPTIONS
     unknown = sorted(set(options) - allowed)
     if unknown:
         raise ArgumentError(
@@ -288,7 +289,7 @@ def run(name: str, **options: Any) -> ValueLab | ShapeLab:
             fix=f"convlab lab {name} --help",
         )
     options = {key: value for key, value in options.items() if value is not None}
-    if name in _VALUE_PRESETS:
+    if name in VALUE_PRESETS:
         return _value_lab(name, **options)
     return _shape_lab(name, **options)
 

@@ -29,7 +29,7 @@ def input_shape_of(value: object, default: tuple[int, int, int] | None = None) -
     """
     if value is None:
         if default is None:
-            raise ArgumentError("this model needs an input shape", fix="e.g. --input 3x224x224")
+            raise ArgumentError("this model needs an input shape", fix='e.g. input_shape="3x224x224"')
         value = default
     if isinstance(value, str):
         numbers = int_list(value)

@@ -13,8 +13,8 @@ Example:
     >>> report.ok
     True
     >>> problem = check("conv9x9(8) relu", (3, 8, 8)).problems[0]
-    >>> problem.index, problem.diagnosis.code, problem.diagnosis.fix.split("#")[0].strip()
-    (1, 'kernel-larger-than-input', 'padding=1')
+    >>> problem.index, problem.diagnosis.code, problem.diagnosis.fix.split("#")[0].strip()  # as a layer string
+    (1, 'kernel-larger-than-input', 'conv9x9(8,p1)')
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from ..diagnose import Diagnosis, channel_mismatch, rank_mismatch
 from ..errors import ArgumentError, ConvlabError
 from .as_graph import as_graph, input_shape_of
 from .graph import Graph, Node
-from .layer_kinds import Conv
 
 __all__ = ["Problem", "Report", "check"]
 
@@ -111,7 +110,7 @@ def check(model: object, input: object = None) -> Report:
     for index, node in enumerate(graph.nodes, start=1):
         inputs = [shapes[source] for source in node.inputs]
         try:
-            shapes[node.name] = node.op.output_shape(inputs, node.name)
+            shapes[node.name] = node.output_shape(inputs)
         except ConvlabError as error:
             diagnosis = _first_layer(node, inputs, raw) or _diagnosis_of(error)
             problems.append(Problem(index, node.name, node.op.kind, "error", diagnosis))
@@ -129,13 +128,13 @@ def check(model: object, input: object = None) -> Report:
 
 def _first_layer(node: Node, inputs: list[tuple[int, ...]], raw: tuple[int, ...]) -> Diagnosis | None:
     """For the layer that reads the input itself, diagnose with the input as the user gave it (HWC, ...)."""
-    op = node.op
-    if node.inputs != ("input",) or not isinstance(op, Conv) or op.in_channels is None:
+    declared = node.op.declared_input()
+    if node.inputs != ("input",) or declared is None:
         return None
-    weight = (op.out_channels, op.in_channels // op.groups, *op.kernel_size)
-    if inputs[0][1] == op.in_channels:
+    in_channels, weight, groups = declared
+    if inputs[0][1] == in_channels:
         return None
-    diagnosis = channel_mismatch("conv2d", inputs[0], weight, op.groups, original_shape=raw)
+    diagnosis = channel_mismatch("conv2d", inputs[0], weight, groups, original_shape=raw)
     return replace(diagnosis, what=f"{node.name}: {diagnosis.what}")
 
 

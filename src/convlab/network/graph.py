@@ -22,12 +22,16 @@ Conventions:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._args import Pair
 from ..diagnose import Diagnosis
 from ..errors import ArgumentError, ConvlabError, ShapeError
+
+if TYPE_CHECKING:
+    from .shapes import Uncovered
 
 __all__ = ["Field", "Graph", "GraphBuilder", "LayerString", "Node", "Op", "Params", "Shape"]
 
@@ -153,6 +157,16 @@ class Op:
         """Legal but probably unintended settings (a stride that skips pixels, ...), for the network check."""
         return []
 
+    def declared_input(self) -> tuple[int, tuple[int, int, int, int], int] | None:
+        """(in_channels, weight shape, groups) of a convolution built for a known number of input channels,
+        so the network check can diagnose a first layer's input as conv2d would; None for other layers."""
+        return None
+
+    def unread(self, input_size: Pair) -> Uncovered | None:
+        """The input rows and columns its windows never read, for the receptive-field picture; None for a
+        layer that reads every cell, or whose windows do not say (ceil mode, transposed)."""
+        return None
+
     @classmethod
     def takes(cls, name: str) -> tuple[str, ...]:
         """The settings the layer-string name ``name`` takes."""
@@ -215,11 +229,53 @@ class Op:
         return self, {}
 
 
+_LAYER_STRING_KEYS = {"kernel_size": "k", "stride": "s", "padding": "p", "dilation": "d", "groups": "g"}
+_LAYER_STRING_KEYS["output_padding"] = "op"
+
+
+def in_layer_string(fix: str, token: str) -> str:
+    """A fix written for Python (``padding=1``, ``nn.Flatten()``) as the layer string it changes.
+
+    Example:
+        >>> in_layer_string("padding=1   # pad by at least 1", "conv5x5(32,s2)")
+        'conv5x5(32,s2,p1)   # pad by at least 1'
+    """
+
+    def setting(match: re.Match[str]) -> str:
+        key, value = _LAYER_STRING_KEYS[match.group(1)], re.sub(r"[()\s'\"]", "", match.group(2))
+        numbers = value.split(",")
+        written = numbers[0] if len(set(numbers)) == 1 else "x".join(numbers)
+        head, _, args = token.partition("(")
+        if key == "k":
+            head = re.sub(r"\d+(x\d+)?$", "", head)  # the kernel written on the name gives way
+        kept = [arg for arg in args.rstrip(")").split(",") if arg and not re.fullmatch(rf"{key}\w+", arg)]
+        return f"{head}({','.join([*kept, key + written])})"
+
+    names = "|".join(_LAYER_STRING_KEYS)
+    fix = re.sub(rf"\b({names})=(\([^)]*\)|'[^']*'|[^\s;,]+)", setting, fix)
+    fix = fix.replace("nn.Flatten()", "flatten")
+    return re.sub(r"nn\.Linear\(\d+, (\d+)\)", r"linear(\1)", fix)
+
+
 @dataclass(frozen=True)
 class Node:
     name: str
     op: Op
     inputs: tuple[str, ...]
+    written: str | None = None  # the layer-string token it was read from, if any
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        """The op's output for these inputs; read from a layer string, its errors' fixes are layer strings."""
+        try:
+            return self.op.output_shape(inputs, self.name)
+        except ConvlabError as error:
+            if self.written is None:
+                raise
+            diagnosis = error.diagnosis
+            if diagnosis is not None:
+                diagnosis = replace(diagnosis, fix=in_layer_string(diagnosis.fix, self.written))
+            fix = None if error.fix is None else in_layer_string(error.fix, self.written)
+            raise error.with_fix(fix, diagnosis) from None
 
 
 @dataclass(frozen=True)
@@ -241,14 +297,14 @@ class GraphBuilder:
     name: str
     nodes: list[Node] = field(default_factory=list)
 
-    def add(self, name: str, op: Op, *inputs: str) -> str:
+    def add(self, name: str, op: Op, *inputs: str, written: str | None = None) -> str:
         known = {"input", *(node.name for node in self.nodes)}
         if name in known:
             raise ArgumentError(f"layer name {name!r} is used twice", fix="give every layer its own name")
         missing = [source for source in inputs if source not in known]
         if missing:
             raise ArgumentError(f"{name} reads {missing[0]!r}, which is not defined before it", fix="add it first")
-        self.nodes.append(Node(name, op, inputs or (self.nodes[-1].name if self.nodes else "input",)))
+        self.nodes.append(Node(name, op, inputs or (self.nodes[-1].name if self.nodes else "input",), written))
         return name
 
     def build(self) -> Graph:

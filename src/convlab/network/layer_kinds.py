@@ -24,7 +24,7 @@ from .._args import Pair, as_int, conv_padding, pair
 from ..diagnose import Diagnosis, channel_mismatch, linear_mismatch, norm_mismatch, quiet_traps
 from ..errors import ArgumentError, ShapeError
 from .graph import Field, LayerString, Op, Params, Shape, compact, in_layer, largest, named, spatial
-from .shapes import conv2d_output_size, conv_transpose2d_output_size, pool2d_output_size
+from .shapes import Uncovered, conv2d_output_size, conv_transpose2d_output_size, pool2d_output_size, uncovered
 
 __all__ = [
     "KINDS",
@@ -102,11 +102,20 @@ class Conv(Op):
         pads = conv_padding(self.padding, kernel_size=self.kernel_size, stride=self.stride, dilation=self.dilation)
         return quiet_traps(name, self.kernel_size, self.stride, pads, self.dilation)
 
+    def declared_input(self) -> tuple[int, tuple[int, int, int, int], int] | None:
+        if self.in_channels is None:
+            return None
+        weight = (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
+        return self.in_channels, weight, self.groups
+
+    def unread(self, input_size: Pair) -> Uncovered | None:
+        return uncovered(input_size, self.kernel_size, self.stride, self.padding, self.dilation)
+
     def output_shape(self, inputs: list[Shape], name: str) -> Shape:
         n, c, h, w = spatial(inputs[0], name, self.kind)
-        if self.in_channels is not None and c != self.in_channels:
-            weight = (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
-            raise named(name, channel_mismatch("conv2d", inputs[0], weight, self.groups))
+        declared = self.declared_input()
+        if declared is not None and c != declared[0]:
+            raise named(name, channel_mismatch("conv2d", inputs[0], declared[1], self.groups))
         if c % self.groups or self.out_channels % self.groups:
             raise ShapeError(
                 f"{name}: groups={self.groups} must divide in_channels={c} and out_channels={self.out_channels}",
@@ -343,6 +352,11 @@ class Pool(Op):
         if self.stride[0] <= self.kernel_size[0] * self.dilation[0]:
             return []
         return quiet_traps(name, self.kernel_size, self.stride, ((0, 0), (0, 0)), self.dilation)[:1]
+
+    def unread(self, input_size: Pair) -> Uncovered | None:
+        if self.ceil_mode:  # a ceil-mode window hangs past the input to read its last cells
+            return None
+        return uncovered(input_size, self.kernel_size, self.stride, self.padding, self.dilation)
 
     @property
     def kind(self) -> str:  # type: ignore[override]

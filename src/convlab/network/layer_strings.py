@@ -159,5 +159,5 @@ def parse_stack(spec: str, name: str = "stack") -> Graph:
             op = _layer(token)
         except ArgumentError as error:
             raise ArgumentError(f"layer {index} at position {position}: {error.message}", fix=error.fix) from None
-        builder.add(f"{index}.{op.kind}", op)
+        builder.add(f"{index}.{op.kind}", op, written=token)
     return builder.build()

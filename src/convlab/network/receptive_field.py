@@ -150,7 +150,7 @@ def measure(graph: Graph, shape: tuple[int, ...], final: int, records: tuple[Lay
     check_fits(  # one float64 plane per layer at most the input's size: a lower bound of what the check holds
         f"check: a {height}x{width} input through {len(nodes)} layers",
         height * width * 8 * (len(nodes) + 1),
-        fix="check on a smaller --input; the receptive field does not depend on the input size",
+        fix='check a smaller input, e.g. input_shape="3x64x64": the receptive field does not depend on its size',
     )
     run = runner.forward(probed, np.ones((1, 1, height, width)), adapt=_probe, algorithm=EXACT)
     out_h, out_w = run.values[nodes[-1].name].shape[2:]

@@ -77,7 +77,7 @@ def analyse(graph: Graph, input_shape: tuple[int, int, int, int]) -> tuple[Layer
     records = []
     for node in graph.nodes:
         inputs = [shapes[source] for source in node.inputs]
-        output = node.op.output_shape(inputs, node.name)
+        output = node.output_shape(inputs)
         if min(output) < 1 and output[0] >= 1:
             raise ShapeError(
                 f"{node.name}: output shape {output} has an empty axis", fix="check the sizes before it"

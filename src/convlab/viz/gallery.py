@@ -82,11 +82,13 @@ def gallery(out: str | Path, *, force: bool = False, frame_ms: int = 600) -> lis
 
     folder = Path(out)
     if folder.exists() and not folder.is_dir():
-        raise ArgumentError(f"{folder} exists and is not a folder", fix="pass --out with another name")
+        raise ArgumentError(
+            f"{folder} exists and is not a folder", fix='pass another name, e.g. out="convlab-gallery"'
+        )
     if folder.is_dir() and any(folder.iterdir()) and not force:
         raise ArgumentError(
             f"{folder}/ exists and is not empty; the gallery will not overwrite it",
-            fix="pass --force to write into it, or --out another folder",
+            fix='force=True to write into it, or another folder, e.g. out="convlab-gallery-2"',
         )
     make_folder(folder)
     written = []

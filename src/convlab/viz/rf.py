@@ -132,9 +132,6 @@ def _first_dropped(graph: object, field: ReceptiveField) -> Dropped | None:
 
 
 def _dropping(graph: object, field: ReceptiveField) -> list[Dropped]:
-    from ..network.layer_kinds import Conv, Pool
-    from ..network.shapes import uncovered
-
     shapes = {"input": field.input_shape, **{record.name: record.output_shape for record in field.layers}}
     descriptions = {record.name: record.description for record in field.layers}
     readers: dict[str, list[object]] = {}
@@ -144,11 +141,8 @@ def _dropping(graph: object, field: ReceptiveField) -> list[Dropped]:
 
     def skipped(node: object, size: tuple[int, int]) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
         """The rows and columns a windowed layer never reads; None for a layer that is not one."""
-        op = node.op  # type: ignore[attr-defined]
-        if not isinstance(op, (Conv, Pool)) or (isinstance(op, Pool) and op.ceil_mode):
-            return None
-        missed = uncovered(size, op.kernel_size, op.stride, op.padding, op.dilation)
-        return missed.rows, missed.cols
+        missed = node.op.unread(size)  # type: ignore[attr-defined]
+        return None if missed is None else (missed.rows, missed.cols)
 
     found: list[Dropped] = []
     for node in graph.nodes:  # type: ignore[attr-defined]

@@ -92,6 +92,7 @@ def _bias(value: object, channels: int) -> Any:
 def _check_work(image: Any, kernel: Any, settings: dict[str, Any]) -> None:
     """Refuse settings whose padded input or number of explained products exceed the page's limits."""
     from .._args import conv_padding, pair
+    from ..functional.geometry import output_length
 
     kernel_size = (int(kernel.shape[2]), int(kernel.shape[3]))
     stride = pair(settings["stride"], "stride", minimum=1)
@@ -101,8 +102,7 @@ def _check_work(image: Any, kernel: Any, settings: dict[str, Any]) -> None:
     )
     padded = (image.shape[1] + top + bottom, image.shape[2] + left + right)
     _limit(max(padded), "padded_side", "the padded input's height or width")
-    spans = [d * (k - 1) + 1 for d, k in zip(dilation, kernel_size)]
-    outputs = [max(0, (p - span) // s + 1) for p, span, s in zip(padded, spans, stride)]
+    outputs = [max(0, n) for n in output_length(padded, kernel_size, stride, (0, 0), dilation)]
     products = kernel.shape[0] * outputs[0] * outputs[1] * image.shape[0] * kernel_size[0] * kernel_size[1]
     _limit(products, "products", "the number of products to explain (outputs x kernel cells x channels)")
 
@@ -353,12 +353,12 @@ def _scale(scale: Any) -> dict[str, Any]:
 def presets(request: dict[str, Any]) -> dict[str, Any]:
     """What the page offers in its menus: lab matrices, the kernel bank, images, networks, limits."""
     from ..data import IMAGES
-    from ..lesson.labs import _VALUE_PRESETS
+    from ..lesson.labs import VALUE_PRESETS
     from ..network.presets import PRESETS
     from ..viz.features import KERNELS
 
     return {
-        "labs": {name: {"image": image, "kernel": kernel} for name, (image, kernel) in _VALUE_PRESETS.items()},
+        "labs": {name: {"image": image, "kernel": kernel} for name, (image, kernel) in VALUE_PRESETS.items()},
         "kernels": {
             name: {"matrix": [[value / divisor for value in row] for row in matrix], "note": note}
             for name, (matrix, divisor, note) in KERNELS.items()

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..._args import Array, Pair
-from . import im2col
+from . import im2col, workspace
 from .adjoint import input_grad_by_forward
 
 __all__ = ["TILE", "forward", "input_grad", "weight_grad"]
@@ -100,7 +100,7 @@ def forward(padded: Array, weight: Array, bias: Array | None, stride: Pair, dila
     spectra_k = rfft2(np.ascontiguousarray(kernel[:, :, ::-1, ::-1]), s=(fh, fw)).astype(_complex(weight))
     full = np.empty((N, O, full_h, full_w), dtype=weight.dtype)
     per_image = (C + O) * fh * (fw // 2 + 1) * 2 * weight.itemsize
-    for chunk in im2col._chunks(N, per_image):
+    for chunk in workspace.chunks(N, per_image, im2col.WORKSPACE_BYTES):
         for top in range(0, full_h, tile_h):
             for left in range(0, full_w, tile_w):
                 rows, cols = min(tile_h, full_h - top), min(tile_w, full_w - left)
@@ -149,7 +149,7 @@ def weight_grad(
     C_g, O_g = C // groups, O // groups
     total = np.zeros((groups, O_g, C_g, fh, fw // 2 + 1), dtype=_complex(padded))
     per_image = (C + O) * fh * (fw // 2 + 1) * 2 * padded.itemsize
-    for chunk in im2col._chunks(N, per_image, 4 * im2col.WORKSPACE_BYTES):
+    for chunk in workspace.chunks(N, per_image, 4 * im2col.WORKSPACE_BYTES):
         x = rfft2(padded[chunk], s=(fh, fw)).astype(_complex(padded))
         g = np.conj(rfft2(spread[chunk], s=(fh, fw))).astype(_complex(padded))
         n = x.shape[0]

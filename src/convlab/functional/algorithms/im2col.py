@@ -58,11 +58,6 @@ def windows(padded: Array, kernel_size: Pair, stride: Pair, dilation: Pair, outp
     )
 
 
-def _output_size(padded_size: Pair, kernel_size: Pair, stride: Pair, dilation: Pair) -> Pair:
-    h, w = (output_length(p, k, s, 0, d) for p, k, s, d in zip(padded_size, kernel_size, stride, dilation))
-    return (h, w)
-
-
 COMPILED_MIN_VALUES = 1 << 16
 """Column values from which the compiled packing loops run; smaller calls use NumPy (no compiling)."""
 
@@ -118,12 +113,6 @@ def _unpack_add(columns: Array, first: int, stride: Pair, dilation: Pair, grad_p
                         grad_padded[first + image, c, row, j * sw + b * dw] += columns[image, c, a, b, i, j]
 
 
-def _chunks(batch: int, bytes_per_image: int, budget: int | None = None) -> list[slice]:
-    """Whole images at a time, as many as fit the workspace budget (at least one)."""
-    step = max(1, (WORKSPACE_BYTES if budget is None else budget) // max(1, bytes_per_image))
-    return [slice(start, min(start + step, batch)) for start in range(0, batch, step)]
-
-
 WIDE_BELOW = 1024
 """Output positions per image below which images are laid side by side in one wide GEMM: per-image
 products of (out x in*k*k) @ (in*k*k x positions) are too narrow for BLAS to run at speed."""
@@ -168,13 +157,13 @@ def forward(padded: Array, weight: Array, bias: Array | None, stride: Pair, dila
     """
     N, C = padded.shape[:2]
     O, C_g, kh, kw = weight.shape
-    Ho, Wo = _output_size(padded.shape[2:], (kh, kw), stride, dilation)
+    Ho, Wo = output_length((padded.shape[2], padded.shape[3]), (kh, kw), stride, (0, 0), dilation)
     K, L = C_g * kh * kw, Ho * Wo
     view = windows(padded, (kh, kw), stride, dilation, (Ho, Wo))
     w = weight.reshape(groups, O // groups, K)
     out = np.empty((N, O, Ho, Wo), dtype=weight.dtype)
     wide = L < WIDE_BELOW
-    for chunk in _chunks(N, C * kh * kw * L * padded.itemsize):
+    for chunk in workspace.chunks(N, C * kh * kw * L * padded.itemsize, WORKSPACE_BYTES):
         n = chunk.stop - chunk.start
         with _packed(padded, view, chunk, stride, dilation, wide) as columns:
             if wide:  # one GEMM for all images of the chunk, then back to (n, O, H_out, W_out)
@@ -201,7 +190,7 @@ def input_grad(
     C, (dh, dw), (sh, sw) = C_g * groups, dilation, stride
     w_t = weight.reshape(groups, O // groups, C_g * kh * kw).transpose(0, 2, 1)
     grad_padded = np.zeros((N, C, *padded_size), dtype=weight.dtype)
-    for chunk in _chunks(N, C * kh * kw * Ho * Wo * weight.itemsize):
+    for chunk in workspace.chunks(N, C * kh * kw * Ho * Wo * weight.itemsize, WORKSPACE_BYTES):
         n = chunk.stop - chunk.start
         grad = grad_output[chunk].reshape(n, groups, O // groups, Ho * Wo)
         if n * C * kh * kw * Ho * Wo >= COMPILED_MIN_VALUES:
@@ -235,7 +224,7 @@ def weight_grad(
     grad_weight = np.zeros((groups, O // groups, K), dtype=padded.dtype)
     wide = L < WIDE_BELOW
     part = np.empty_like(grad_weight)
-    for chunk in _chunks(N, (C * kh * kw + O) * L * padded.itemsize):
+    for chunk in workspace.chunks(N, (C * kh * kw + O) * L * padded.itemsize, WORKSPACE_BYTES):
         n = chunk.stop - chunk.start
         with _packed(padded, view, chunk, stride, dilation, wide) as columns:
             if wide:  # one GEMM over every position of every image: (out, positions) @ (positions, in*k*k)
