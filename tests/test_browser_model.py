@@ -64,7 +64,9 @@ def test_hovering_a_value_explains_it_and_outlines_its_field(page: Any) -> None:
     page.wait_for_function(f"document.querySelector('#model-explain h3').textContent.endsWith({heading!r})")
     unit = api.handle("model_unit", {"digit": 0, "layer": conv, "channel": 1, "row": 1, "col": 2})
     assert page.locator("#model-explain .term").count() == len(unit["terms"])
-    parts = [_short(term["total"]) for term in unit["terms"]] + [f"bias {_short(unit['bias'])}"]
+    values = [term["total"] for term in unit["terms"]] + [unit["bias"]]
+    signed = [f"({_short(v)})" if v < 0 else _short(v) for v in values]  # negative in parentheses, as the lesson
+    parts = [*signed[:-1], f"bias {signed[-1]}"]
     assert page.text_content("#model-sum") == f"sum over channels: {' + '.join(parts)} = {_short(unit['value'])}"
     rows, cols = unit["field"]["rows"], unit["field"]["cols"]
     assert f"sees input pixels rows {rows[0]}..{rows[1]}, columns {cols[0]}..{cols[1]}" in page.text_content(

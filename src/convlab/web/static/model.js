@@ -294,8 +294,9 @@
       return line;
     });
     const sum = document.createElement("p"); sum.className = "math"; sum.id = "model-sum";
-    const parts = unit.terms.map((term) => fmt(term.total));
-    if (unit.bias !== null) parts.push(`bias ${fmt(unit.bias)}`);
+    const signed = (value) => (value < 0 ? `(${fmt(value)})` : fmt(value));  // as the lesson writes 3*(-1)
+    const parts = unit.terms.map((term) => signed(term.total));
+    if (unit.bias !== null) parts.push(`bias ${signed(unit.bias)}`);
     sum.textContent = `sum over channels: ${parts.join(" + ")} = ${fmt(unit.value)}`;
     box.replaceChildren(heading, where, sum, ...terms);
   }
