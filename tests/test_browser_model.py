@@ -49,6 +49,9 @@ def test_every_layer_is_drawn_and_the_bars_are_the_probabilities(page: Any) -> N
     assert page.text_content("#model-bars li.predicted span").strip() == str(predicted)
     assert f"test digit #0, a {answer['label']}: the model says {predicted}" in page.text_content("#model-verdict")
     page.screenshot(path=str(GALLERY / "web-model.png"), full_page=True)
+    page.set_viewport_size({"width": 420, "height": 900})  # a phone: the layers scroll in their own row
+    assert page.evaluate("document.documentElement.scrollWidth") <= 440
+    page.set_viewport_size({"width": 1280, "height": 800})
 
 
 def test_hovering_a_value_explains_it_and_outlines_its_field(page: Any) -> None:  # noqa: F811
