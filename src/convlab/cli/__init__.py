@@ -14,11 +14,11 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from . import bench, check, draw, exercises, explain, flatten, lab, network, serve, size, tour
+from . import bench, check, draw, exercises, explain, flatten, lab, network, serve, size, tour, train
 
 __all__ = ["main"]
 
-_COMMANDS = (tour, lab, explain, draw, exercises, flatten, size, network, check, serve, bench)
+_COMMANDS = (tour, lab, explain, draw, exercises, flatten, size, network, check, train, serve, bench)
 
 
 class _Parser(argparse.ArgumentParser):

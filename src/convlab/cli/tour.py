@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .._files import atomic_path, make_folder, write_text
+from .._files import atomic_path, output_folder, write_text
 
 SECTIONS: list[tuple[str, Callable[[Path], list[str]]]] = []
 
@@ -210,22 +210,9 @@ def _torch(out: Path) -> list[str]:
     return [f"{name}: {cross_check(run(name)).detail}" for name in LAB_NAMES]
 
 
-def _prepare(folder: Path, force: bool) -> None:
-    from ..errors import ArgumentError
-
-    if folder.exists() and not folder.is_dir():
-        raise ArgumentError(f"{folder} exists and is not a folder", fix="pass --out with another name")
-    if folder.is_dir() and any(folder.iterdir()) and not force:
-        raise ArgumentError(
-            f"{folder}/ is not empty; the tour will not overwrite it",
-            fix="pass --force to write into it, or --out another folder",
-        )
-    make_folder(folder)
-
-
 def run(args: argparse.Namespace) -> int:
     folder = Path(args.out)
-    _prepare(folder, args.force)
+    output_folder(folder, args.force, "the tour")
     transcript = ["convlab tour: the lesson 'Convolution Basics', run on convlab's own engine", ""]
     print(transcript[0])
     for number, (title, section) in enumerate(SECTIONS, start=1):
