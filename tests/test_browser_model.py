@@ -8,16 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pytest
 
-from convlab.web import api, model_api
+from convlab.web import api
 from tests.test_browser import GALLERY, page, site  # noqa: F401  (fixtures)
-from tests.test_web_model import digits_model  # noqa: F401  (fixture)
-
-
-@pytest.fixture(autouse=True)
-def use_model(digits_model: Any, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
-    monkeypatch.setattr(model_api, "trained_model", lambda: digits_model)
 
 
 def _open(page: Any) -> None:  # noqa: F811

@@ -26,40 +26,13 @@ from convlab.web.server import make_server
 
 @pytest.fixture(scope="module")
 def digits_model() -> Any:
-    """A small digits CNN trained for a second with convlab itself, in eval mode."""
-    from convlab import nn, optim
-    from convlab.data import batches
-
-    model = nn.Sequential(
-        nn.Conv2d(1, 8, 3, padding=1, seed=0),
-        nn.BatchNorm2d(8),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Conv2d(8, 16, 3, padding=1, seed=1),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(64, 10, seed=2),
-    )
-    images, labels = digits("train")
-    optimizer, loss = optim.Adam(list(model.parameters()), lr=0.01), nn.CrossEntropyLoss()
-    for epoch in range(2):
-        for x, y in batches(images, labels, 32, seed=epoch):
-            optimizer.zero_grad()
-            loss(model(x), y)
-            model.backward(loss.backward())
-            optimizer.step()
-    return model.eval()
+    """The digits model shipped with convlab (eval mode), the one the page shows."""
+    return model_api.trained_model()
 
 
 @pytest.fixture(scope="module")
 def torch_model(digits_model: Any) -> Any:
     return digits_model.to_torch().eval()
-
-
-@pytest.fixture(autouse=True)
-def use_model(digits_model: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(model_api, "trained_model", lambda: digits_model)
 
 
 def _torch_outputs(model: Any, image: np.ndarray) -> list[np.ndarray]:
@@ -186,6 +159,7 @@ def _at(layer: int, channel: int = 0, row: int = 0, col: int | None = 0) -> dict
     return {"layer": layer, "channel": channel, "row": row, "col": col}
 
 
+# The layer numbers are the shipped digits_cnn's: convolutions at 0 (16 channels) and 4 (32), 10 layers in all.
 @pytest.mark.parametrize(
     ("call", "request_", "message", "fix"),
     [
@@ -204,8 +178,8 @@ def _at(layer: int, channel: int = 0, row: int = 0, col: int | None = 0) -> dict
         ("model", {"image": "0 1; 1 0"}, "image must be 8 rows", "from 0 to 1"),
         ("model_digits", {"start": -1}, "start must be a whole number from 0 to 449", "start: 0"),
         ("model_unit", _at(2), "layer 2 (relu) is not a convolution", "0, 4"),
-        ("model_unit", _at(9), "layer must be a whole number from 0 to 8", "8"),
-        ("model_unit", _at(4, channel=16), "channel must be a whole number from 0 to 15", "15"),
+        ("model_unit", _at(10), "layer must be a whole number from 0 to 9", "9"),
+        ("model_unit", _at(4, channel=32), "channel must be a whole number from 0 to 31", "31"),
         ("model_unit", _at(4, row=4), "row must be a whole number from 0 to 3", "3"),
         ("model_unit", _at(0, col=None), "col must be a whole number from 0 to 7, got None", "col: 0"),
     ],

@@ -33,9 +33,9 @@ _LOCK = threading.Lock()  # layers keep what backward would need: one forward at
 @cache
 def trained_model() -> Any:
     """The digits model shipped with convlab, read once (eval mode)."""
-    import importlib
+    from ..data import trained_digits_model
 
-    return importlib.import_module("convlab.data").trained_digits_model()
+    return trained_digits_model()
 
 
 @cache
@@ -103,23 +103,12 @@ def _layers(model: Any) -> list[Any]:
     return list(model) if isinstance(model, Sequential) else [model]
 
 
-def _outputs(model: Any, image: Any) -> list[Any]:
-    """Each layer's output for ``image`` (1, C, H, W), in order."""
-    outputs = []
+def _activations(model: Any, image: Any) -> list[Any]:
+    """Each layer's output for ``image`` (1, C, H, W), in order, without the batch axis."""
+    from ..train.activations import activations
+
     with _LOCK:
-        value = image
-        for layer in _layers(model):
-            value = layer(value)
-            outputs.append(value)
-    return outputs
-
-
-def _softmax(logits: Any) -> Any:
-    import numpy as np
-
-    shifted = np.asarray(logits, dtype=np.float64) - np.max(logits)
-    exp = np.exp(shifted)
-    return exp / exp.sum()
+        return activations(model, image[0])
 
 
 def _convolution(layer: Any) -> bool:
@@ -161,18 +150,19 @@ def model(request: dict[str, Any]) -> dict[str, Any]:
     """
     net = trained_model()
     image, index, label = _digit(request)
-    outputs = _outputs(net, image)
-    probabilities = _softmax(outputs[-1][0])
+    from ..train.activations import probabilities as softmax
+
+    outputs = _activations(net, image)
+    probabilities = softmax(outputs)
     layers = []
-    for layer, record, output in zip(_layers(net), _records(net, image.shape), outputs):
-        values = output[0].tolist()
+    for layer, record, output in zip(_layers(net), _records(net, image.shape), (o.output for o in outputs)):
         layers.append(
             {
                 "name": record.name,
                 "kind": record.kind,
                 "description": record.description,
-                "shape": list(output.shape[1:]),
-                "maps" if output.ndim == 4 else "values": values,
+                "shape": list(output.shape),
+                "maps" if output.ndim == 3 else "values": output.tolist(),
                 "rf": None if record.rf is None else list(record.rf),
                 "jump": list(record.jump),
                 "start": list(record.start),
@@ -220,10 +210,10 @@ def model_unit(request: dict[str, Any]) -> dict[str, Any]:
     channel = _integer(request, "channel", None, 0, channels - 1)
     row = _integer(request, "row", None, 0, height - 1)
     col = _integer(request, "col", None, 0, width - 1)
-    source = image if index == 0 else _outputs(net, image)[index - 1]
+    source = image[0] if index == 0 else _activations(net, image)[index - 1].output
     conv = layers[index]
     trace = explain(
-        source[0],
+        source,
         conv.weight,
         conv.bias,
         at=(row, col),
@@ -239,7 +229,7 @@ def model_unit(request: dict[str, Any]) -> dict[str, Any]:
         "name": record.name,
         "description": record.description,
         "source": "input" if index == 0 else records[index - 1].name,
-        "source_shape": list(source.shape[1:]),
+        "source_shape": list(source.shape),
         "channel": channel,
         "position": [row, col],
         "value": trace.value,

@@ -6,7 +6,8 @@
 (() => {
   const byId = (id) => document.getElementById(id);
   const SIDE = 8;            // the model reads 8x8 digits
-  const MAP_PIXELS = 48;     // every feature map is drawn about this wide, whatever its size
+  const MAP_PIXELS = 40;     // every feature map is drawn about this wide, whatever its size
+  const PER_COLUMN = 16;     // feature maps stacked in one column before a layer takes another
   const INK = "#1d2330", FOCUS = "#2c5db1";
   const view = {
     request: { digit: 0 },   // what the layers show: { digit } or { image }
@@ -167,7 +168,7 @@
       box.dataset.layer = index;
       if (layer.maps) {
         const maps = document.createElement("div"); maps.className = "maps-stack";
-        maps.style.gridTemplateColumns = `repeat(${Math.ceil(layer.maps.length / 8)}, auto)`;
+        maps.style.gridTemplateRows = `repeat(${Math.min(layer.maps.length, PER_COLUMN)}, auto)`;  // channels run down
         layer.maps.forEach((_, c) => {
           const map = document.createElement("canvas");
           map.dataset.layer = index; map.dataset.channel = c;
@@ -298,7 +299,8 @@
     const parts = unit.terms.map((term) => signed(term.total));
     if (unit.bias !== null) parts.push(`bias ${signed(unit.bias)}`);
     sum.textContent = `sum over channels: ${parts.join(" + ")} = ${fmt(unit.value)}`;
-    box.replaceChildren(heading, where, sum, ...terms);
+    const grid = document.createElement("div"); grid.className = "terms"; grid.append(...terms);
+    box.replaceChildren(heading, where, sum, grid);
   }
 
   function unitAt(canvas, event) {
