@@ -5,6 +5,7 @@ Uses the browser and server of tests/test_browser.py (skipped, like it, without 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -41,7 +42,7 @@ def test_every_layer_is_drawn_and_the_bars_are_the_probabilities(page: Any) -> N
     predicted = answer["prediction"]
     assert page.text_content("#model-bars li.predicted span").strip() == str(predicted)
     assert f"test digit #0, a {answer['label']}: the model says {predicted}" in page.text_content("#model-verdict")
-    page.screenshot(path=str(GALLERY / "web-model.png"), full_page=True)
+    page.screenshot(path=str(GALLERY / "web-model.png"))
     page.set_viewport_size({"width": 420, "height": 900})  # a phone: the layers scroll in their own row
     assert page.evaluate("document.documentElement.scrollWidth") <= 440
     page.set_viewport_size({"width": 1280, "height": 800})
@@ -96,7 +97,7 @@ def test_the_keyboard_reaches_every_value(page: Any) -> None:  # noqa: F811
     assert "reads input rows 0, 1, 2 and columns 0, 1, 2" in page.text_content("#model-explain")
 
 
-def test_picking_and_drawing_a_digit(page: Any) -> None:  # noqa: F811
+def test_picking_and_drawing_a_digit(page: Any, tmp_path: Path) -> None:  # noqa: F811
     _open(page)
     page.click('#model-gallery button[data-index="7"]')
     label = api.handle("model", {"digit": 7})["label"]
@@ -128,7 +129,7 @@ def test_picking_and_drawing_a_digit(page: Any) -> None:  # noqa: F811
     page.wait_for_function(
         f"document.querySelector('#model-verdict').textContent.endsWith('says {answer['prediction']} ({percent})')"
     )
-    page.screenshot(path=str(GALLERY / "web-model-drawn.png"), full_page=True)
+    page.screenshot(path=str(tmp_path / "web-model-drawn.png"), full_page=True)
 
 
 def test_a_refused_request_shows_the_servers_message(page: Any) -> None:  # noqa: F811
