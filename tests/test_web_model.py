@@ -228,3 +228,27 @@ def test_the_server_answers_json_and_400s_with_the_fix(base: str) -> None:
     status, answer = _post(base, "model", {"image": [[0.1] * 8] * 8, "digit": 3})
     assert status == 200
     assert answer["digit"] is None
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 40) | st.floats(-2, 2) | st.text(max_size=3),
+    lambda inner: st.lists(inner, max_size=9),
+    max_leaves=90,
+)
+
+
+_KEYS = ["digit", "image", "layer", "channel", "row", "col", "start"]
+
+
+@settings(max_examples=60)
+@given(call=st.sampled_from(sorted(model_api.HANDLERS)), request_=st.dictionaries(st.sampled_from(_KEYS), _JSON))
+def test_any_json_gets_an_answer_or_a_convlab_error(call: str, request_: dict) -> None:
+    from convlab.errors import ConvlabError
+
+    try:
+        answer = api.handle(call, request_)
+    except ConvlabError as error:
+        fix = error.fix  # every refusal says what to send instead
+    else:
+        fix = json.dumps(answer, allow_nan=False)  # what the server sends: never NaN
+    assert fix

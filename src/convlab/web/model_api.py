@@ -27,7 +27,7 @@ from ..errors import ArgumentError, ArgumentTypeError
 __all__ = ["HANDLERS", "PAGE", "model", "model_digits", "model_unit", "trained_model"]
 
 PAGE = 40  # test digits per model_digits answer
-_LOCK = threading.Lock()  # layers keep what backward would need: one forward at a time
+_LOCK = threading.Lock()  # a forward switches the shared model to eval and back: one at a time
 
 
 @cache
