@@ -10,7 +10,7 @@ import pytest
 from convlab import data, nn, optim
 from convlab.errors import ArgumentError, ArgumentTypeError, ShapeError, StateError
 from convlab.network.sequential import sequential
-from convlab.train import History, Step, evaluate, fit, predict
+from convlab.train import History, Recipe, Step, evaluate, fit, predict
 from convlab.train.fit import epoch_seed
 
 SMALL = "conv3x3(4,p1) bn relu maxpool2 flatten linear(10)"
@@ -74,19 +74,20 @@ def test_fit_is_the_loop_written_by_hand() -> None:
     assert history.test_accuracy == [None, None]
 
 
-def test_fit_matches_the_same_run_in_torch() -> None:
+@pytest.mark.parametrize("recipe", [Recipe("adam", 0.01, 0.0, 2, 16, 3), Recipe("sgd", 0.05, 0.01, 2, 16, 3)])
+def test_fit_matches_the_same_run_in_torch(recipe: Recipe) -> None:
     pytest.importorskip("torch")
     from convlab.train.with_torch import torch_step_losses
 
     train, _ = _digits(128)
     model = sequential(SMALL, "1x8x8", seed=1)
     initial = model.state_dict()
-    optimizer = optim.Adam(model.parameters(), lr=0.01)
-    schedule = optim.CosineAnnealingLR(optimizer, T_max=2)
+    optimizer, schedule = recipe.make(model.parameters())
     history = fit(
-        model, train, None, optimizer, nn.CrossEntropyLoss(), 2, batch_size=16, seed=3, schedule=schedule
-    )
-    theirs = torch_step_losses(SMALL, (1, 8, 8), initial, train, "adam", 0.01, 2, 16, 3)
+        model, train, None, optimizer, nn.CrossEntropyLoss(), recipe.epochs,
+        batch_size=recipe.batch_size, seed=recipe.seed, schedule=schedule,
+    )  # fmt: skip
+    theirs = torch_step_losses(SMALL, (1, 8, 8), initial, train, recipe)
     np.testing.assert_allclose(history.step_losses, theirs, rtol=1e-4)  # float32 over 16 steps
 
 
