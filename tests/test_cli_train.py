@@ -117,3 +117,36 @@ def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]
         main(argv)
     assert exited.value.code == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_the_progress_bar_redraws_one_line_on_a_terminal() -> None:
+    import io
+
+    from convlab.cli.progress import ProgressBar
+    from convlab.train import Step
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    bar = ProgressBar(screen)
+    for step in range(1, 5):
+        bar(Step(1, 2, step, 4, 1.0 / step, 0.25 * step))
+    bar.epoch_done(0.5, 0.75, 1.5)
+    text = screen.getvalue()
+    assert text.count("\r") == 5  # each step redraws the same line, and so does the epoch's end
+    assert text.count("\n") == 1
+    last = text.split("\r")[-1]
+    assert last == (
+        "epoch 1/2 [########################] 4/4  loss 0.2500  acc 100.0%"
+        "  | test loss 0.5000  acc  75.0%  (1.5 s)\n"
+    )
+
+
+def test_train_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["train", "--help"], ["train", "digits", "--help"], ["train", "kernel", "--help"]):
+        with pytest.raises(SystemExit) as exited:
+            main(argv)
+        assert exited.value.code == 0
+        assert "usage: convlab train" in capsys.readouterr().out
