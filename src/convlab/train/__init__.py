@@ -5,5 +5,17 @@ from .evaluate import evaluate, predict
 from .fit import Step, fit
 from .history import History
 from .model_files import SavedModel, load_model, read_model, save_model
+from .recipe import Recipe
 
-__all__ = ["History", "SavedModel", "Step", "evaluate", "fit", "load_model", "predict", "read_model", "save_model"]
+__all__ = [
+    "History",
+    "Recipe",
+    "SavedModel",
+    "Step",
+    "evaluate",
+    "fit",
+    "load_model",
+    "predict",
+    "read_model",
+    "save_model",
+]

@@ -195,12 +195,13 @@ def fit(
         for batch, (x, y) in enumerate(batches(train_x, train_y, size, seed=epoch_seed(seed, epoch)), start=1):
             step += 1
             optimizer.zero_grad()
-            output = model(x)
-            value = float(loss(output, y))
-            if not math.isfinite(value):
-                raise diverged(value, step, optimizer, f" (epoch {epoch}, batch {batch})")
-            model.backward(loss.backward())
-            optimizer.step()
+            with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is stopped below, by name
+                output = model(x)
+                value = float(loss(output, y))
+                if not math.isfinite(value):
+                    raise diverged(value, step, optimizer, f" (epoch {epoch}, batch {batch})")
+                model.backward(loss.backward())
+                optimizer.step()
             history.step_losses.append(value)
             total += value * len(x)
             seen += len(x)

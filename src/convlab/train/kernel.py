@@ -71,11 +71,12 @@ def learn_edge_kernel(steps: int = 30, lr: float = 1.0, seed: int = 0) -> Kernel
     kernels, losses = [conv.weight.reshape(2).copy()], []
     for step in range(1, count + 1):
         optimizer.zero_grad()
-        loss = float(criterion(conv(image[None, None]), target[None, None]))
-        if not np.isfinite(loss):
-            raise diverged(loss, step, optimizer)
-        conv.backward(criterion.backward())
-        optimizer.step()
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is stopped below, by name
+            loss = float(criterion(conv(image[None, None]), target[None, None]))
+            if not np.isfinite(loss):
+                raise diverged(loss, step, optimizer)
+            conv.backward(criterion.backward())
+            optimizer.step()
         losses.append(loss)
         kernels.append(conv.weight.reshape(2).copy())
     return KernelRun(image, target, np.array(kernels), np.array(losses), optimizer.lr)

@@ -16,6 +16,7 @@ from ..data.batches import batches
 from ..network.sequential import sequential
 from ..nn.module import torch_library
 from .fit import epoch_seed
+from .recipe import Recipe
 
 __all__ = ["torch_step_losses"]
 
@@ -25,36 +26,26 @@ def torch_step_losses(
     input_shape: tuple[int, int, int],
     initial: Mapping[str, Array],
     train: tuple[Array, Array],
-    optimizer: str,
-    lr: float,
-    epochs: int,
-    batch_size: int,
-    seed: int,
+    recipe: Recipe,
 ) -> Array:
     """Every step's loss of training ``layers`` in PyTorch as :func:`convlab.train.fit` trains it.
 
-    The optimizer is ``"adam"`` (PyTorch's defaults beside ``lr``) or ``"sgd"`` (momentum 0.9), and the
-    learning rate follows a cosine schedule to 0 over ``epochs``, as ``convlab train`` runs them.
+    The model starts from ``initial`` (a convlab state dict), sees the batches ``fit`` draws from
+    ``recipe.seed`` and is updated by the recipe's optimizer and schedule, in PyTorch's own code.
     """
     torch = torch_library()
     model = sequential(layers, input_shape)
     model.load_state_dict(initial)
     twin = model.to_torch().train()
-    parameters = list(twin.parameters())
-    chosen = (
-        torch.optim.Adam(parameters, lr=lr)
-        if optimizer == "adam"
-        else torch.optim.SGD(parameters, lr=lr, momentum=0.9)
-    )
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(chosen, T_max=epochs)
+    optimizer, schedule = recipe.make_torch(torch, twin.parameters())
     criterion = torch.nn.CrossEntropyLoss()
     losses: list[float] = []
-    for epoch in range(1, epochs + 1):
-        for x, y in batches(train[0], train[1], batch_size, seed=epoch_seed(seed, epoch)):
-            chosen.zero_grad()
+    for epoch in range(1, recipe.epochs + 1):
+        for x, y in batches(train[0], train[1], recipe.batch_size, seed=epoch_seed(recipe.seed, epoch)):
+            optimizer.zero_grad()
             loss = criterion(twin(torch.from_numpy(np.ascontiguousarray(x))), torch.from_numpy(y))
             loss.backward()
-            chosen.step()
+            optimizer.step()
             losses.append(float(loss.detach()))
         schedule.step()
     return np.array(losses)
