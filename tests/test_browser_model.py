@@ -19,6 +19,10 @@ def _open(page: Any) -> None:  # noqa: F811
     page.wait_for_selector("#view-model[data-ready=true]", timeout=30000)
 
 
+def _verdict_starts(page: Any, text: str) -> None:  # noqa: F811
+    page.wait_for_function(f"document.querySelector('#model-verdict').textContent.startsWith({text!r})")
+
+
 def _short(value: float) -> str:
     """A number as the page writes it: three significant digits."""
     text = f"{float(f'{value:.3g}'):g}"
@@ -99,13 +103,20 @@ def test_the_keyboard_reaches_every_value(page: Any) -> None:  # noqa: F811
 
 def test_picking_and_drawing_a_digit(page: Any, tmp_path: Path) -> None:  # noqa: F811
     _open(page)
+    page.click("#model-more")
+    page.wait_for_selector('#model-gallery button[data-index="40"]')
+    page.click('#model-gallery button[data-index="47"]')
+    _verdict_starts(page, f"test digit #47, a {api.handle('model', {'digit': 47})['label']}")
+    assert page.input_value("#model-digit") == "47"
+    for start in [*range(80, 450, 40), 0]:  # 450 digits, 40 a page: after the last page, the first again
+        page.click("#model-more")
+        page.wait_for_selector(f'#model-gallery button[data-index="{start}"]')
+    assert page.locator("#model-gallery button").count() == 40
     page.click('#model-gallery button[data-index="7"]')
-    label = api.handle("model", {"digit": 7})["label"]
-    page.wait_for_function(
-        f"document.querySelector('#model-verdict').textContent.startsWith('test digit #7, a {label}')"
-    )
+    _verdict_starts(page, f"test digit #7, a {api.handle('model', {'digit': 7})['label']}")
     page.click("#model-clear")
-    page.wait_for_function("document.querySelector('#model-verdict').textContent.startsWith('your drawing')")
+    _verdict_starts(page, "your drawing")
+    assert page.input_value("#model-digit") == ""
     sent: list[Any] = []
     page.on(
         "request", lambda request: sent.append(request.post_data_json) if request.url.endswith("/model") else None
@@ -116,7 +127,7 @@ def test_picking_and_drawing_a_digit(page: Any, tmp_path: Path) -> None:  # noqa
     for step in range(1, 11):  # a vertical stroke down column 3: a 1
         page.mouse.move(pad["x"] + 70, pad["y"] + 10 + step * 13)
     page.mouse.up()
-    page.wait_for_function("document.querySelector('#model-verdict').textContent.startsWith('your drawing')")
+    _verdict_starts(page, "your drawing")
     page.wait_for_timeout(300)
     drawn = np.array(sent[-1]["image"])
     assert drawn.shape == (8, 8)

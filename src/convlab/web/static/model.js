@@ -13,9 +13,11 @@
     request: { digit: 0 },   // what the layers show: { digit } or { image }
     answer: null,            // the last /api/model answer
     unit: null,              // the explained value: { layer, channel, row, col, answer }
+    target: null,            // the value asked for last (its answer may be on its way)
     drawing: null,           // the draw pad's 8x8 values
     units: new Map(),        // model_unit answers for the current digit, by "layer,channel,row,col"
     galleryStart: 0,
+    galleryTotal: 0,
     sent: 0,                 // /api/model requests sent, to drop answers that arrive out of order
     asked: 0,                // the same for /api/model_unit
     started: false,
@@ -83,7 +85,7 @@
       button.appendChild(canvas);
       return button;
     }));
-    byId("model-more").hidden = start + answer.digits.length >= answer.total;
+    view.galleryTotal = answer.total;
     byId("model-digit").max = answer.total - 1;
   }
 
@@ -112,7 +114,11 @@
   function startDrawing() {
     const canvas = byId("model-draw");
     let down = false, timer = null;
-    const send = () => { view.request = { image: view.drawing.map((row) => row.slice()) }; run(); };
+    const send = () => {
+      view.request = { image: view.drawing.map((row) => row.slice()) };
+      byId("model-digit").value = "";  // the layers no longer show a test digit
+      run();
+    };
     canvas.addEventListener("pointerdown", (event) => { down = true; canvas.setPointerCapture(event.pointerId); ink(event); });
     canvas.addEventListener("pointermove", (event) => {
       if (!down) return;
@@ -248,6 +254,7 @@
   // ----- one value explained ------------------------------------------------------------------------------
   async function explain(layer, channel, row, col) {
     const key = `${layer},${channel},${row},${col}`;
+    view.target = { layer, channel, row, col };  // at once: the next arrow key moves from here, answered or not
     const ticket = ++view.asked, units = view.units;
     let answer = units.get(key);
     if (!answer) {
@@ -324,19 +331,19 @@
     row.addEventListener("click", pick);
     row.addEventListener("focusin", (event) => {  // keyboard: focus a map, then arrow keys move the value
       const canvas = event.target.closest("canvas.explainable");
-      if (canvas && view.unit && Number(canvas.dataset.layer) === view.unit.layer &&
-          Number(canvas.dataset.channel) === view.unit.channel) return;
+      if (canvas && view.target && Number(canvas.dataset.layer) === view.target.layer &&
+          Number(canvas.dataset.channel) === view.target.channel) return;
       if (canvas) explain(Number(canvas.dataset.layer), Number(canvas.dataset.channel), 0, 0);
     });
     row.addEventListener("keydown", (event) => {
       const canvas = event.target.closest("canvas.explainable"), move = {
         ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] }[event.key];
-      if (!canvas || !move || !view.unit) return;
+      if (!canvas || !move || !view.target) return;
       event.preventDefault();
-      const map = view.answer.layers[view.unit.layer].maps[0];
-      const r = Math.max(0, Math.min(map.length - 1, view.unit.row + move[0]));
-      const c = Math.max(0, Math.min(map[0].length - 1, view.unit.col + move[1]));
-      explain(view.unit.layer, view.unit.channel, r, c);
+      const { layer, channel, row, col } = view.target, map = view.answer.layers[layer].maps[0];
+      const r = Math.max(0, Math.min(map.length - 1, row + move[0]));
+      const c = Math.max(0, Math.min(map[0].length - 1, col + move[1]));
+      explain(layer, channel, r, c);
     });
   }
 
@@ -351,7 +358,10 @@
       const button = event.target.closest("button[data-index]");
       if (button) pickDigit(Number(button.dataset.index));
     });
-    byId("model-more").addEventListener("click", () => showGallery(view.galleryStart + 40));
+    byId("model-more").addEventListener("click", () => {  // the next page, and back to the first after the last
+      const next = view.galleryStart + byId("model-gallery").children.length;
+      showGallery(next < view.galleryTotal ? next : 0);
+    });
     byId("model-digit").addEventListener("change", () => pickDigit(Number(byId("model-digit").value)));
     await showGallery(0);
     await run();
