@@ -8,6 +8,7 @@ that cannot train), and a loss that becomes NaN or infinite stopped at the step 
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -109,8 +110,8 @@ def _check_labels(labels: Array, classes: int, which: str) -> None:
 
 
 def _check_lr(optimizer: Optimizer) -> None:
-    lr = optimizer.lr
-    if not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
+    lr: object = optimizer.lr  # whatever the user set it to since
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(float(lr)) or lr <= 0:
         raise ArgumentError(
             f"fit: the optimizer's lr={lr!r} cannot train: it must be a finite number > 0",
             fix=f"lr=0.01, e.g. {type(optimizer).__name__}(model.parameters(), lr=0.01)",
