@@ -14,6 +14,7 @@ from convlab.bench import naive, runner, worker
 from convlab.bench.cases import CASES, Case
 from convlab.bench.peers import prepare
 from convlab.bench.report import MARKERS, markdown, write_docs
+from convlab.bench.training import TRAINING_CASES, TrainingCase, measure_training, prepare_training
 from convlab.cli import main
 
 TINY = Case("tiny 3x3 2->3 8x8", (1, 2, 8, 8), (3, 2, 3, 3), padding=1)
@@ -146,3 +147,27 @@ def test_the_scipy_peer_computes_what_convlab_computes() -> None:
 def test_bench_command_refuses_a_filter_that_matches_nothing(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "--only", "no such layer"]) == 2
     assert "matches no case" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        TrainingCase("tiny block", "block", (4, 8, 6, 6), 0),
+        TrainingCase("tiny digits", "digits_cnn", (4, 1, 8, 8), 0),
+    ],
+    ids=["block", "digits"],
+)
+def test_a_training_step_is_the_same_step_in_both_libraries(case: TrainingCase) -> None:
+    pytest.importorskip("torch")
+    ours, theirs = prepare_training("convlab", case), prepare_training("torch", case)
+    for _ in range(3):  # the same model, batch and optimizer: the losses agree step after step
+        np.testing.assert_allclose(float(ours()), float(theirs()), rtol=1e-5)  # type: ignore[arg-type]
+
+
+def test_a_training_worker_reports_its_step() -> None:
+    case = TrainingCase("tiny digits", "digits_cnn", (4, 1, 8, 8), 100)
+    assert TrainingCase.from_json(json.loads(json.dumps(case.to_json()))) == case
+    result = measure_training("convlab", case, repeat=2, warmup=0)
+    assert result["n"] == 2
+    assert result["op"] == "train step"
+    assert {c.name for c in TRAINING_CASES} == {"train resnet block 3x3 64->64 32x32", "train digits_cnn 1x8x8"}

@@ -33,6 +33,7 @@ COMMANDS = [
     "check",
     "serve",
     "bench",
+    "train",
 ]
 
 

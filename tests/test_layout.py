@@ -19,7 +19,6 @@ LAYERS = {
     "diagnose": 1,  # value checks: sees only errors
     "_args": 2,
     "_arrays": 2,
-    "data": 2,
     "_files": 2,  # safe file writing, reading and memory limits, shared by the interfaces
     "_readers": 2,
     "_memory": 2,
@@ -28,6 +27,8 @@ LAYERS = {
     "network": 5,
     "optim": 5,  # optimizers update nn parameters
     "lesson": 6,  # the lesson explains networks, so it may use them; networks never use the lesson
+    "train": 6,  # the training loop runs nn models built by the network, updated by optim
+    "data": 6,  # bundled data, and the model convlab trained (built by train's model files)
     "viz": 7,
     "bench": 7,
     "web": 8,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .errors import ArgumentError
 
-__all__ = ["PICTURE_SUFFIXES", "atomic_path", "make_folder", "writable_file", "write_text"]
+__all__ = ["PICTURE_SUFFIXES", "atomic_path", "make_folder", "output_folder", "writable_file", "write_text"]
 
 PICTURE_SUFFIXES = (".png", ".gif", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 """Extensions convlab can write pictures as (PIL and matplotlib both know these)."""
@@ -52,6 +52,23 @@ def make_folder(folder: str | os.PathLike[str], option: str = "--out") -> Path:
     except OSError as error:
         raise _cannot_write(path, error) from None
     return path
+
+
+def output_folder(folder: str | os.PathLike[str], force: bool, command: str) -> Path:
+    """A folder for a command's files: created if missing; one that is not empty only with ``force``.
+
+    Raises:
+        ArgumentError: ``folder`` is a file, is not empty (without ``force``), or cannot be written.
+    """
+    path = Path(folder)
+    if path.exists() and not path.is_dir():
+        raise ArgumentError(f"{path} exists and is not a folder", fix="pass --out with another name")
+    if path.is_dir() and any(path.iterdir()) and not force:
+        raise ArgumentError(
+            f"{path}/ is not empty; {command} will not overwrite it",
+            fix="pass --force to write into it, or --out another folder",
+        )
+    return make_folder(path)
 
 
 def writable_file(path: str | os.PathLike[str], suffixes: tuple[str, ...], option: str = "--out") -> Path:

@@ -69,6 +69,11 @@ class Case:
         ho, wo = self.output_size
         return 4 * n * c * kh * kw * ho * wo
 
+    @property
+    def ops(self) -> tuple[str, ...]:
+        """The passes this case is timed in."""
+        return OPS
+
     def peers(self) -> tuple[str, ...]:
         """The libraries that run this case."""
         return tuple(peer for peer in PEERS if peer != "scipy" or self.scipy)

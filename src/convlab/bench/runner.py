@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from .._files import write_text
-from .cases import CASES, OPS, PEERS, Case
+from .cases import CASES, PEERS, Case
 from .measure import THREADS, worker_env
+from .training import TRAINING_CASES, TrainingCase
 
 __all__ = ["FULL", "QUICK", "Settings", "default_out", "run_suite", "save"]
 
@@ -131,13 +132,18 @@ def _run_worker(module: str, args: Sequence[str], timeout: float, threads: int =
     return result
 
 
-def _skip_reason(peer: str, case: Case, settings: Settings) -> str | None:
-    if peer == "naive" and settings.naive_limit is not None and case.columns_bytes > settings.naive_limit:
+def _skip_reason(peer: str, case: Case | TrainingCase, settings: Settings) -> str | None:
+    if (
+        peer == "naive"
+        and isinstance(case, Case)
+        and settings.naive_limit is not None
+        and case.columns_bytes > settings.naive_limit
+    ):
         return f"skipped in quick mode: its window matrix would be {case.columns_bytes / 2**30:.1f} GB"
     return None
 
 
-def _aggregate(case: Case, op: str, rounds: list[dict[str, Any]]) -> dict[str, Any]:
+def _aggregate(case: Case | TrainingCase, op: str, rounds: list[dict[str, Any]]) -> dict[str, Any]:
     """One library's numbers for one case and pass, from its workers' reports."""
     good = [r for r in rounds if "error" not in r and "skipped" not in r]
     if not good:
@@ -163,7 +169,12 @@ def _aggregate(case: Case, op: str, rounds: list[dict[str, Any]]) -> dict[str, A
 
 
 def _measure_row(
-    case: Case, op: str, settings: Settings, memory_limit: int, say: Callable[[str], None], step: str
+    case: Case | TrainingCase,
+    op: str,
+    settings: Settings,
+    memory_limit: int,
+    say: Callable[[str], None],
+    step: str,
 ) -> dict[str, Any]:
     peers = [peer for peer in case.peers() if peer in settings.peers]
     reports: dict[str, list[dict[str, Any]]] = {peer: [] for peer in peers}
@@ -243,7 +254,7 @@ def _kernels_ready(settings: Settings, say: Callable[[str], None]) -> dict[str, 
 
 def run_suite(
     settings: Settings,
-    cases: Iterable[Case] = CASES,
+    cases: Iterable[Case | TrainingCase] = (*CASES, *TRAINING_CASES),
     command: str = "",
     say: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
@@ -258,9 +269,9 @@ def run_suite(
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     kernels = _kernels_ready(settings, say) if "convlab" in settings.peers else None
     rows = []
-    total = len(chosen) * len(OPS)
-    for index, (case, op) in enumerate((case, op) for case in chosen for op in OPS):
-        rows.append(_measure_row(case, op, settings, memory_limit, say, f"[{index + 1}/{total}]"))
+    passes = [(case, op) for case in chosen for op in case.ops]
+    for index, (case, op) in enumerate(passes):
+        rows.append(_measure_row(case, op, settings, memory_limit, say, f"[{index + 1}/{len(passes)}]"))
     run_overhead = settings.overhead_calls > 0 and (not settings.only or settings.only in "overhead")
     overhead = _overhead(settings, say) if run_overhead else None
     return {

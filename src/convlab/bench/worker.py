@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     """Parse the command line, measure, print the JSON; failures become ``{"error": ...}`` with exit code 0."""
     parser = argparse.ArgumentParser(prog="python -m convlab.bench.worker", description=__doc__.splitlines()[0])
     parser.add_argument("peer", choices=PEERS)
-    parser.add_argument("op", choices=OPS)
+    parser.add_argument("op", choices=(*OPS, "train step"))
     parser.add_argument("case", help="the case as JSON (Case.to_json)")
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--warmup", type=int, default=1)
@@ -93,11 +93,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--least", type=int, default=1, help="timed calls even past the budget")
     parser.add_argument("--memory-limit", type=int, default=0, help="address-space cap in bytes (0: none)")
     args = parser.parse_args(argv)
-    case = Case.from_json(json.loads(args.case))
+    data = json.loads(args.case)
     if args.memory_limit:
         limit_memory(args.memory_limit)
     try:
-        result = measure(args.peer, case, args.op, args.repeat, args.warmup, args.budget, args.least)
+        if data.get("training"):
+            from .training import TrainingCase, measure_training
+
+            steps = TrainingCase.from_json(data)
+            result = measure_training(args.peer, steps, args.repeat, args.warmup, args.budget, args.least)
+        else:
+            case = Case.from_json(data)
+            result = measure(args.peer, case, args.op, args.repeat, args.warmup, args.budget, args.least)
     except MemoryError:
         gb = args.memory_limit / 2**30
         result = {"error": "out of memory" + (f" (address space capped at {gb:.1f} GB)" if gb else "")}

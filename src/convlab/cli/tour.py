@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .._files import atomic_path, make_folder, write_text
+from .._files import atomic_path, output_folder, write_text
 
 SECTIONS: list[tuple[str, Callable[[Path], list[str]]]] = []
 
@@ -255,22 +255,73 @@ def _correlation(out: Path) -> list[str]:
     ]
 
 
-def _prepare(folder: Path, force: bool) -> None:
-    from ..errors import ArgumentError
+@_section("Kernels are learned")
+def _learned(out: Path) -> list[str]:
+    from ..train.kernel import learn_edge_kernel
+    from ..viz.kernel_descent import kernel_descent_figure
 
-    if folder.exists() and not folder.is_dir():
-        raise ArgumentError(f"{folder} exists and is not a folder", fix="pass --out with another name")
-    if folder.is_dir() and any(folder.iterdir()) and not force:
-        raise ArgumentError(
-            f"{folder}/ is not empty; the tour will not overwrite it",
-            fix="pass --force to write into it, or --out another folder",
-        )
-    make_folder(folder)
+    run = learn_edge_kernel(steps=60)
+    kernel_descent_figure(run, out=out / "kernel-descent.png")
+    learned, steps = run.kernel[0], len(run.losses)
+    lines = [
+        "Lab 2 turned round: its image and edge map are the data, the kernel is unknown. A 1x2 kernel starts at",
+        "random; each step measures the mean squared error against the edge map and moves the kernel down its",
+        f"gradient (convlab.nn.Conv2d, MSELoss and optim.SGD with lr {run.lr:g}):",
+        *(
+            f"  step {step:2d}  kernel [{run.kernels[step][0]:+.4f}, {run.kernels[step][1]:+.4f}]  "
+            f"error {run.losses[step]:.2e}"
+            for step in (0, 1, 2, 5, 10, 20, 40)
+        ),
+        f"  step {steps:2d}  kernel [{learned[0]:+.4f}, {learned[1]:+.4f}]",
+        f"learned kernel [{learned[0]:+.3f}, {learned[1]:+.3f}]: the lesson's [-1, 1] (largest difference "
+        f"{abs(learned - [-1, 1]).max():.1e}),",
+        "found from data, not written by hand",
+        "kernel-descent.png: the kernel's path over the error surface, and the error at each step",
+    ]
+    return [*lines, "", *_shipped_model(out)]
+
+
+def _shipped_model(out: Path) -> list[str]:
+    """The second half of "Kernels are learned": the digits model convlab trained, its kernels and maps."""
+    from ..data import digits, trained_digits_model
+    from ..lesson.edge_kernels import edge_matches
+    from ..network.sequential import layer_string
+    from ..train.activations import activations, depths, probabilities
+    from ..viz.depth_features import depth_features_figure
+    from ..viz.filters import filters_figure, first_conv
+
+    model = trained_digits_model()
+    images, labels = digits("test")
+    right = int((model(images).argmax(axis=1) == labels).sum())
+    weight = first_conv(model).weight
+    close = [match for match in sorted(edge_matches(weight), key=lambda m: -m.cosine) if match.cosine >= 0.7]
+    outputs = activations(model, images[0])
+    chances = probabilities(outputs)
+    maps = [
+        f"{len(item.output)} maps of {item.output.shape[1]}x{item.output.shape[2]}" for item in depths(outputs)
+    ]
+    filters_figure(model, out=out / "learned-filters.png")
+    classes = [str(digit) for digit in range(len(chances))]
+    depth_features_figure(model, images[0], classes, label=int(labels[0]), out=out / "learned-features.png")
+    return [
+        "The digits model that ships with convlab, trained by convlab on the 1,347 training digits:",
+        f"  {layer_string(model)}",
+        f"  {right} of the {len(labels)} test digits right ({100 * right / len(labels):.1f}%)",
+        f"learned-filters.png: its {len(weight)} first-layer {weight.shape[2]}x{weight.shape[3]} kernels, learned "
+        "from data. Compared with Sobel's",
+        f"edge detector at four orientations, {len(close)} match one closely (cosine >= 0.7):",
+        *(f"  kernel {m.index}: a {m.orientation}, bright {m.bright} (cosine {m.cosine:.2f})" for m in close),
+        f"  the other {len(weight) - len(close)} are weaker or mixed patterns (an 8x8 digit leaves little room "
+        "for clean edges)",
+        f"learned-features.png: test digit #0 (labelled {labels[0]}) at each depth: {', then '.join(maps)},",
+        f"then the class probabilities ({classes[int(chances.argmax())]} at {100 * chances.max():.1f}%)",
+        "More: convlab train kernel|digits, and convlab serve: its Trained model view explains any value.",
+    ]
 
 
 def run(args: argparse.Namespace) -> int:
     folder = Path(args.out)
-    _prepare(folder, args.force)
+    output_folder(folder, args.force, "the tour")
     transcript = ["convlab tour: the lesson 'Convolution Basics', run on convlab's own engine", ""]
     print(transcript[0])
     for number, (title, section) in enumerate(SECTIONS, start=1):

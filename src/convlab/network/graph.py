@@ -220,6 +220,20 @@ class Op:
         """The gradient of each input, given the gradient of the output."""
         return [grad]
 
+    def layer(self, input_shape: Shape, seed: int, dtype: Any) -> Any:
+        """This layer as a fresh ``convlab.nn`` layer for inputs of ``input_shape``, initialised from ``seed``."""
+        raise ArgumentError(
+            f"a {self.kind} layer cannot be built as a convlab.nn layer",
+            fix="build the model from conv, convT, pools, gap, bn, relu, sigmoid, tanh, dropout, flatten, linear",
+        )
+
+    def token(self) -> str:
+        """This layer in the layer-string language (``conv3x3(16,p1)``), so that parsing it gives it back."""
+        raise ArgumentError(
+            f"a {self.kind} layer has no layer-string form",
+            fix="save chains of conv, convT, pools, gap, bn, relu, sigmoid, tanh, dropout, flatten, linear",
+        )
+
     def probe(self, shape: tuple[int, ...]) -> tuple[Op, Params]:
         """The op and positive averaging parameters the receptive-field probe runs in this layer's place.
 

@@ -59,6 +59,43 @@ def _np() -> Any:
     return np
 
 
+def _nn() -> Any:
+    from .. import nn
+
+    return nn
+
+
+def _setting(label: str, value: Pair | str, default: Pair) -> str:
+    """One layer-string setting (``s2``, ``p1x2``, ``psame``), or "" where it has its default."""
+    return "" if value == default else f"{label}{compact(value)}"
+
+
+def _written(name: str, *arguments: str) -> str:
+    """``name(a,b)`` from the arguments that are not empty, or ``name`` when all are."""
+    given = [argument for argument in arguments if argument]
+    return f"{name}({','.join(given)})" if given else name
+
+
+def _convolution_layer(layer: Any, op: Any, input_shape: Shape, seed: int, dtype: Any) -> Any:
+    """A Conv or ConvTranspose op as its convlab.nn layer, reading ``input_shape``'s channels."""
+    settings = op._settings()
+    return layer(input_shape[1], op.out_channels, op.kernel_size, **settings, bias=op.bias, dtype=dtype, seed=seed)
+
+
+def _convolution_token(name: str, op: Any, *extra: str) -> str:
+    """``conv3x3(64,s2,p1)``: a Conv or ConvTranspose op in the layer-string language."""
+    return _written(
+        f"{name}{op.kernel_size[0]}x{op.kernel_size[1]}",
+        str(op.out_channels),
+        _setting("s", op.stride, (1, 1)),
+        _setting("p", op.padding, (0, 0)),
+        *extra,
+        _setting("d", op.dilation, (1, 1)),
+        "" if op.groups == 1 else f"g{op.groups}",
+        "" if op.bias else "nobias",
+    )
+
+
 def _averaging(shape: tuple[int, ...]) -> Any:
     """Positive weights summing to 1 over each output: the probe's values can never cancel."""
     return _np().full(shape, 1.0 / math.prod(shape[1:]))
@@ -203,6 +240,12 @@ class Conv(Op):
         one = replace(self, out_channels=1, groups=1, bias=False, in_channels=None)
         return one, {"weight": _averaging((1, shape[1], *self.kernel_size))}
 
+    def layer(self, input_shape: Shape, seed: int, dtype: Any) -> Any:
+        return _convolution_layer(_nn().Conv2d, self, input_shape, seed, dtype)
+
+    def token(self) -> str:
+        return _convolution_token("conv", self)
+
 
 @dataclass(frozen=True)
 class ConvTranspose(Op):
@@ -330,6 +373,12 @@ class ConvTranspose(Op):
         one = replace(self, out_channels=1, groups=1, bias=False, in_channels=None)
         weight = _np().full((shape[1], 1, *self.kernel_size), 1.0 / math.prod(self.kernel_size))
         return one, {"weight": weight}
+
+    def layer(self, input_shape: Shape, seed: int, dtype: Any) -> Any:
+        return _convolution_layer(_nn().ConvTranspose2d, self, input_shape, seed, dtype)
+
+    def token(self) -> str:
+        return _convolution_token("convT", self, _setting("op", self.output_padding, (0, 0)))
 
 
 @dataclass(frozen=True)
@@ -460,6 +509,23 @@ class Pool(Op):
         as_conv = Conv(shape[1], self.kernel_size, self.stride, explicit, self.dilation, shape[1], False)
         return as_conv, {"weight": _averaging((shape[1], 1, *self.kernel_size))}
 
+    def layer(self, input_shape: Shape, seed: int, dtype: Any) -> Any:
+        nn = _nn()
+        if self.mode == "max":
+            return nn.MaxPool2d(
+                self.kernel_size, self.stride, self.padding, self.dilation, ceil_mode=self.ceil_mode
+            )
+        return nn.AvgPool2d(self.kernel_size, self.stride, self.padding, ceil_mode=self.ceil_mode)
+
+    def token(self) -> str:
+        return _written(
+            f"{self.mode}pool{compact(self.kernel_size)}",
+            _setting("s", self.stride, self.kernel_size),
+            _setting("p", self.padding, (0, 0)),
+            _setting("d", self.dilation, (1, 1)),
+            "ceil" if self.ceil_mode else "",
+        )
+
 
 @dataclass(frozen=True)
 class AdaptiveAvgPool(Op):
@@ -508,6 +574,14 @@ class AdaptiveAvgPool(Op):
     def backward(self, inputs: list[Any], grad: Any, params: Params, algorithm: str = "auto") -> list[Any]:
         x = inputs[0]
         return [_functional().adaptive_avg_pool2d_grad(x.shape, grad.astype(x.dtype), self.output_size)]
+
+    def layer(self, input_shape: Shape, seed: int, dtype: Any) -> Any:
+        return _nn().AdaptiveAvgPool2d(self.output_size)
+
+    def token(self) -> str:
+        if self.output_size != (1, 1):
+            super().token()  # layer strings write only global average pooling (gap)
+        return "gap"
 
 
 @dataclass(frozen=True)
@@ -567,6 +641,12 @@ class Linear(Op):
     def backward(self, inputs: list[Any], grad: Any, params: Params, algorithm: str = "auto") -> list[Any]:
         return [grad @ params["weight"]]
 
+    def layer(self, input_shape: Shape, seed: int, dtype: Any) -> Any:
+        return _nn().Linear(input_shape[1], self.out_features, self.bias, dtype=dtype, seed=seed)
+
+    def token(self) -> str:
+        return _written("linear", str(self.out_features), "" if self.bias else "nobias")
+
 
 @dataclass(frozen=True)
 class Flatten(Op):
@@ -596,6 +676,12 @@ class Flatten(Op):
 
     def backward(self, inputs: list[Any], grad: Any, params: Params, algorithm: str = "auto") -> list[Any]:
         return [grad.reshape(inputs[0].shape)]
+
+    def layer(self, input_shape: Shape, seed: int, dtype: Any) -> Any:
+        return _nn().Flatten()
+
+    def token(self) -> str:
+        return "flatten"
 
 
 @dataclass(frozen=True)
@@ -648,6 +734,14 @@ class BatchNorm(Op):
 
     def probe(self, shape: tuple[int, ...]) -> tuple[Op, Params]:
         return Activation("identity"), {}  # the probe's values are positive and must stay so
+
+    def layer(self, input_shape: Shape, seed: int, dtype: Any) -> Any:
+        return _nn().BatchNorm2d(input_shape[1], self.eps, dtype=dtype)
+
+    def token(self) -> str:
+        if self.eps != BatchNorm.eps:
+            super().token()  # a layer string's bn always has PyTorch's eps
+        return "bn"
 
 
 _ACTIVATIONS = ("relu", "sigmoid", "tanh", "gelu", "dropout", "softmax", "identity")
@@ -725,6 +819,18 @@ class Activation(Op):
 
     def probe(self, shape: tuple[int, ...]) -> tuple[Op, Params]:
         return Activation("identity"), {}  # every value-wise layer passes a positive value on; none cancels
+
+    def layer(self, input_shape: Shape, seed: int, dtype: Any) -> Any:
+        nn = _nn()
+        built = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}.get(self.name)
+        if built is not None:
+            return built()
+        if self.name == "dropout":
+            return nn.Dropout(0.5, seed=seed)  # a layer string's dropout has PyTorch's default p
+        return super().layer(input_shape, seed, dtype)
+
+    def token(self) -> str:
+        return self.name if self.name in ("relu", "sigmoid", "tanh", "dropout") else super().token()
 
 
 @dataclass(frozen=True)

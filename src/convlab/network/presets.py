@@ -3,7 +3,9 @@
 * ``lenet5``: LeCun et al. 1998, on 1x32x32 (6 and 16 5x5 filters, then 120, 84, 10 units);
 * ``alexnet``, ``vgg16``, ``resnet18``, ``resnet50``: torchvision's definitions
   (``torchvision.models``), residual branches and downsample paths included;
-* ``tinyvgg``: the Tiny VGG of CNN Explainer (Wang et al. 2020), on 3x64x64.
+* ``tinyvgg``: the Tiny VGG of CNN Explainer (Wang et al. 2020), on 3x64x64;
+* ``digits_cnn``, ``shapes_cnn``: small CNNs sized for the bundled data (``convlab.data.digits``,
+  1x8x8, and ``convlab.data.shapes``, 1x28x28), written as layer strings (:data:`SMALL_CNNS`).
 
 Only the architecture is here (layer kinds and sizes), no weights.
 
@@ -162,6 +164,21 @@ def _tinyvgg() -> Graph:
     return g.build()
 
 
+SMALL_CNNS = {
+    "digits_cnn": "conv3x3(16,p1) bn relu maxpool2 conv3x3(32,p1) bn relu maxpool2 flatten linear(10)",
+    "shapes_cnn": "conv5x5(8,p2) bn relu maxpool2 conv3x3(16,p1) bn relu maxpool2 "
+    "conv3x3(32,p1) bn relu gap flatten linear(7)",
+}
+"""The presets sized for the bundled data sets, as layer strings: 5x5 first kernels on the 28x28 shapes
+leave room for an edge's orientation to show."""
+
+
+def _small_cnn(name: str) -> Graph:
+    from .layer_strings import parse_stack
+
+    return parse_stack(SMALL_CNNS[name], name)
+
+
 PRESETS: dict[str, tuple[Callable[[], Graph], tuple[int, int, int]]] = {
     "lenet5": (_lenet5, (1, 32, 32)),
     "alexnet": (_alexnet, (3, 224, 224)),
@@ -169,6 +186,8 @@ PRESETS: dict[str, tuple[Callable[[], Graph], tuple[int, int, int]]] = {
     "resnet18": (lambda: _resnet("resnet18", _basic_block, (2, 2, 2, 2)), (3, 224, 224)),
     "resnet50": (lambda: _resnet("resnet50", _bottleneck, (3, 4, 6, 3)), (3, 224, 224)),
     "tinyvgg": (_tinyvgg, (3, 64, 64)),
+    "digits_cnn": (lambda: _small_cnn("digits_cnn"), (1, 8, 8)),
+    "shapes_cnn": (lambda: _small_cnn("shapes_cnn"), (1, 28, 28)),
 }
 """name -> (graph builder, the input (C, H, W) it was designed for)."""
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import ArgumentError, ConvlabError
+from . import model_api
 
 __all__ = ["HANDLERS", "LIMITS", "presets"]
 
@@ -374,6 +375,7 @@ HANDLERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "network": network,
     "features": features,
     "presets": presets,
+    **model_api.HANDLERS,  # the trained model's view
 }
 
 
