@@ -123,6 +123,17 @@ def _load_torch_model(spec: str) -> Any:
         ) from None
 
 
+def _in_flags(run: Any, *args: Any, **options: Any) -> Any:
+    """``run(*args)``, its errors' fixes written as flags (a preset's ``input="3x224x224"`` as ``--input``)."""
+    from ..errors import ConvlabError
+    from .options import in_flags
+
+    try:
+        return run(*args, **options)
+    except ConvlabError as error:
+        raise in_flags(error, {"input": "--input"}) from error
+
+
 def _records(layers: Any) -> list[dict[str, Any]]:
     from dataclasses import asdict
 
@@ -134,7 +145,7 @@ def run_summary(args: argparse.Namespace) -> int:
 
     from ..network.summary import summary
 
-    result = summary(_model(args), args.input)
+    result = _in_flags(summary, _model(args), args.input)
     if args.json:
         print(
             json.dumps(
@@ -160,7 +171,7 @@ def run_rf(args: argparse.Namespace) -> int:
     from ..network.receptive_field import receptive_field
     from ..network.tables import receptive_table
 
-    result = receptive_field(_model(args), args.input, check=args.check)
+    result = _in_flags(receptive_field, _model(args), args.input, check=args.check)
     if args.json:
         print(
             json.dumps(

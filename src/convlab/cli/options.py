@@ -65,13 +65,18 @@ def in_flags(error: ConvlabError, flags: dict[str, str]) -> ConvlabError:
     """
     if error.fix is None or not flags:
         return error
+    fix = as_flags(error.fix, flags)
+    if fix == error.fix:
+        return error
+    return type(error)(error.message, evidence=error.evidence, fix=fix, diagnosis=error.diagnosis)
+
+
+def as_flags(fix: str, flags: dict[str, str]) -> str:
+    """A Python fix (``input="3x224x224"``) written as the command's flags (``--input 3x224x224``)."""
 
     def as_flag(match: re.Match[str]) -> str:
         value = re.sub(r"[\[\]()\s\"']", "", match.group(2))  # (2, 2) -> 2,2 and ["sobel_x"] -> sobel_x
         return f"{flags[match.group(1)]} {value}"
 
     names = "|".join(re.escape(name) for name in flags)
-    fix = re.sub(rf"\b({names})=(\([^)]*\)|\[[^\]]*\]|[^\s;]+)", as_flag, error.fix)
-    if fix == error.fix:
-        return error
-    return type(error)(error.message, evidence=error.evidence, fix=fix, diagnosis=error.diagnosis)
+    return re.sub(rf"\b({names})=(\([^)]*\)|\[[^\]]*\]|[^\s;]+)", as_flag, fix)

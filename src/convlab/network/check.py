@@ -23,12 +23,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..diagnose import Diagnosis, channel_mismatch, rank_mismatch
-from ..errors import ConvlabError
+from ..errors import ConvlabError, ShapeError
 from .as_graph import as_graph, input_shape_of
 from .graph import Graph, Node
 from .layer_kinds import Conv
+from .presets import wrong_input
 
-__all__ = ["Problem", "Report", "check"]
+__all__ = ["Problem", "Report", "check", "require_fit"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class Report:
     problems: tuple[Problem, ...]
     checked: int  # layers checked before the check could not go on (all of them when it could)
     total: int
+    inferred: tuple[str, ...] = ()  # sizes the layers took from what reached them: "1.conv in_channels=3"
 
     @property
     def errors(self) -> tuple[Problem, ...]:
@@ -92,29 +94,51 @@ def check(model: object, input: object = None) -> Report:
     """
     graph, default = as_graph(model)
     raw = _shape_of(input) if input is not None else (1, *default) if default else ()
+    array = hasattr(input, "shape")
     if len(raw) not in (3, 4):
         diagnosis = rank_mismatch("input", "x", raw)
         return Report(graph.name, raw, (Problem(0, "input", "input", "error", diagnosis),), 0, len(graph.nodes))
     shapes: dict[str, tuple[int, ...]] = {"input": input_shape_of(raw)}
     problems: list[Problem] = []
+    inferred: list[str] = []
     convolved = False
     for index, node in enumerate(graph.nodes, start=1):
         inputs = [shapes[source] for source in node.inputs]
+        taken = node.op.inferred(inputs)
+        if taken:
+            inferred.append(f"{node.name} {', '.join(f'{key}={value}' for key, value in taken.items())}")
         try:
             shapes[node.name] = node.op.output_shape(inputs, node.name)
         except ConvlabError as error:
-            diagnosis = _first_layer(node, inputs, raw) or _diagnosis_of(error)
+            first = _first_layer(node, inputs, raw)
+            diagnosis = first or _diagnosis_of(error)
+            if graph.designed_for is not None:
+                channels = inputs[0][1] if first is not None else None
+                diagnosis = wrong_input(graph.name, graph.designed_for, raw, diagnosis, channels, array)
             problems.append(Problem(index, node.name, node.op.kind, "error", diagnosis))
             try:
                 fallback = node.op.fallback_output(inputs, node.name)
             except ConvlabError:
                 fallback = None
             if fallback is None:
-                return Report(graph.name, raw, tuple(problems), index, len(graph.nodes))
+                return Report(graph.name, raw, tuple(problems), index, len(graph.nodes), tuple(inferred))
             shapes[node.name] = fallback
         problems += _warnings(index, node, inputs, shapes[node.name], graph, convolved)
         convolved |= node.op.convolves
-    return Report(graph.name, raw, tuple(problems), len(graph.nodes), len(graph.nodes))
+    return Report(graph.name, raw, tuple(problems), len(graph.nodes), len(graph.nodes), tuple(inferred))
+
+
+def require_fit(graph: Graph, input: object) -> None:
+    """Raise the first mistake a fixed network (a preset) finds in ``input``; other graphs infer their sizes.
+
+    ``input`` is as :func:`check` takes it; None is the network's own input.
+    """
+    if graph.designed_for is None:
+        return
+    errors = check(graph, input if input is not None else graph.designed_for).errors
+    if errors:
+        first = errors[0]
+        raise replace(first.diagnosis, what=f"{first.layer}: {first.message}").error(ShapeError)
 
 
 def _first_layer(node: Node, inputs: list[tuple[int, ...]], raw: tuple[int, ...]) -> Diagnosis | None:

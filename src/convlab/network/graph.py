@@ -191,6 +191,13 @@ class Op:
     def describe(self) -> str:
         return self.kind
 
+    def inferred(self, inputs: list[Shape]) -> dict[str, int]:
+        """The sizes it takes from what reaches it because it declares none (``{"in_channels": 3}``).
+
+        ``replace(op, **op.inferred(inputs))`` is the layer built for those inputs: a fixed layer.
+        """
+        return {}
+
     def fallback_output(self, inputs: list[Shape], name: str) -> Shape | None:
         """The output had the input been what the layer declares it was built for; None if it declares nothing.
 
@@ -228,10 +235,25 @@ class Graph:
 
     name: str
     nodes: tuple[Node, ...]
+    designed_for: Shape | None = None  # a fixed network's (C, H, W): any other input is checked against it
 
     @property
     def output(self) -> str:
         return self.nodes[-1].name
+
+    def built_for(self, input_shape: Shape) -> Graph:
+        """The graph with every size its layers infer (in_channels, in_features, ...) fixed for ``input_shape``.
+
+        ``input_shape`` is (C, H, W); the result remembers it as ``designed_for``.
+        """
+        shapes: dict[str, Shape] = {"input": (1, *input_shape)}
+        nodes = []
+        for node in self.nodes:
+            inputs = [shapes[source] for source in node.inputs]
+            op = replace(node.op, **node.op.inferred(inputs))  # type: ignore[type-var]
+            shapes[node.name] = op.output_shape(inputs, node.name)
+            nodes.append(replace(node, op=op))
+        return Graph(self.name, tuple(nodes), tuple(input_shape))
 
 
 @dataclass

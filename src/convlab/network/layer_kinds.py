@@ -127,6 +127,9 @@ class Conv(Op):
     def macs(self, inputs: list[Shape], output: Shape) -> int:
         return math.prod(output) * (inputs[0][1] // self.groups) * math.prod(self.kernel_size)
 
+    def inferred(self, inputs: list[Shape]) -> dict[str, int]:
+        return {"in_channels": inputs[0][1]} if self.in_channels is None and len(inputs[0]) == 4 else {}
+
     def fallback_output(self, inputs: list[Shape], name: str) -> Shape | None:
         if self.in_channels is None or len(inputs[0]) != 4:
             return None
@@ -235,6 +238,9 @@ class ConvTranspose(Op):
             (h, w), self.kernel_size, self.stride, self.padding, self.output_padding, self.dilation
         )
         return (n, self.out_channels, *size)
+
+    def inferred(self, inputs: list[Shape]) -> dict[str, int]:
+        return {"in_channels": inputs[0][1]} if self.in_channels is None and len(inputs[0]) == 4 else {}
 
     def fallback_output(self, inputs: list[Shape], name: str) -> Shape | None:
         if self.in_channels is None or len(inputs[0]) != 4:
@@ -518,6 +524,9 @@ class Linear(Op):
             raise named(name, linear_mismatch(declared, self.out_features, inputs[0]))
         return (inputs[0][0], self.out_features)
 
+    def inferred(self, inputs: list[Shape]) -> dict[str, int]:
+        return {"in_features": inputs[0][1]} if self.in_features is None and len(inputs[0]) == 2 else {}
+
     def fallback_output(self, inputs: list[Shape], name: str) -> Shape | None:
         return (inputs[0][0], self.out_features)
 
@@ -597,6 +606,9 @@ class BatchNorm(Op):
         if self.num_features is not None and inputs[0][1] != self.num_features:
             raise named(name, norm_mismatch(self.num_features, inputs[0]))
         return inputs[0]
+
+    def inferred(self, inputs: list[Shape]) -> dict[str, int]:
+        return {"num_features": inputs[0][1]} if self.num_features is None else {}
 
     def fallback_output(self, inputs: list[Shape], name: str) -> Shape | None:
         return inputs[0]  # normalisation keeps the shape; the fix is to the layer, not to what follows

@@ -95,8 +95,11 @@ def receptive_field(model: object, input_shape: object = None, check: bool = Fal
         input_shape: (C, H, W), (N, C, H, W) or "3x224x224"; presets default to their own.
         check: also measure the field by back-propagating through the real layers.
     """
+    from .check import require_fit
+
     graph, default = as_graph(model)
     shape = input_shape_of(input_shape, default)
+    require_fit(graph, input_shape)
     records = analyse(graph, shape)
     final = _final_local(graph, records)
     result = ReceptiveField(graph.name, shape, records, records[final], _path(graph, records, final), None)

@@ -114,6 +114,9 @@ def summary(model: object, input_shape: object = None) -> Summary:
     MACs are the multiply-adds of convolutions and linear layers without bias
     (torchvision's model-card convention), for the whole batch N.
     """
+    from .check import require_fit
+
     graph, default = as_graph(model)
     shape = input_shape_of(input_shape, default)
+    require_fit(graph, input_shape)
     return Summary(graph.name, shape, analyse(graph, shape))
