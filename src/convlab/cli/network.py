@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
+
+from .options import positive_int
 
 _MODEL_HELP = "a preset (lenet5, alexnet, vgg16, resnet18, resnet50, tinyvgg) or a layer string"
 _EPILOG = (
@@ -49,6 +54,13 @@ def add_parser(commands: Any) -> None:
         )
         parser.add_argument("--input", help="input shape C x H x W (presets have their own default)")
         parser.add_argument("--json", action="store_true", help="print JSON")
+        if name == "summary":
+            parser.add_argument(
+                "--depth",
+                type=positive_int,
+                metavar="N",
+                help="show layers nested deeper than N dotted name parts as one row (layer1.0.conv1: depth 3)",
+            )
         if name == "rf":
             parser.add_argument("--check", action="store_true", help="measure it through the engine's backward")
         parser.set_defaults(run=run_summary if name == "summary" else run_rf)
@@ -63,13 +75,27 @@ def _model(args: argparse.Namespace) -> Any:
         )
     if args.model_file is None:
         return args.model
-    return _load_torch_model(args.model_file)
+    file = args.model_file.rpartition(":")[0] if ":" in args.model_file else args.model_file
+    with _beside(Path(file or ".")):  # it may import a module next to it, as `python net.py` lets it
+        return _load_torch_model(args.model_file)
+
+
+@contextmanager
+def _beside(path: Path) -> Iterator[None]:
+    """While loading ``path``: its folder first on ``sys.path``; after, ``sys.path`` as it was."""
+    import sys
+
+    saved = list(sys.path)
+    sys.path.insert(0, str(path.resolve().parent))
+    try:
+        yield
+    finally:
+        sys.path[:] = saved
 
 
 def _load_torch_model(spec: str) -> Any:
     """``net.py:Net`` -> ``Net()``; ``net.py`` alone when the file defines one model class."""
     import importlib.util
-    from pathlib import Path
 
     from ..errors import ArgumentError
 
@@ -145,7 +171,7 @@ def run_summary(args: argparse.Namespace) -> int:
 
     from ..network.summary import summary
 
-    result = _in_flags(summary, _model(args), args.input)
+    result = _in_flags(summary, _model(args), args.input, depth=args.depth)
     if args.json:
         print(
             json.dumps(
@@ -156,6 +182,7 @@ def run_summary(args: argparse.Namespace) -> int:
                     "total_params": result.total_params,
                     "total_macs": result.total_macs,
                     "total_memory_bytes": result.total_memory_bytes,
+                    "notes": result.notes,
                 }
             )
         )

@@ -26,7 +26,7 @@ from ..diagnose import Diagnosis, channel_mismatch, rank_mismatch
 from ..errors import ConvlabError, ShapeError
 from .as_graph import as_graph, input_shape_of
 from .graph import Graph, Node
-from .layer_kinds import Conv
+from .layer_kinds import Conv, Linear
 from .presets import wrong_input
 
 __all__ = ["Problem", "Report", "check", "require_fit"]
@@ -92,13 +92,15 @@ def check(model: object, input: object = None) -> Report:
         model: a preset name, a layer string, a ``convlab.nn.Sequential`` or a ``torch.nn.Module``.
         input: the input's shape as the model will get it, or the array; presets default to their own.
     """
-    graph, default = as_graph(model)
-    raw = _shape_of(input) if input is not None else (1, *default) if default else ()
+    given = _shape_of(input) if input is not None else None
+    graph, default = as_graph(model, given if given is not None and len(given) in (3, 4) else None)
+    raw = given if given is not None else (1, *default) if default else ()
     array = hasattr(input, "shape")
-    if len(raw) not in (3, 4):
+    takes_features = isinstance(getattr(graph.nodes[0].op, "inner", None) or graph.nodes[0].op, Linear)
+    if len(raw) not in (3, 4) and not (takes_features and len(raw) == 2):
         diagnosis = rank_mismatch("input", "x", raw)
         return Report(graph.name, raw, (Problem(0, "input", "input", "error", diagnosis),), 0, len(graph.nodes))
-    shapes: dict[str, tuple[int, ...]] = {"input": input_shape_of(raw)}
+    shapes: dict[str, tuple[int, ...]] = {"input": raw if len(raw) == 2 else input_shape_of(raw)}
     problems: list[Problem] = []
     inferred: list[str] = []
     convolved = False
@@ -143,7 +145,7 @@ def require_fit(graph: Graph, input: object) -> None:
 
 def _first_layer(node: Node, inputs: list[tuple[int, ...]], raw: tuple[int, ...]) -> Diagnosis | None:
     """For the layer that reads the input itself, diagnose with the input as the user gave it (HWC, ...)."""
-    op = node.op
+    op = getattr(node.op, "inner", None) or node.op  # a layer measured by running the model: the layer itself
     if node.inputs != ("input",) or not isinstance(op, Conv) or op.in_channels is None:
         return None
     weight = (op.out_channels, op.in_channels // op.groups, *op.kernel_size)

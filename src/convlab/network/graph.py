@@ -144,6 +144,7 @@ class Op:
     global_view: ClassVar[bool] = False  # every output sees the whole input: fields stop being local here
     flattens: ClassVar[bool] = False  # it turns a feature map into a vector (too early before any convolution)
     uneven_fields: ClassVar[bool] = False  # neighbouring outputs see fields of different sizes
+    measured: ClassVar[bool] = False  # its shapes were measured by running a model, its wiring is not known
 
     def window(self) -> Pair | None:
         """The kernel it slides over the input, or None if it slides none."""
@@ -176,6 +177,10 @@ class Op:
         return cls()
 
     def output_shape(self, inputs: list[Shape], name: str) -> Shape:
+        return inputs[0]
+
+    def seen_input(self, inputs: list[Shape]) -> Shape:
+        """The shape of its first input, as the summary shows it (a measured layer's is what it really got)."""
         return inputs[0]
 
     def params(self, inputs: list[Shape]) -> int:
@@ -236,6 +241,7 @@ class Graph:
     name: str
     nodes: tuple[Node, ...]
     designed_for: Shape | None = None  # a fixed network's (C, H, W): any other input is checked against it
+    notes: tuple[str, ...] = ()  # how it was read, when that limits what it tells (a summary prints them)
 
     @property
     def output(self) -> str:
@@ -253,7 +259,7 @@ class Graph:
             op = replace(node.op, **node.op.inferred(inputs))  # type: ignore[type-var]
             shapes[node.name] = op.output_shape(inputs, node.name)
             nodes.append(replace(node, op=op))
-        return Graph(self.name, tuple(nodes), tuple(input_shape))
+        return Graph(self.name, tuple(nodes), tuple(input_shape), self.notes)
 
 
 @dataclass

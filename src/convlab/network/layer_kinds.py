@@ -672,6 +672,7 @@ class Activation(Op):
         "Identity",
         "Softmax",
         "Hardswish",
+        "Hardsigmoid",
         "ELU",
     )
     nn_layers: ClassVar[tuple[str, ...]] = ("ReLU", "Sigmoid", "Tanh", "Dropout")
