@@ -126,5 +126,5 @@ def test_the_page_reports_a_presets_wrong_input() -> None:
     assert answer["final"] is None
     (problem,) = answer["problems"]
     assert problem["severity"] == "error"
-    assert problem["fix"] == 'input="3x224x224"'
+    assert problem["fix"] == "set Input to 3x224x224"
     assert "resnet18 expects 3 channels; got 1; did you mean 3x224x224?" in problem["line"]

@@ -204,6 +204,13 @@ def _conv(request: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _on_the_page(text: str) -> str:
+    """A preset's Python fix (``input="3x224x224"``) in the page's words: the Input field."""
+    import re
+
+    return re.sub(r'\binput="([^"]+)"', r"set Input to \1", text)
+
+
 def network(request: dict[str, Any]) -> dict[str, Any]:
     """Summary, receptive fields and the stack check of a preset or layer string."""
     from dataclasses import asdict
@@ -219,7 +226,12 @@ def network(request: dict[str, Any]) -> dict[str, Any]:
     shape = request.get("input") or None
     report = check(model, shape)  # first: it reports every problem, where the summary would stop at one
     problems = [
-        {"severity": p.severity, "line": p.line(), "code": p.diagnosis.code, "fix": p.diagnosis.fix}
+        {
+            "severity": p.severity,
+            "line": _on_the_page(p.line()),
+            "code": p.diagnosis.code,
+            "fix": _on_the_page(p.diagnosis.fix),
+        }
         for p in report.problems
     ]
     if not report.ok:
