@@ -280,3 +280,23 @@ def test_a_single_layer_is_one_node() -> None:
     assert [(node.name, node.op.kind, node.inputs) for node in graph.nodes] == [("conv2d", "conv", ("input",))]
     assert summary(nn.Conv2d(3, 8, 3, stride=2), (3, 9, 9)).layers[0].output_shape == (1, 8, 4, 4)
     assert math.isclose(summary(nn.Conv2d(3, 8, 3), (3, 9, 9)).total_macs, 8 * 7 * 7 * 3 * 9)
+
+
+def test_a_squeeze_excitation_branch_is_no_shrunk_map() -> None:
+    # its pooling to 1x1 feeds only 1x1 convolutions; the main path keeps its size
+    assert check(MobileNetV3Small(), (3, 224, 224)).problems == ()
+
+    class Shrinks(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.down = nn.Conv2d(3, 8, 3, stride=4)
+            self.conv = nn.Conv2d(8, 8, 3, padding=1)
+            self.gate = nn.Sigmoid()
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            y = self.down(x)
+            return self.conv(y) * self.gate(y)
+
+    (warning,) = check(Shrinks(), (3, 3, 3)).problems  # read by running it: the 3x3 conv gets the 1x1 map
+    assert (warning.layer, warning.diagnosis.code) == ("down", "shrunk-to-1x1")
+    assert warning.diagnosis.evidence[1] == "conv slides a 3x3 kernel over it"

@@ -123,10 +123,14 @@ def check(model: object, input: object = None) -> Report:
             except ConvlabError:
                 fallback = None
             if fallback is None:
+                problems += _shrunk(graph, shapes, index - 1)
+                problems.sort(key=lambda problem: problem.index)
                 return Report(graph.name, raw, tuple(problems), index, len(graph.nodes), tuple(inferred))
             shapes[node.name] = fallback
-        problems += _warnings(index, node, inputs, shapes[node.name], graph, convolved)
+        problems += _warnings(index, node, inputs, shapes[node.name], convolved)
         convolved |= node.op.convolves
+    problems += _shrunk(graph, shapes, len(graph.nodes))
+    problems.sort(key=lambda problem: problem.index)  # stable: each layer's error, then its warnings
     return Report(graph.name, raw, tuple(problems), len(graph.nodes), len(graph.nodes), tuple(inferred))
 
 
@@ -156,7 +160,7 @@ def _first_layer(node: Node, inputs: list[tuple[int, ...]], raw: tuple[int, ...]
 
 
 def _warnings(
-    index: int, node: Node, inputs: list[tuple[int, ...]], output: tuple[int, ...], graph: Graph, convolved: bool
+    index: int, node: Node, inputs: list[tuple[int, ...]], output: tuple[int, ...], convolved: bool
 ) -> list[Problem]:
     op, found = node.op, node.op.traps(node.name)
     if op.flattens and not convolved and len(inputs[0]) == 4 and inputs[0][2] * inputs[0][3] > 1:
@@ -170,18 +174,37 @@ def _warnings(
                 "put nn.Conv2d blocks before nn.Flatten()",
             )
         )
-    if len(output) == 4 and output[2:] == (1, 1) and len(inputs[0]) == 4 and inputs[0][2:] != (1, 1):
-        later = graph.nodes[index:]
-        # a transposed convolution upsamples: a 1x1 map before it is no mistake
-        if any(n.op.window() not in (None, (1, 1)) and not n.op.uneven_fields for n in later):
-            found.append(
-                Diagnosis(
+    return [Problem(index, node.name, op.kind, "warning", diagnosis) for diagnosis in found]
+
+
+def _shrunk(graph: Graph, shapes: dict[str, tuple[int, ...]], checked: int) -> list[Problem]:
+    """Layers whose output is already 1x1 while layers after them slide larger kernels over that 1x1 map.
+
+    Only layers fed from it count (a squeeze-excitation branch pools to 1x1 beside the main path), and
+    only where they get the 1x1 map (a transposed convolution upsamples it first: no mistake).
+    """
+    found = []
+    nodes = graph.nodes[:checked]
+    seen = {node.name: node.op.seen_input([shapes[source] for source in node.inputs]) for node in nodes}
+    for index, node in enumerate(nodes, start=1):
+        output, given = shapes[node.name], seen[node.name]
+        if len(output) != 4 or output[2:] != (1, 1) or len(given) != 4 or given[2:] == (1, 1):
+            continue
+        fed = {node.name}
+        for later in nodes[index:]:
+            if not fed.intersection(later.inputs) or not getattr(later.op, "wired", True):
+                continue  # not fed from it, or read by running a model and not known to be
+            fed.add(later.name)
+            window, its_input = later.op.window(), seen[later.name]
+            if window not in (None, (1, 1)) and not later.op.uneven_fields and its_input[2:] == (1, 1):
+                diagnosis = Diagnosis(
                     "shrunk-to-1x1",
                     f"{node.name}: the feature map is already 1x1 but layers with larger kernels follow",
-                    (f"output {output}",),
+                    (f"output {output}", f"{later.name} slides a {window[0]}x{window[1]} kernel over it"),
                     "the input is small for this network, or strides and pools came too early",
                     "use a larger input, or fewer strides/pools",
                     "use a larger input, or fewer strides/pools",
                 )
-            )
-    return [Problem(index, node.name, op.kind, "warning", diagnosis) for diagnosis in found]
+                found.append(Problem(index, node.name, node.op.kind, "warning", diagnosis))
+                break
+    return found

@@ -7,7 +7,8 @@ out and the parameters it owns, as torchinfo does. What is lost is the wiring be
 modules (functional operations in ``forward`` leave no trace), so:
 
 * every module call is a node, in the order it ran, wired to the module whose output it read
-  (or, when a functional operation made its input, to the module that ran before it);
+  (or, when a functional operation made its input, to the module that ran before it, marked as
+  not ``wired``);
 * shapes and parameters are measured, exact whatever the model does;
 * multiply-adds are counted for the modules convlab knows (convolutions, linear layers);
   modules it does not know are *opaque*: their shapes and parameters count, their MACs do not,
@@ -26,7 +27,7 @@ Example:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..errors import ConvlabError, ShapeError
@@ -50,6 +51,7 @@ class Measured(Op):
     owned_params: int
     inner: Op | None = None
     failure: str = ""  # what PyTorch said, for an opaque module that failed
+    wired: bool = True  # its input is the output of the node it reads; False: a functional step came between
     measured: ClassVar[bool] = True
 
     @property
@@ -101,8 +103,6 @@ class _Call:
     input: Shape
     output: Shape | None = None
     params: int = 0
-    failure: str = ""
-    children: list[str] = field(default_factory=list)
 
 
 def _watched(module: Any) -> bool:
@@ -143,9 +143,9 @@ def record(model: Any, input_shape: Shape, why: str = "") -> Graph:
         if not _watched(module):
             return
         tensor = args[0] if args else None
-        label = names.get(id(module), type(module).__name__) or type(module).__name__.lower()
+        label = names.get(id(module)) or type(module).__name__.lower()  # the model itself is named ""
         used = sum(1 for call in calls if call.name == label or call.name.startswith(f"{label}#"))
-        source = made_by.get(id(tensor), calls[-1].name if calls else "input")
+        source = made_by.get(id(tensor), "")  # "": made by a functional step, not by a module
         owned = [p for p in module.parameters(recurse=False) if id(p) not in seen_params]
         seen_params.update(id(p) for p in owned)
         call = _Call(
@@ -200,8 +200,12 @@ def _graph(model: Any, calls: list[_Call], running: list[_Call], failure: BaseEx
         if inner is None:
             opaque.append((type(call.module).__name__, call.name))
         failure_text = str(failure).splitlines()[0] if failure is not None and str(failure) else ""
-        op = Measured(type(call.module).__name__, call.input, call.output, call.params, inner, failure_text)
-        builder.add(call.name, op, call.source if call.source in {n.name for n in builder.nodes} else "input")
+        known = call.source == "input" or call.source in {node.name for node in builder.nodes}
+        source = call.source if known else builder.nodes[-1].name if builder.nodes else "input"  # the one before
+        op = Measured(
+            type(call.module).__name__, call.input, call.output, call.params, inner, failure_text, wired=known
+        )
+        builder.add(call.name, op, source)
         if call is failed:
             break
     if failure is not None and failed is None:
