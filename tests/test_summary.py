@@ -213,7 +213,9 @@ def test_untraceable_torch_models_say_where() -> None:
     where = r"at forward\(\) line \d+: `if x.sum\(\) > 0:`"
     with pytest.raises(ConvlabError, match=where) as raised:
         as_graph(Branchy())  # no input shape to run it with
-    assert (raised.value.fix or "").endswith("or give the input shape, and convlab reads the model by running it")
+    assert (raised.value.fix or "").endswith(
+        'or give its input shape to read it by running it: input_shape="3x224x224"'
+    )
     ran = summary(Branchy(), (1, 4, 4))  # with one, it is read by running it, and says why
     assert re.search(where, ran.notes[0])
     assert [(layer.name, layer.kind, layer.output_shape) for layer in ran.layers] == [

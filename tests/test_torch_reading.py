@@ -237,6 +237,11 @@ def test_cli_reads_a_model_that_imports_a_module_beside_it(
     assert answer["total_params"] == 8 * 3 * 9 + 8
     assert answer["layers"][0]["output_shape"] == [1, 8, 14, 14]
     assert answer["notes"][0].startswith("read by running the model with forward hooks")
+    # without --input it cannot be run: one line, and the fix names the flag
+    assert main(["summary", "--model", f"{tmp_path / 'net.py'}:Net"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.endswith("or give its input shape to read it by running it: --input 3x224x224)\n")
     sys.modules.pop("blocks_17a", None)
 
 

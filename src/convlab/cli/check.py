@@ -48,12 +48,12 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from ..network.check import check
-    from .network import _model
+    from .network import _in_flags, _model
     from .options import as_flags
 
     flags = {"input": "--input"}  # a preset's fix names the input it was built for
 
-    report = check(_model(args), _input(args.input))
+    report = _in_flags(check, _model(args), _input(args.input))
     if args.json:
         print(
             json.dumps(

@@ -157,7 +157,7 @@ def _in_flags(run: Any, *args: Any, **options: Any) -> Any:
     try:
         return run(*args, **options)
     except ConvlabError as error:
-        raise in_flags(error, {"input": "--input"}) from error
+        raise in_flags(error, {"input": "--input", "input_shape": "--input"}) from error
 
 
 def _records(layers: Any) -> list[dict[str, Any]]:

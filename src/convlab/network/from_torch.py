@@ -62,7 +62,7 @@ def _function_op(target: Any, node: Any) -> Op:
         return AdaptiveAvgPool(pair(node.kwargs.get("output_size", node.args[1]), "output_size", minimum=1))
     raise ArgumentTypeError(
         f"node {node.name!r} calls {name}, which convlab cannot summarise",
-        fix="express it with torch.nn layers, +, torch.cat and torch.flatten",
+        fix="express it with torch.nn layers, +, torch.cat and torch.flatten(x, 1)",
     )
 
 
@@ -130,7 +130,7 @@ def trace(model: Any, input_shape: tuple[int, int, int, int] | None = None) -> G
             raise type(error)(
                 error.message,
                 evidence=error.evidence,
-                fix=f"{error.fix}; or give the input shape, and convlab reads the model by running it",
+                fix=f'{error.fix}; or give its input shape to read it by running it: input_shape="3x224x224"',
             ) from None
         from .from_hooks import record
 
