@@ -128,3 +128,9 @@ def test_the_page_reports_a_presets_wrong_input() -> None:
     assert problem["severity"] == "error"
     assert problem["fix"] == "set Input to 3x224x224"
     assert "resnet18 expects 3 channels; got 1; did you mean 3x224x224?" in problem["line"]
+
+
+def test_the_page_gets_what_a_layer_string_inferred() -> None:
+    answer = api.handle("network", {"model": "conv3x3(8) flatten linear(10)", "input": "3x8x8"})
+    assert answer["inferred"] == ["1.conv in_channels=3", "3.linear in_features=288"]  # 8 * 6 * 6
+    assert api.handle("network", {"model": "lenet5"})["inferred"] == []

@@ -244,6 +244,7 @@ def network(request: dict[str, Any]) -> dict[str, Any]:
             "total_macs": 0,
             "final": None,
             "path": [],
+            "inferred": list(report.inferred),
         }
     result = receptive_field(model, shape)
     _limit(len(result.layers), "layers", "the number of layers")
@@ -256,6 +257,7 @@ def network(request: dict[str, Any]) -> dict[str, Any]:
         "final": asdict(result.final),
         "path": list(result.path),
         "problems": problems,
+        "inferred": list(report.inferred),  # the sizes a layer string's layers took from their input
     }
 
 
