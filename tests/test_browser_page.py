@@ -212,7 +212,8 @@ def test_the_tab_bar_is_one_tab_stop_with_arrows_inside(page: object) -> None:
     assert page.get_attribute("#tab-channels", "aria-selected") == "true"
     assert page.is_visible("#view-channels")
     page.keyboard.press("End")
-    assert _focused(page)["id"] == "tab-network"
+    last = page.eval_on_selector_all("[role=tab]", "ts => ts[ts.length - 1].id")
+    assert _focused(page)["id"] == last
     page.keyboard.press("Home")
     assert _focused(page)["id"] == "tab-playground"
     page.keyboard.press("Tab")  # one press leaves the tab bar

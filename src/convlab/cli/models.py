@@ -4,6 +4,9 @@ in a Python file (``--model net.py:Net``). Shared by ``convlab summary``, ``rf``
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 __all__ = ["load_torch_model", "model_from_args"]
@@ -19,13 +22,27 @@ def model_from_args(args: argparse.Namespace) -> Any:
         )
     if args.model_file is None:
         return args.model
-    return load_torch_model(args.model_file)
+    file = args.model_file.rpartition(":")[0] if ":" in args.model_file else args.model_file
+    with _beside(Path(file or ".")):  # it may import a module next to it, as `python net.py` lets it
+        return load_torch_model(args.model_file)
+
+
+@contextmanager
+def _beside(path: Path) -> Iterator[None]:
+    """While loading ``path``: its folder first on ``sys.path``; after, ``sys.path`` as it was."""
+    import sys
+
+    saved = list(sys.path)
+    sys.path.insert(0, str(path.resolve().parent))
+    try:
+        yield
+    finally:
+        sys.path[:] = saved
 
 
 def load_torch_model(spec: str) -> Any:
     """``net.py:Net`` -> ``Net()``; ``net.py`` alone when the file defines one model class."""
     import importlib.util
-    from pathlib import Path
 
     from ..errors import ArgumentError
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from .options import positive_int
+
 _MODEL_HELP = "a preset (lenet5, alexnet, vgg16, resnet18, resnet50, tinyvgg) or a layer string"
 _EPILOG = (
     "layer strings: layers separated by spaces, e.g.\n"
@@ -49,6 +51,13 @@ def add_parser(commands: Any) -> None:
         )
         parser.add_argument("--input", help="input shape C x H x W (presets have their own default)")
         parser.add_argument("--json", action="store_true", help="print JSON")
+        if name == "summary":
+            parser.add_argument(
+                "--depth",
+                type=positive_int,
+                metavar="N",
+                help="show layers nested deeper than N dotted name parts as one row (layer1.0.conv1: depth 3)",
+            )
         if name == "rf":
             parser.add_argument("--check", action="store_true", help="measure it through the engine's backward")
         parser.set_defaults(run=run_summary if name == "summary" else run_rf, flags={"input_shape": "--input"})
@@ -67,13 +76,14 @@ def run_summary(args: argparse.Namespace) -> int:
     from ..network.summary import summary
     from .models import model_from_args
 
-    result = summary(model_from_args(args), args.input)
+    result = summary(model_from_args(args), args.input, depth=args.depth)
     if args.json:
         _print_json(
             result,
             total_params=result.total_params,
             total_macs=result.total_macs,
             total_memory_bytes=result.total_memory_bytes,
+            notes=result.notes,
         )
     else:
         print(result)

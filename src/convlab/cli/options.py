@@ -82,6 +82,14 @@ def in_flags(error: ConvlabError, flags: dict[str, str]) -> ConvlabError:
     """
     if error.fix is None or not flags:
         return error
+    diagnosis = error.diagnosis
+    if diagnosis is not None:
+        diagnosis = replace(diagnosis, fix=as_flags(diagnosis.fix, flags))
+    return error.with_fix(as_flags(error.fix, flags), diagnosis)
+
+
+def as_flags(fix: str, flags: dict[str, str]) -> str:
+    """A Python fix (``input="3x224x224"``) written as the command's flags (``--input 3x224x224``)."""
 
     def as_flag(match: re.Match[str]) -> str:
         flag, value = flags[match.group(1)], match.group(2)
@@ -91,10 +99,7 @@ def in_flags(error: ConvlabError, flags: dict[str, str]) -> ConvlabError:
 
     names = "|".join(re.escape(name) for name in sorted(flags, key=len, reverse=True))
     pattern = rf"\b({names})=(\([^)]*\)|\[[^\]]*\]|'[^']*'|\"[^\"]*\"|[^\s;,]+)"
-    diagnosis = error.diagnosis
-    if diagnosis is not None:
-        diagnosis = replace(diagnosis, fix=re.sub(pattern, as_flag, diagnosis.fix))
-    return error.with_fix(re.sub(pattern, as_flag, error.fix), diagnosis)
+    return re.sub(pattern, as_flag, fix)
 
 
 _NEGATIVE = re.compile(r"-\d")  # -1,0 or -1x2: a value, though argparse would take it for a flag

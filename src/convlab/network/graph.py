@@ -148,6 +148,8 @@ class Op:
     global_view: ClassVar[bool] = False  # every output sees the whole input: fields stop being local here
     flattens: ClassVar[bool] = False  # it turns a feature map into a vector (too early before any convolution)
     uneven_fields: ClassVar[bool] = False  # neighbouring outputs see fields of different sizes
+    takes_features: ClassVar[bool] = False  # it reads (N, F) vectors, so a network may start with it
+    measured: ClassVar[bool] = False  # its shapes were measured by running a model, its wiring is not known
 
     def window(self) -> Pair | None:
         """The kernel it slides over the input, or None if it slides none."""
@@ -192,6 +194,10 @@ class Op:
     def output_shape(self, inputs: list[Shape], name: str) -> Shape:
         return inputs[0]
 
+    def seen_input(self, inputs: list[Shape]) -> Shape:
+        """The shape of its first input, as the summary shows it (a measured layer's is what it really got)."""
+        return inputs[0]
+
     def params(self, inputs: list[Shape]) -> int:
         return 0
 
@@ -204,6 +210,13 @@ class Op:
 
     def describe(self) -> str:
         return self.kind
+
+    def inferred(self, inputs: list[Shape]) -> dict[str, int]:
+        """The sizes it takes from what reaches it because it declares none (``{"in_channels": 3}``).
+
+        ``replace(op, **op.inferred(inputs))`` is the layer built for those inputs: a fixed layer.
+        """
+        return {}
 
     def fallback_output(self, inputs: list[Shape], name: str) -> Shape | None:
         """The output had the input been what the layer declares it was built for; None if it declares nothing.
@@ -298,10 +311,26 @@ class Graph:
 
     name: str
     nodes: tuple[Node, ...]
+    designed_for: Shape | None = None  # a fixed network's (C, H, W): any other input is checked against it
+    notes: tuple[str, ...] = ()  # how it was read, when that limits what it tells (a summary prints them)
 
     @property
     def output(self) -> str:
         return self.nodes[-1].name
+
+    def built_for(self, input_shape: Shape) -> Graph:
+        """The graph with every size its layers infer (in_channels, in_features, ...) fixed for ``input_shape``.
+
+        ``input_shape`` is (C, H, W); the result remembers it as ``designed_for``.
+        """
+        shapes: dict[str, Shape] = {"input": (1, *input_shape)}
+        nodes = []
+        for node in self.nodes:
+            inputs = [shapes[source] for source in node.inputs]
+            op = replace(node.op, **node.op.inferred(inputs))  # type: ignore[type-var]
+            shapes[node.name] = op.output_shape(inputs, node.name)
+            nodes.append(replace(node, op=op))
+        return Graph(self.name, tuple(nodes), tuple(input_shape), self.notes)
 
 
 @dataclass

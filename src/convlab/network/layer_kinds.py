@@ -173,6 +173,9 @@ class Conv(Op):
     def macs(self, inputs: list[Shape], output: Shape) -> int:
         return math.prod(output) * (inputs[0][1] // self.groups) * math.prod(self.kernel_size)
 
+    def inferred(self, inputs: list[Shape]) -> dict[str, int]:
+        return {"in_channels": inputs[0][1]} if self.in_channels is None and len(inputs[0]) == 4 else {}
+
     def fallback_output(self, inputs: list[Shape], name: str) -> Shape | None:
         if self.in_channels is None or len(inputs[0]) != 4:
             return None
@@ -287,6 +290,9 @@ class ConvTranspose(Op):
             (h, w), self.kernel_size, self.stride, self.padding, self.output_padding, self.dilation
         )
         return (n, self.out_channels, *size)
+
+    def inferred(self, inputs: list[Shape]) -> dict[str, int]:
+        return {"in_channels": inputs[0][1]} if self.in_channels is None and len(inputs[0]) == 4 else {}
 
     def fallback_output(self, inputs: list[Shape], name: str) -> Shape | None:
         if self.in_channels is None or len(inputs[0]) != 4:
@@ -598,6 +604,7 @@ class Linear(Op):
     nn_layers: ClassVar[tuple[str, ...]] = ("Linear",)
     global_view: ClassVar[bool] = True
     flattens: ClassVar[bool] = True
+    takes_features: ClassVar[bool] = True
 
     def output_shape(self, inputs: list[Shape], name: str) -> Shape:
         features = inputs[0][-1] if len(inputs[0]) == 2 else None
@@ -605,6 +612,9 @@ class Linear(Op):
             declared = self.in_features if self.in_features is not None else math.prod(inputs[0][1:])
             raise named(name, linear_mismatch(declared, self.out_features, inputs[0]))
         return (inputs[0][0], self.out_features)
+
+    def inferred(self, inputs: list[Shape]) -> dict[str, int]:
+        return {"in_features": inputs[0][1]} if self.in_features is None and len(inputs[0]) == 2 else {}
 
     def fallback_output(self, inputs: list[Shape], name: str) -> Shape | None:
         return (inputs[0][0], self.out_features)
@@ -698,6 +708,9 @@ class BatchNorm(Op):
             raise named(name, norm_mismatch(self.num_features, inputs[0]))
         return inputs[0]
 
+    def inferred(self, inputs: list[Shape]) -> dict[str, int]:
+        return {"num_features": inputs[0][1]} if self.num_features is None else {}
+
     def fallback_output(self, inputs: list[Shape], name: str) -> Shape | None:
         return inputs[0]  # normalisation keeps the shape; the fix is to the layer, not to what follows
 
@@ -768,6 +781,7 @@ class Activation(Op):
         "Identity",
         "Softmax",
         "Hardswish",
+        "Hardsigmoid",
         "ELU",
     )
     nn_layers: ClassVar[tuple[str, ...]] = ("ReLU", "Sigmoid", "Tanh", "Dropout")

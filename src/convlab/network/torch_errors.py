@@ -24,7 +24,11 @@ def torch_error(error: BaseException, model: Any, example_input: Any) -> Convlab
 
     Returns a convlab error whose ``__cause__`` is the original exception.
     """
-    problems = check(model, tuple(example_input.shape)).errors
+    try:
+        problems = check(model, tuple(example_input.shape)).errors
+    except ConvlabError as unreadable:  # the model could not be read for this input: say why, keep the cause
+        unreadable.__cause__ = error
+        return unreadable
     dtypes = (
         {str(p.dtype).removeprefix("torch.") for p in model.parameters()}
         if hasattr(model, "parameters")

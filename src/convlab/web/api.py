@@ -205,6 +205,13 @@ def _conv(request: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _on_the_page(text: str) -> str:
+    """A preset's Python fix (``input="3x224x224"``) in the page's words: the Input field."""
+    import re
+
+    return re.sub(r'\binput="([^"]+)"', r"set Input to \1", text)
+
+
 def network(request: dict[str, Any]) -> dict[str, Any]:
     """Summary, receptive fields and the stack check of a preset or layer string."""
     from dataclasses import asdict
@@ -220,7 +227,12 @@ def network(request: dict[str, Any]) -> dict[str, Any]:
     shape = request.get("input") or None
     report = check(model, shape)  # first: it reports every problem, where the summary would stop at one
     problems = [
-        {"severity": p.severity, "line": p.line(), "code": p.diagnosis.code, "fix": p.diagnosis.fix}
+        {
+            "severity": p.severity,
+            "line": _on_the_page(p.line()),
+            "code": p.diagnosis.code,
+            "fix": _on_the_page(p.diagnosis.fix),
+        }
         for p in report.problems
     ]
     if not report.ok:
@@ -233,6 +245,7 @@ def network(request: dict[str, Any]) -> dict[str, Any]:
             "total_macs": 0,
             "final": None,
             "path": [],
+            "inferred": list(report.inferred),
         }
     result = receptive_field(model, shape)
     _limit(len(result.layers), "layers", "the number of layers")
@@ -245,6 +258,7 @@ def network(request: dict[str, Any]) -> dict[str, Any]:
         "final": asdict(result.final),
         "path": list(result.path),
         "problems": problems,
+        "inferred": list(report.inferred),  # the sizes a layer string's layers took from their input
     }
 
 
