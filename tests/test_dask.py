@@ -147,3 +147,21 @@ def test_import_convlab_does_not_import_dask() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, env=environment_for_the_convlab_under_test()
     )
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_a_local_cluster_of_two_worker_processes_gives_the_in_memory_result() -> None:
+    """The real engine: two worker processes with a memory limit each, dask's own scheduler."""
+    distributed = pytest.importorskip("distributed")
+    rng = np.random.default_rng(7)
+    x, w, b = rng.standard_normal((1, 2, 200, 160)), rng.standard_normal((4, 2, 5, 5)), rng.standard_normal(4)
+    settings_ = {"stride": 2, "padding": 3, "dilation": 2, "padding_mode": "reflect"}
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, memory_limit="1GiB", dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        lazy = conv2d(da.from_array(x, chunks=(1, 1, (60, 140), 80)), w, b, **settings_, algorithm="im2col")
+        tiled = client.compute(lazy).result()
+    whole = F.conv2d(x, w, b, **settings_, algorithm="im2col")
+    check("dask.conv2d on a LocalCluster", tiled, whole, scale_of(x, w, b, settings_), inputs=(x, w))

@@ -12,5 +12,6 @@ scheduler runs them: threads, processes, or a ``distributed`` cluster.
 from __future__ import annotations
 
 from .conv import conv2d
+from .model import apply
 
-__all__ = ["conv2d"]
+__all__ = ["apply", "conv2d"]

@@ -18,10 +18,10 @@ import numpy as np
 from .._arrays import float_arrays
 from ..functional.conv import conv2d as conv2d_in_memory
 from ..functional.geometry import ConvGeometry, ConvSettings, conv2d_geometry, with_batch_axis
-from .checks import dask_input, spatial_chunks
+from .checks import dask_input
 from .edges import pad_edges
-from .stitch import stitch
-from .tiles import Reach, Tile, merge_small_chunks, plan_axis
+from .stitch import plan, stitch
+from .tiles import Reach, Tile
 
 __all__ = ["conv2d"]
 
@@ -106,12 +106,7 @@ def conv2d(
         None if b is None else b.shape,
         original_shape=tuple(int(n) for n in input.shape),  # type: ignore[attr-defined]
     )
-    reaches = _reaches(geometry)
-    chunks = spatial_chunks(x)
-    merged = [merge_small_chunks(chunks[axis], max(reaches[axis].halo, reaches[axis].jump)) for axis in range(2)]
-    if tuple(merged) != chunks:
-        x = x.rechunk({2: merged[0], 3: merged[1]})
-    rows, cols = (plan_axis(merged[axis], geometry.output_size[axis], reaches[axis]) for axis in range(2))
+    x, rows, cols = plan(x, _reaches(geometry), geometry.output_size)
     padded = pad_edges(x, geometry.padding, geometry.padding_mode)
     unpadded = ConvSettings(
         geometry.kernel_size, geometry.stride, ((0, 0), (0, 0)), geometry.dilation, geometry.groups, "zeros"

@@ -12,12 +12,25 @@ from typing import Any
 
 import numpy as np
 
-from .tiles import Tile
+from .checks import spatial_chunks
+from .tiles import Reach, Tile, merge_small_chunks, plan_axis
 
-__all__ = ["stitch"]
+__all__ = ["plan", "stitch"]
 
 TileFunction = Callable[..., Any]
 """``function(block, row_tile, col_tile)`` -> the tile's output (n, channels, rows, cols) as a NumPy array."""
+
+
+def plan(x: Any, reaches: tuple[Reach, Reach], output_size: tuple[int, int]) -> tuple[Any, list[Tile], list[Tile]]:
+    """The tiles along H and W, and ``x`` with chunks smaller than the halo or the jump merged into a neighbour."""
+    chunks = spatial_chunks(x)
+    merged = tuple(
+        merge_small_chunks(chunks[axis], max(reaches[axis].halo, reaches[axis].jump)) for axis in range(2)
+    )
+    if merged != chunks:
+        x = x.rechunk({2: merged[0], 3: merged[1]})
+    rows, cols = (plan_axis(merged[axis], output_size[axis], reaches[axis]) for axis in range(2))
+    return x, rows, cols
 
 
 def stitch(
