@@ -14,11 +14,11 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from . import bench, check, draw, exercises, explain, flatten, lab, network, serve, size, tour
+from . import apply, bench, check, draw, exercises, explain, flatten, lab, network, serve, size, tour
 
 __all__ = ["main"]
 
-_COMMANDS = (tour, lab, explain, draw, exercises, flatten, size, network, check, serve, bench)
+_COMMANDS = (tour, lab, explain, draw, exercises, flatten, size, network, check, apply, serve, bench)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -46,5 +46,5 @@ def pad_edges(x: Any, padding: Pad2d, mode: str) -> Any:
             pieces.insert(0, _strip(x, axis, index[:before], mode))
         if after:
             pieces.append(_strip(x, axis, index[len(index) - after :], mode))
-        x = da.concatenate(pieces, axis=axis)  # type: ignore[no-untyped-call]
+        x = da.concatenate(pieces, axis=axis)
     return x

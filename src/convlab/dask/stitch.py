@@ -71,4 +71,4 @@ def stitch(
                 )
             )
         grid.append(line)
-    return da.block(grid)  # type: ignore[no-untyped-call]
+    return da.block(grid)
