@@ -11,7 +11,19 @@ scheduler runs them: threads, processes, or a ``distributed`` cluster.
 
 from __future__ import annotations
 
-from .conv import conv2d
-from .model import apply
+from typing import Any
 
 __all__ = ["apply", "conv2d"]
+
+
+def __getattr__(name: str) -> Any:
+    """``conv2d`` and ``apply`` on first use: the tile arithmetic in :mod:`.tiles` needs no dask to be read."""
+    if name == "conv2d":
+        from .conv import conv2d
+
+        return conv2d
+    if name == "apply":
+        from .model import apply
+
+        return apply
+    raise AttributeError(f"module 'convlab.dask' has no attribute {name!r}")

@@ -35,7 +35,7 @@ from ..network.graph import Graph
 from ..network.summary import LayerRecord, analyse
 from .checks import dask_input
 from .stitch import plan, stitch
-from .tiles import Reach, Tile
+from .tiles import Tile, aligned_crop, field_reach
 
 __all__ = ["apply", "local_front"]
 
@@ -96,22 +96,6 @@ def _check_runnable(layers: list[Any]) -> None:
             )
 
 
-def _reaches(record: LayerRecord) -> tuple[Reach, Reach]:
-    """Each axis's reach from the receptive field: size, jump and start of the model's last layer."""
-    assert record.rf is not None
-    reaches = []
-    for axis in range(2):
-        jump, half = round(record.jump[axis]), (record.rf[axis] - 1) / 2
-        reaches.append(Reach(jump, round(record.start[axis] - half), round(record.start[axis] + half)))
-    return reaches[0], reaches[1]
-
-
-def _crop(tile: Tile, reach: Reach, length: int) -> Tile:
-    """The tile's read clipped to the image, its start moved back to a multiple of the jump."""
-    start = max(0, tile.read[0]) // reach.jump * reach.jump
-    return Tile(tile.out, (start, min(length, tile.read[1])))
-
-
 def _run_tile(block: Any, rows: Tile, cols: Tile, *, layers: list[Any], jumps: tuple[int, int]) -> Any:
     """The model on one crop; the output units of the tile cut out of the crop's output."""
     from .. import nn
@@ -170,10 +154,10 @@ def apply(model: object, input: object) -> Any:
     x, unbatched = with_batch_axis(x.astype(dtype) if x.dtype != dtype else x, "input", OP)
     graph, _ = as_graph(_front_model(front))
     record = _final(graph, tuple(int(n) for n in x.shape))
-    reaches = _reaches(record)
+    reaches = field_reach(record.rf, record.jump, record.start)  # type: ignore[arg-type]  # local: rf is set
     x, rows, cols = plan(x, reaches, (record.output_shape[2], record.output_shape[3]))
-    rows = [_crop(tile, reaches[0], x.shape[2]) for tile in rows]
-    cols = [_crop(tile, reaches[1], x.shape[3]) for tile in cols]
+    rows = [aligned_crop(tile, reaches[0], x.shape[2]) for tile in rows]
+    cols = [aligned_crop(tile, reaches[1], x.shape[3]) for tile in cols]
     function = partial(_run_tile, layers=front, jumps=(reaches[0].jump, reaches[1].jump))
     out = stitch(x, rows, cols, function, record.output_shape[1], dtype)
     return out[0] if unbatched else out

@@ -17,7 +17,7 @@ import itertools
 import math
 from dataclasses import dataclass
 
-__all__ = ["Reach", "Tile", "merge_small_chunks", "plan_axis"]
+__all__ = ["Reach", "Tile", "aligned_crop", "field_reach", "merge_small_chunks", "plan_axis"]
 
 
 @dataclass(frozen=True)
@@ -102,3 +102,30 @@ def plan_axis(chunks: tuple[int, ...], outputs: int, reach: Reach) -> list[Tile]
         if end > begin:
             tiles.append(Tile((begin, end), reach.reads((begin, end))))
     return tiles
+
+
+def field_reach(
+    size: tuple[float, float], jump: tuple[float, float], start: tuple[float, float]
+) -> tuple[Reach, Reach]:
+    """Each axis's reach from a receptive field: unit ``i``'s field is centred on ``start + i * jump``.
+
+    Example:
+        >>> field_reach((12.0, 12.0), (4.0, 4.0), (5.5, 5.5))[0]  # conv3x3 conv3x3 maxpool2 conv3x3 maxpool2
+        Reach(jump=4, first=0, last=11)
+    """
+    reaches = []
+    for axis in range(2):
+        half = (size[axis] - 1) / 2
+        reaches.append(Reach(round(jump[axis]), round(start[axis] - half), round(start[axis] + half)))
+    return reaches[0], reaches[1]
+
+
+def aligned_crop(tile: Tile, reach: Reach, length: int) -> Tile:
+    """The tile's read clipped to the image (``length`` cells), its start moved back to a multiple of the jump.
+
+    A network run on a crop that starts at a multiple of its jump makes the whole image's
+    output units ``start / jump`` onwards: every layer's windows fall where they fall on the
+    whole image.
+    """
+    start = max(0, tile.read[0]) // reach.jump * reach.jump
+    return Tile(tile.out, (start, min(length, tile.read[1])))
