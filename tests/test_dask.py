@@ -165,3 +165,47 @@ def test_a_local_cluster_of_two_worker_processes_gives_the_in_memory_result() ->
         tiled = client.compute(lazy).result()
     whole = F.conv2d(x, w, b, **settings_, algorithm="im2col")
     check("dask.conv2d on a LocalCluster", tiled, whole, scale_of(x, w, b, settings_), inputs=(x, w))
+
+
+def _tasks_done(dask_scheduler: Any) -> int:
+    return sum(task.state == "memory" for task in dask_scheduler.tasks.values())
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_run_still_gives_the_exact_result() -> None:
+    """The cluster runs the dead worker's tasks again; every task is pure, so the result does not change."""
+    import logging
+    import os
+    import signal
+    import time
+
+    distributed = pytest.importorskip("distributed")
+    image = da.random.default_rng(11).standard_normal((4, 1, 256, 256), chunks=(1, 1, 32, 32))  # made by tasks
+    x, w = image.compute(), np.random.default_rng(11).standard_normal((2, 1, 7, 7))
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            memory_limit="1GiB",
+            dashboard_address=None,
+            silence_logs=logging.CRITICAL,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        lazy = conv2d(image, w, padding=3, algorithm="im2col")
+        future = client.compute(lazy)
+        deadline = time.monotonic() + 120
+        while client.run_on_scheduler(_tasks_done) < 30 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not future.done(), "the run ended before a worker could be killed: make it longer"
+        victim = next(iter(client.scheduler_info()["workers"]))
+        os.kill(client.run(os.getpid, workers=[victim])[victim], signal.SIGKILL)
+        tiled = future.result()
+    check(
+        "killed worker",
+        tiled,
+        F.conv2d(x, w, padding=3, algorithm="im2col"),
+        scale_of(x, w, None, {"padding": 3}),
+        inputs=(x, w),
+    )
