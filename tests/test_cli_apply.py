@@ -158,3 +158,22 @@ def test_an_output_larger_than_the_free_disk_is_refused_before_starting(
     assert main(["apply", "conv3x3(8,p1)", "--image", str(path), "--out", str(tmp_path / "out.zarr")]) == 2
     assert "free on its disk" in _error_line(capsys)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["image.npy"]
+
+
+@pytest.mark.slow
+def test_an_existing_cluster_by_its_address(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--scheduler tcp://...: the tiles run on a cluster started elsewhere; its workers' peaks are printed."""
+    import logging
+
+    distributed = pytest.importorskip("distributed")
+    path, image = _image(tmp_path, (1, 60, 50))
+    out = tmp_path / "out.zarr"
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+    ) as cluster:
+        argv = ["apply", "conv3x3(2,p1) relu maxpool2", "--image", str(path), "--out", str(out), "--chunk", "16"]
+        assert main([*argv, "--scheduler", cluster.scheduler_address]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("peak memory tcp://") == 2
+    model, _ = from_layer_string("conv3x3(2,p1) relu maxpool2", 1, 0)
+    _same(_written(out), model.eval()(image[None]))
