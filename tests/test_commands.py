@@ -31,6 +31,7 @@ COMMANDS = [
     "summary",
     "rf",
     "check",
+    "apply",
     "serve",
     "bench",
     "train",

@@ -26,6 +26,7 @@ LAYERS = {
     "nn": 4,
     "network": 5,
     "optim": 5,  # optimizers update nn parameters
+    "dask": 6,  # tiled convolution and networks on dask arrays: beside the lesson, above nn and network
     "lesson": 6,  # the lesson explains networks, so it may use them; networks never use the lesson
     "train": 6,  # the training loop runs nn models built by the network, updated by optim
     "data": 6,  # bundled data, and the model convlab trained (built by train's model files)

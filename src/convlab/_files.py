@@ -16,7 +16,15 @@ from pathlib import Path
 
 from .errors import ArgumentError
 
-__all__ = ["PICTURE_SUFFIXES", "atomic_path", "make_folder", "output_folder", "writable_file", "write_text"]
+__all__ = [
+    "PICTURE_SUFFIXES",
+    "atomic_folder",
+    "atomic_path",
+    "make_folder",
+    "output_folder",
+    "writable_file",
+    "write_text",
+]
 
 PICTURE_SUFFIXES = (".png", ".gif", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 """Extensions convlab can write pictures as (PIL and matplotlib both know these)."""
@@ -115,6 +123,37 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         raise _cannot_write(target, error) from None
     except BaseException:  # KeyboardInterrupt included: Ctrl-C must not leave a half-written file
         temporary.unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def atomic_folder(path: str | os.PathLike[str], replace: bool = False) -> Iterator[Path]:
+    """:func:`atomic_path` for a folder (a zarr array): written under a temporary name beside ``path``, then
+    renamed into place; on any failure the temporary folder is removed.
+
+    An existing ``path`` is refused unless ``replace``; then it is moved aside, and deleted only once the
+    new folder stands in its place.
+    """
+    import shutil
+
+    target = Path(path)
+    if target.exists() and not replace:
+        raise ArgumentError(
+            f"{str(target)!r} exists already", fix="pass --force to replace it, or choose another name"
+        )
+    temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.partial{target.suffix}")
+    try:
+        yield temporary
+        old = target.with_name(f".{target.name}.{secrets.token_hex(4)}.old{target.suffix}")
+        if target.exists():
+            os.replace(target, old)
+        os.replace(temporary, target)
+        shutil.rmtree(old, ignore_errors=True)
+    except OSError as error:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise _cannot_write(target, error) from None
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
         raise
 
 

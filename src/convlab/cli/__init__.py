@@ -14,12 +14,27 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from . import bench, check, draw, exercises, explain, flatten, lab, network, options, serve, size, tour, train
+from . import (
+    apply,
+    bench,
+    check,
+    draw,
+    exercises,
+    explain,
+    flatten,
+    lab,
+    network,
+    options,
+    serve,
+    size,
+    tour,
+    train,
+)
 from .warning_lines import warnings_as_lines
 
 __all__ = ["main"]
 
-_COMMANDS = (tour, lab, explain, draw, exercises, flatten, size, network, check, train, serve, bench)
+_COMMANDS = (tour, lab, explain, draw, exercises, flatten, size, network, check, train, apply, serve, bench)
 
 
 class _Parser(argparse.ArgumentParser):
