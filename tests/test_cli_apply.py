@@ -124,7 +124,6 @@ def test_zarr_tif_and_png_inputs_and_a_saved_state(tmp_path: Path, capsys: pytes
     [
         (["conv3x3(1)", "--out", "OUT/out.png"], "must name a .zarr array"),
         (["conv3x3(1)", "--image", "missing.npy"], "does not exist"),
-        (["state.npz"], "holds weights but not the layers"),
         (["resnet18"], "residual or branching"),
         (["conv3x3(1) convt2x2(1,s2)"], "cannot run tile by tile"),
         (["conv3x3(1)", "--scheduler", "gpu"], "is not threads, processes or tcp://ADDRESS"),
@@ -133,10 +132,8 @@ def test_zarr_tif_and_png_inputs_and_a_saved_state(tmp_path: Path, capsys: pytes
 def test_refusals_are_one_line_with_exit_code_2(
     argv: list[str], said: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path, _ = _image(tmp_path)
+    path, _ = _image(tmp_path, (3, 70, 90))  # three channels, as resnet18 expects
     given = [arg.replace("OUT", str(tmp_path)) for arg in argv]
-    if given[0] == "state.npz":
-        given[0] = str(tmp_path / "state.npz")
     defaults = {"--image": str(path), "--out": str(tmp_path / "out.zarr")}
     for flag, value in defaults.items():
         if flag not in given:
@@ -144,6 +141,27 @@ def test_refusals_are_one_line_with_exit_code_2(
     assert main(["apply", *given]) == 2
     assert said in _error_line(capsys)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["image.npy"]
+
+
+def test_a_model_file_runs_on_its_own_and_a_bare_state_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from convlab.network.sequential import sequential
+    from convlab.train import save_model
+
+    path, image = _image(tmp_path)
+    model = sequential("conv3x3(2,p1) relu conv3x3(1)", (image.shape[0], 8, 8), seed=3).eval()
+    save_model(model, tmp_path / "model.npz")
+    model.save(tmp_path / "state.npz")
+    out = tmp_path / "out.zarr"
+    argv = ["apply", str(tmp_path / "model.npz"), "--image", str(path), "--out", str(out), "--chunk", "8"]
+    assert main(argv) == 0
+    assert "its own weights" in capsys.readouterr().out
+    _same(_written(out), model(image[None]))
+    argv = ["apply", str(tmp_path / "state.npz"), "--image", str(path), "--out", str(tmp_path / "again.zarr")]
+    assert main(argv) == 2
+    assert "holds weights but not the layers" in _error_line(capsys)
+    assert not (tmp_path / "again.zarr").exists()
 
 
 def test_an_output_larger_than_the_free_disk_is_refused_before_starting(

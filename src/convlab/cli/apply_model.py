@@ -2,7 +2,8 @@
 
 A layer string becomes a ``convlab.nn.Sequential`` with PyTorch's initialisation drawn
 from ``--seed`` (each layer from the seed plus its index), so a run can be repeated;
-``--weights model.npz`` then loads a state written by ``module.save``. A torch model file
+``--weights state.npz`` then loads a state written by ``module.save``. A ``model.npz`` written by
+``convlab train`` or ``convlab.train.save_model`` holds its layers too and is read on its own. A torch model file
 is a whole module saved with ``torch.save(model, path)``; its weights are read as they are.
 """
 
@@ -112,6 +113,25 @@ def from_torch_file(path: Path) -> tuple[Any, str]:
     return nn.from_torch(module).eval(), f"the torch model in {str(path)!r}, its own weights"
 
 
+def from_model_file(path: Path, weights: str | None) -> tuple[Any, str]:
+    """A model.npz with its layer string (``convlab train`` writes one), in eval mode, and its note."""
+    from ..train.model_files import read_model as read_saved
+
+    if not path.is_file():
+        raise ArgumentError(f"MODEL file {str(path)!r} does not exist", fix="check the path")
+    if weights is not None:
+        raise ArgumentError("--weights is for a layer string; a model.npz has its own", fix="drop --weights")
+    try:
+        saved = read_saved(path)
+    except ArgumentError:
+        raise ArgumentError(
+            f"MODEL {str(path)!r} is not a model.npz with its layers: "
+            "a saved state holds weights but not the layers",
+            fix=f'pass the layers and the state: convlab apply "conv3x3(8,p1) relu" --weights {path} ...',
+        ) from None
+    return saved.model, f"the model in {str(path)!r} ({saved.layers}), its own weights"
+
+
 def read_model(model: str, channels: int, seed: int, weights: str | None) -> tuple[Any, str]:
     """MODEL as an nn model in eval mode, and a note that says what it is and where its weights came from."""
     path = Path(model)
@@ -122,10 +142,7 @@ def read_model(model: str, channels: int, seed: int, weights: str | None) -> tup
             raise ArgumentError("--weights is for a layer string; a torch file has its own", fix="drop --weights")
         return from_torch_file(path)
     if path.suffix.lower() == ".npz":
-        raise ArgumentError(
-            f"MODEL {model!r}: a saved state holds weights but not the layers",
-            fix=f'pass the layers and the state: convlab apply "conv3x3(8,p1) relu" --weights {model} ...',
-        )
+        return from_model_file(path, weights)
     chain, note = from_layer_string(model, channels, seed)
     if weights is not None:
         chain.load(weights)
