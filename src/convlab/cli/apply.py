@@ -19,7 +19,7 @@ def add_parser(commands: Any) -> None:
         "array written under a temporary name and renamed when complete. MODEL is a layer string or a "
         "preset (initial weights drawn from --seed, or a state saved by module.save given as --weights), "
         "or a torch model file (.pt/.pth saved with torch.save(model, path)). Needs the extra: "
-        'pip install "convlab[dask]".',
+        'pip install -e ".[dask]".',
         epilog="examples:\n"
         '  convlab apply "conv3x3(8,p1) relu conv3x3(8,p1) relu conv3x3(1,p1)" --image big.npy --out out.zarr\n'
         "  convlab apply net.pt --image scan.tif --out out.zarr --scheduler processes --workers 2\n"
@@ -171,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
     except ImportError:
         from ..errors import ArgumentError
 
-        raise ArgumentError("convlab apply needs Dask", fix='pip install "convlab[dask]"') from None
+        raise ArgumentError("convlab apply needs Dask", fix='pip install -e ".[dask]"') from None
     from .._files import atomic_folder
     from .._memory import shown_bytes
     from ..dask import apply

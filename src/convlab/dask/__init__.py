@@ -1,6 +1,6 @@
 """convlab on Dask: exact tiled convolution and whole-network inference for arrays larger than memory.
 
-Needs the optional extra ``dask`` (``pip install "convlab[dask]"``); ``import convlab``
+Needs the optional extra ``dask`` (``pip install -e ".[dask]"``); ``import convlab``
 never imports dask, only ``import convlab.dask`` does.
 
 Each output chunk is computed from its input chunk plus a halo: for one convolution the
