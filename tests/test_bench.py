@@ -63,7 +63,13 @@ def test_the_json_has_ratio_gflops_and_memory(saved: tuple[dict[str, Any], dict[
             assert (numbers["traced_peak_bytes"] is None) == (peer == "torch")
             assert numbers["speedup"] == pytest.approx(numbers["one_thread_s"] / numbers["seconds"])
         assert row["ratio"] == pytest.approx(row["peers"]["convlab"]["seconds"] / row["peers"]["torch"]["seconds"])
-    assert loaded["overhead"]["convlab"]["us_per_call"] > 0
+    overhead = loaded["overhead"]
+    for peer in ("convlab", "torch"):
+        assert overhead[peer]["us_per_call"] > 0
+        assert overhead[peer]["layer_us_per_call"] > 0
+    assert overhead["ratio"] == pytest.approx(
+        overhead["convlab"]["us_per_call"] / overhead["torch"]["us_per_call"]
+    )
     assert loaded["machine"]["cores"] >= 1
 
 

@@ -183,11 +183,19 @@ def markdown(result: dict[str, Any], chart_path: str | None = None) -> str:
         lines += ["", f"**Python overhead per call**, {overhead['shape']}, in one process:", ""]
         for peer in ("convlab", "torch"):
             entry = overhead.get(peer, {})
-            value = (
-                f"{entry['us_per_call']:.1f} µs" if "us_per_call" in entry else f"failed ({entry.get('error')})"
+            if "us_per_call" not in entry:
+                lines.append(f"- {peer}: failed ({entry.get('error')})")
+                continue
+            layer = entry.get("layer_us_per_call")
+            shown = f"{entry['us_per_call']:.1f} µs per `conv2d` call"
+            lines.append(f"- {peer}: {shown}" + (f", {layer:.1f} µs per `Conv2d` forward" if layer else ""))
+        if "ratio" in overhead:
+            layer_ratio = overhead.get("layer_ratio")
+            lines.append(
+                f"- ratio convlab / torch: {overhead['ratio']:.2f} for `conv2d`"
+                + (f", {layer_ratio:.2f} for `Conv2d`" if layer_ratio else "")
+                + f" (target: at most {overhead.get('target_ratio', 3.0):.0f})"
             )
-            target = f" (target: under {overhead['target_us']:.0f} µs)" if peer == "convlab" else ""
-            lines.append(f"- {peer}: {value} per `conv2d` call{target}")
     notes = sorted(
         {error for row in rows for peer in row["peers"].values() for error in peer.get("errors", [])}
         | {peer["error"] for row in rows for peer in row["peers"].values() if "error" in peer}
