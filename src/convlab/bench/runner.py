@@ -156,6 +156,7 @@ def _aggregate(case: Case, op: str, rounds: list[dict[str, Any]]) -> dict[str, A
         "gflops": case.flops(op) / seconds / 1e9,
         "rss_extra_bytes": int(statistics.median(r["rss_extra_bytes"] for r in good)),
         "rss_method": good[0]["rss_method"],
+        "rss_call_bytes": int(statistics.median(r["rss_call_bytes"] for r in good)),
         "traced_peak_bytes": int(statistics.median(traced)) if traced else None,
         "errors": [r["error"] for r in rounds if "error" in r],
         "workers": rounds,
@@ -206,12 +207,14 @@ def _measure_row(
         if torch_s and "seconds" in result:
             result["vs_torch"] = result["seconds"] / torch_s
     ours = results.get("convlab", {}).get("seconds")
+    our_memory, torch_memory = (results.get(peer, {}).get("rss_call_bytes") for peer in ("convlab", "torch"))
     return {
         "case": case.name,
         "op": op,
         "shape": case.to_json(),
         "flops": case.flops(op),
         "ratio": ours / torch_s if ours and torch_s else None,
+        "memory_ratio": our_memory / torch_memory if our_memory is not None and torch_memory else None,
         "peers": results,
     }
 
