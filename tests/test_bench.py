@@ -61,10 +61,19 @@ def test_the_json_has_ratio_gflops_and_memory(saved: tuple[dict[str, Any], dict[
             assert numbers["gflops"] > 0
             assert numbers["timed_calls"] == 1
             assert numbers["rss_extra_bytes"] >= 0
+            assert numbers["rss_call_bytes"] >= 0
             assert (numbers["traced_peak_bytes"] is None) == (peer == "torch")
             assert numbers["speedup"] == pytest.approx(numbers["one_thread_s"] / numbers["seconds"])
         assert row["ratio"] == pytest.approx(row["peers"]["convlab"]["seconds"] / row["peers"]["torch"]["seconds"])
-    assert loaded["overhead"]["convlab"]["us_per_call"] > 0
+        memory = [row["peers"][peer]["rss_call_bytes"] for peer in ("convlab", "torch")]
+        assert row["memory_ratio"] == (pytest.approx(memory[0] / memory[1]) if memory[1] else None)
+    overhead = loaded["overhead"]
+    for peer in ("convlab", "torch"):
+        assert overhead[peer]["us_per_call"] > 0
+        assert overhead[peer]["layer_us_per_call"] > 0
+    assert overhead["ratio"] == pytest.approx(
+        overhead["convlab"]["us_per_call"] / overhead["torch"]["us_per_call"]
+    )
     assert loaded["machine"]["cores"] >= 1
 
 
@@ -73,6 +82,8 @@ def test_the_tables_and_chart_are_written(saved: tuple[dict[str, Any], dict[str,
     paths = saved[1]
     assert "| layer" in text
     assert "ratio" in text
+    assert "later call convlab / torch" in text  # the memory ratio per layer
+    assert "ratio convlab / torch:" in text  # the per-call overhead's
     assert TINY.name in text
     assert "Reproduce: `pytest`" in text
     try:

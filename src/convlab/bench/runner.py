@@ -162,6 +162,7 @@ def _aggregate(case: Case | TrainingCase, op: str, rounds: list[dict[str, Any]])
         "gflops": case.flops(op) / seconds / 1e9,
         "rss_extra_bytes": int(statistics.median(r["rss_extra_bytes"] for r in good)),
         "rss_method": good[0]["rss_method"],
+        "rss_call_bytes": int(statistics.median(r["rss_call_bytes"] for r in good)),
         "traced_peak_bytes": int(statistics.median(traced)) if traced else None,
         "errors": [r["error"] for r in rounds if "error" in r],
         "workers": rounds,
@@ -217,29 +218,43 @@ def _measure_row(
         if torch_s and "seconds" in result:
             result["vs_torch"] = result["seconds"] / torch_s
     ours = results.get("convlab", {}).get("seconds")
+    our_memory, torch_memory = (results.get(peer, {}).get("rss_call_bytes") for peer in ("convlab", "torch"))
     return {
         "case": case.name,
         "op": op,
         "shape": case.to_json(),
         "flops": case.flops(op),
         "ratio": ours / torch_s if ours and torch_s else None,
+        "memory_ratio": our_memory / torch_memory if our_memory is not None and torch_memory else None,
         "peers": results,
     }
 
 
 def _overhead(settings: Settings, say: Callable[[str], None]) -> dict[str, Any]:
-    from .overhead import TARGET_US
+    """Per-call overhead on Lab 1, both libraries in each worker; the median over rounds of each figure."""
+    from .overhead import TARGET_RATIO, TARGET_US
 
-    rounds: dict[str, list[dict[str, Any]]] = {p: [] for p in ("convlab", "torch") if p in settings.peers}
-    args = [f"--calls={settings.overhead_calls}", f"--blocks={settings.overhead_blocks}"]
-    for _ in range(settings.rounds):
-        for peer in rounds:
-            rounds[peer].append(_run_worker("overhead", [peer, *args], settings.timeout, settings.threads))
-    result: dict[str, Any] = {"shape": "input 1x1x4x4, kernel 1x1x2x2 (Lab 1), float32", "target_us": TARGET_US}
-    for peer, reports in rounds.items():
-        good = [r["us_per_call"] for r in reports if "us_per_call" in r]
-        result[peer] = {"us_per_call": statistics.median(good)} if good else {"error": reports[0].get("error")}
-    say(f"per-call overhead: {json.dumps({p: result[p] for p in rounds})}")
+    peers = [p for p in ("convlab", "torch") if p in settings.peers]
+    args = [*peers, f"--calls={settings.overhead_calls}", f"--blocks={settings.overhead_blocks}"]
+    reports = [_run_worker("overhead", args, settings.timeout, settings.threads) for _ in range(settings.rounds)]
+    good = [report for report in reports if "error" not in report]
+    result: dict[str, Any] = {
+        "shape": "input 1x1x4x4, kernel 1x1x2x2 (Lab 1), float32",
+        "target_us": TARGET_US,
+        "target_ratio": TARGET_RATIO,
+    }
+    for peer in peers:
+        if not good:
+            result[peer] = {"error": reports[0].get("error")}
+            continue
+        result[peer] = {
+            key: statistics.median(report[peer][key] for report in good)
+            for key in ("us_per_call", "layer_us_per_call")
+        }
+    for key in ("ratio", "layer_ratio"):
+        if good and key in good[0]:
+            result[key] = statistics.median(report[key] for report in good)
+    say(f"per-call overhead: {json.dumps(result)}")
     return result
 
 

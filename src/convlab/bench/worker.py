@@ -9,7 +9,9 @@ In order: a call on a tiny input of the same layer (loads the code paths and
 starts the thread pools), then the first full-size call with its peak extra
 resident memory, then ``--warmup`` more calls, then up to ``--repeat`` timed
 calls (fewer once ``--budget`` seconds are spent, never fewer than
-``--least``), then, for NumPy-based libraries, one call under tracemalloc.
+``--least``), then one more call's peak extra resident memory (the cost of every
+call once the first has filled the workspace cache) and, for NumPy-based
+libraries, one call under tracemalloc.
 """
 
 from __future__ import annotations
@@ -64,6 +66,8 @@ def measure(
         timed.setup()
         timed.call()
     times = time_calls(timed.call, timed.setup, repeat, budget, least)
+    timed.setup()
+    rss_call, _ = peak_extra_rss(timed.call)  # a later call: what every call needs once workspaces are cached
     traced = None
     if timed.numpy:
         timed.setup()
@@ -77,6 +81,7 @@ def measure(
         **summarize(times),
         "rss_extra_bytes": rss,
         "rss_method": rss_method,
+        "rss_call_bytes": rss_call,
         "traced_peak_bytes": traced,
     }
 

@@ -13,6 +13,7 @@ the kernel spans ``dilation * (kernel - 1) + 1`` input cells)::
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import cast, overload
 
 from .._args import Array, Pad2d, Pair, conv_padding, flag, padding_mode, pair
@@ -179,7 +180,7 @@ class ConvGeometry:
             self.kernel_size, self.stride, self.padding, self.dilation, self.groups, self.padding_mode
         )
 
-    @property
+    @cached_property
     def padded_size(self) -> Pair:
         """(H + top + bottom, W + left + right)."""
         (top, bottom), (left, right) = self.padding
@@ -197,7 +198,7 @@ class ConvGeometry:
     def weight_shape(self) -> tuple[int, int, int, int]:
         return (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
 
-    @property
+    @cached_property
     def layout(self) -> Layout:
         return Layout(
             self.kernel_size,
@@ -284,6 +285,83 @@ def conv2d_geometry(
         settings: settings already normalised (and warned about) by :func:`conv_settings`; they replace
             stride, padding, dilation, groups and padding_mode_.
     """
+    key = (
+        (input_shape, weight_shape, bias_shape, settings)
+        if settings is not None
+        else _geometry_key(
+            input_shape, weight_shape, bias_shape, (stride, padding, dilation, groups, padding_mode_)
+        )
+    )
+    cached = _GEOMETRIES.get(key) if key is not None else None
+    if cached is not None:
+        return cached
+    geometry = _checked_conv2d_geometry(
+        op,
+        input_shape,
+        weight_shape,
+        stride,
+        padding,
+        dilation,
+        groups,
+        padding_mode_,
+        bias_shape,
+        original_shape,
+        settings,
+    )
+    # Settings given as ConvSettings were warned about where they were made; raw ones are kept only when they warn
+    # of nothing, so every call that should warn still does.
+    if key is not None and (settings is not None or not _warns(geometry)):
+        if len(_GEOMETRIES) >= GEOMETRY_CACHE_SIZE:
+            _GEOMETRIES.clear()
+        _GEOMETRIES[key] = geometry
+    return geometry
+
+
+GEOMETRY_CACHE_SIZE = 256
+"""Geometries kept for calls that repeat their shapes and settings (a training loop, a layer called again)."""
+_GEOMETRIES: dict[object, ConvGeometry] = {}
+
+
+def _plain(value: object) -> bool:
+    """An int, a str or a pair of ints, exactly: values that compare equal only to themselves (True == 1 and
+    1.0 == 1 would otherwise find the entry of a valid 1 and skip their own errors)."""
+    if type(value) is int or type(value) is str:
+        return True
+    if type(value) is not tuple or len(value) != 2:
+        return False
+    return type(value[0]) is int and type(value[1]) is int
+
+
+def _geometry_key(
+    input_shape: tuple[int, ...], weight_shape: tuple[int, ...], bias_shape: object, arguments: tuple[object, ...]
+) -> tuple[object, ...] | None:
+    """The cache key of a call with raw settings, or None when one is not plainly an int, str or pair of ints."""
+    for value in arguments:
+        if not _plain(value):
+            return None
+    return (input_shape, weight_shape, bias_shape, arguments)
+
+
+def _warns(geometry: ConvGeometry) -> bool:
+    """Whether these settings, given raw, warn: a quiet trap, or 'same' padding split unevenly."""
+    (top, bottom), (left, right) = geometry.padding
+    traps = quiet_traps("", geometry.kernel_size, geometry.stride, geometry.padding, geometry.dilation)
+    return bool(traps) or top != bottom or left != right
+
+
+def _checked_conv2d_geometry(
+    op: str,
+    input_shape: tuple[int, ...],
+    weight_shape: tuple[int, ...],
+    stride: object,
+    padding: object,
+    dilation: object,
+    groups: object,
+    padding_mode_: object,
+    bias_shape: tuple[int, ...] | None,
+    original_shape: tuple[int, ...] | None,
+    settings: ConvSettings | None,
+) -> ConvGeometry:
     axes = "out_channels, in_channels/groups, kH, kW"
     two_d = "a 2-D kernel needs out and in channel axes: weight = weight[None, None]"
     _check_operands(op, input_shape, weight_shape, axes, two_d if len(weight_shape) == 2 else None)
