@@ -31,6 +31,7 @@ COMMANDS = [
     "summary",
     "rf",
     "check",
+    "train",
     "serve",
     "bench",
 ]
