@@ -31,10 +31,10 @@ COMMANDS = [
     "summary",
     "rf",
     "check",
+    "train",
     "apply",
     "serve",
     "bench",
-    "train",
 ]
 
 
