@@ -78,10 +78,10 @@ def test_an_unknown_flag_points_to_its_commands_help(argv: list[str], capsys: py
 def test_check_without_an_input_is_refused_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     line = _one_error_line(["check", "conv3x3(8) relu"], capsys)
     assert "no input shape of its own" in line
-    assert line.endswith("(fix: --input 3,224,224)")
+    assert line.endswith("(fix: --input 3x224x224)")
     with pytest.raises(ArgumentError, match="no input shape of its own") as raised:
         check("conv3x3(8) relu")
-    assert raised.value.fix == "input=(3, 224, 224)"
+    assert raised.value.fix == 'input="3x224x224"'
     assert check("lenet5").ok  # a preset brings its own input
 
 

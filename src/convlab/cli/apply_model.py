@@ -20,33 +20,17 @@ TORCH_SUFFIXES = (".pt", ".pth")
 
 
 def _layer(op: Any, channels: int, seed: int) -> Any:
-    """The convlab layer that runs one layer-string op, for an input with ``channels`` channels."""
-    from .. import nn
-    from ..network import layer_kinds as kinds
+    """The convlab layer that runs one layer-string op, for an input with ``channels`` channels, in eval mode
+    (a batch norm with fresh statistics: mean 0, variance 1); None for a layer no tile can run."""
+    import numpy as np
 
-    if isinstance(op, kinds.Conv):
-        return nn.Conv2d(
-            channels,
-            op.out_channels,
-            op.kernel_size,
-            op.stride,
-            op.padding,
-            op.dilation,
-            op.groups,
-            op.bias,
-            seed=seed,
-        )
-    if isinstance(op, kinds.Pool) and op.mode == "max":
-        return nn.MaxPool2d(op.kernel_size, op.stride, op.padding, op.dilation, ceil_mode=op.ceil_mode)
-    if isinstance(op, kinds.Pool):
-        return nn.AvgPool2d(op.kernel_size, op.stride, op.padding, ceil_mode=op.ceil_mode)
-    if isinstance(op, kinds.BatchNorm):
-        return nn.BatchNorm2d(channels, eps=op.eps).eval()  # fresh statistics: mean 0, variance 1
-    if isinstance(op, kinds.Activation) and op.name in ("relu", "sigmoid", "tanh"):
-        return {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}[op.name]()
-    if isinstance(op, kinds.Activation) and op.name in ("identity", "dropout"):
-        return nn.Dropout(0.0).eval()
-    return None
+    if op.uneven_fields:  # a transposed convolution: no single halo serves every tile
+        return None
+    try:
+        layer = op.layer((1, channels, 64, 64), seed, np.float32)  # the registry builds it (the size is unused)
+    except ArgumentError:
+        return None
+    return layer.eval()
 
 
 def from_layer_string(text: str, channels: int, seed: int) -> tuple[Any, str]:

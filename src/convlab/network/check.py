@@ -101,7 +101,7 @@ def check(model: object, input: object = None) -> Report:
     if input is None and default is None:
         raise ArgumentError(
             "this model has no input shape of its own (only presets do): check needs the input",
-            fix="input=(3, 224, 224)",
+            fix='input="3x224x224"',
         )
     raw = given if given is not None else (1, *default) if default else ()
     array = hasattr(input, "shape")
