@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from convlab.errors import ArgumentError
-from convlab.functional import reference
+from convlab.functional import conv2d
 from convlab.train.kernel import learn_edge_kernel
 
 
@@ -23,9 +23,11 @@ def test_any_random_start_converges_to_the_lessons_kernel(seed: int) -> None:
 def test_each_step_is_a_gradient_step_on_the_mean_squared_error() -> None:
     run = learn_edge_kernel(steps=8, lr=0.5, seed=3)
     image, target = run.image, run.target
-    np.testing.assert_array_equal(target, reference.conv2d(image[None, None], np.array([[[[-1.0, 1.0]]]]))[0, 0])
+    np.testing.assert_array_equal(
+        target, conv2d(image[None, None], np.array([[[[-1.0, 1.0]]]]), algorithm="reference")[0, 0]
+    )
     for step, kernel in enumerate(run.kernels[:-1]):
-        output = reference.conv2d(image[None, None], kernel.reshape(1, 1, 1, 2))[0, 0]
+        output = conv2d(image[None, None], kernel.reshape(1, 1, 1, 2), algorithm="reference")[0, 0]
         error = output - target
         assert run.losses[step] == pytest.approx(np.mean(error**2), rel=1e-12)
         # d/dw of mean((w0 * left + w1 * right - t)^2): the lesson's pairs, weighted by the error
