@@ -208,7 +208,7 @@ def test_the_table_shows_input_size_kernel_and_parameter_share(capsys: pytest.Ca
     conv = lines[3]
     # 8*3*9 + 8 = 224 of 224 + 1290 = 1514 parameters: 14.8%
     assert conv.split()[:11] == ["1.conv", "conv", "3x3,", "8,", "p1", "(1,", "3,", "8,", "8)", "(1,", "8,"]
-    assert conv.split()[13:16] == ["3", "224", "14.8%"]
+    assert conv.split()[13:16] == ["3x3", "224", "14.8%"]
     assert "85.2%" in lines[7]
     assert main(["summary", "resnet18", "--depth", "1"]) == 0
     assert "layer1   14 layers" in capsys.readouterr().out

@@ -68,7 +68,7 @@ def summary_table(summary: Summary) -> str:
             layer.description,
             str(layer.input_shape),
             str(layer.output_shape),
-            pair_text(layer.kernel) if layer.kernel else "-",
+            f"{layer.kernel[0]}x{layer.kernel[1]}" if layer.kernel else "-",  # 3x3, as the kind column writes it
             f"{layer.params:,}",
             share(layer.params, total),
             count(layer.macs) if layer.macs else "-",

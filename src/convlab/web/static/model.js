@@ -296,8 +296,9 @@
       const line = document.createElement("div"); line.className = "term";
       const sign = (text) => { const s = document.createElement("span"); s.className = "op"; s.textContent = text; return s; };
       const total = document.createElement("span"); total.className = "total"; total.textContent = fmt(term.total);
+      const sum = document.createElement("span"); sum.className = "sum"; sum.append(sign("sum"), " ", total);
       line.append(table(term.window, `channel ${term.channel} window`), sign("×"), table(term.kernel, "kernel"),
-                  sign("→"), table(term.products, "products"), sign("sum"), total);
+                  sign("→"), table(term.products, "products"), sum);  // "sum 0.115" stays one piece when a line wraps
       line.title = term.equation;
       return line;
     });
