@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -119,3 +120,69 @@ def test_asking_for_an_algorithm_that_cannot_do_it() -> None:
         F.conv2d(np.zeros((1, 1, 8, 8)), np.zeros((1, 1, 5, 5)), algorithm="winograd")
     with pytest.raises(ArgumentError, match="'auto' or one of"):
         F.conv2d(np.zeros((1, 1, 8, 8)), np.zeros((1, 1, 3, 3)), algorithm="magic")
+
+
+BY_ROWS_CALLS: list[int] = []
+
+
+@pytest.fixture
+def by_rows_counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """im2col's copy-free weight gradient, counting its calls."""
+    by_rows = im2col._weight_grad_by_rows
+    monkeypatch.setattr(im2col, "_weight_grad_by_rows", lambda *args: BY_ROWS_CALLS.append(1) or by_rows(*args))
+    return BY_ROWS_CALLS
+
+
+def test_stride_1_weight_gradient_by_rows_matches_torch(by_rows_counted: list[int]) -> None:
+    """Large enough outputs take the copy-free GEMMs over row runs; values, and NaN and Inf, as PyTorch's."""
+
+    @settings(max_examples=30)
+    @given(
+        groups=st.integers(1, 3),
+        per_group=st.integers(1, 3),
+        out_per_group=st.integers(1, 3),
+        kernel=st.tuples(st.integers(1, 5), st.integers(1, 5)),
+        dilation=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+        padding=st.tuples(st.integers(0, 3), st.integers(0, 3)),
+        size=st.tuples(st.integers(44, 56), st.integers(44, 56)),  # outputs of 32x32 or more
+        batch=st.integers(1, 3),
+        odd=st.sampled_from(["none", "inf", "nan", "transposed"]),
+        seed=st.integers(0, 2**16),
+    )
+    def check(
+        groups: int,
+        per_group: int,
+        out_per_group: int,
+        kernel: tuple[int, int],
+        dilation: tuple[int, int],
+        padding: tuple[int, int],
+        size: tuple[int, int],
+        batch: int,
+        odd: str,
+        seed: int,
+    ) -> None:
+        count("weight gradient by rows")
+        rng = np.random.default_rng(seed)
+        x = rng.standard_normal((batch, groups * per_group, *size))
+        if odd == "transposed":  # a non-contiguous input, as an unpadded input reaches the algorithm
+            x = np.ascontiguousarray(x.transpose(0, 1, 3, 2)).transpose(0, 1, 3, 2)
+        elif odd != "none":  # one non-finite pixel anywhere (in the border columns it takes the packed columns)
+            x[tuple(int(rng.integers(0, n)) for n in x.shape)] = np.inf if odd == "inf" else np.nan
+        shape = (groups * out_per_group, per_group, *kernel)
+        out = [n + 2 * p - d * (k - 1) for n, p, d, k in zip(size, padding, dilation, kernel)]
+        grad = rng.standard_normal((batch, shape[0], *out))
+        by_rows_counted.clear()
+        ours = F.conv2d_weight_grad(x, shape, grad, 1, padding, dilation, groups, algorithm="im2col")
+        expected = torch.nn.grad.conv2d_weight(
+            torch.from_numpy(x), shape, torch.from_numpy(grad), 1, padding, dilation, groups
+        ).numpy()
+        values = batch * x.shape[1] * kernel[0] * kernel[1] * out[0] * out[1]
+        if odd in ("none", "transposed") and values >= im2col.COMPILED_MIN_VALUES:
+            assert by_rows_counted, "a finite, large enough stride-1 call takes the copy-free path"
+        np.testing.assert_array_equal(np.isnan(ours), np.isnan(expected))
+        finite = np.isfinite(expected)
+        np.testing.assert_array_equal(ours[~finite], expected[~finite])
+        scale = np.abs(expected[finite]).max(initial=1.0)
+        np.testing.assert_allclose(ours[finite], expected[finite], rtol=1e-10, atol=1e-12 * scale)
+
+    check()

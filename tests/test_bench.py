@@ -14,6 +14,7 @@ from convlab.bench import naive, runner, worker
 from convlab.bench.cases import CASES, Case
 from convlab.bench.peers import prepare
 from convlab.bench.report import MARKERS, markdown, write_docs
+from convlab.bench.training import TRAINING_CASES, TrainingCase, measure_training, prepare_training
 from convlab.cli import main
 
 TINY = Case("tiny 3x3 2->3 8x8", (1, 2, 8, 8), (3, 2, 3, 3), padding=1)
@@ -60,10 +61,19 @@ def test_the_json_has_ratio_gflops_and_memory(saved: tuple[dict[str, Any], dict[
             assert numbers["gflops"] > 0
             assert numbers["timed_calls"] == 1
             assert numbers["rss_extra_bytes"] >= 0
+            assert numbers["rss_call_bytes"] >= 0
             assert (numbers["traced_peak_bytes"] is None) == (peer == "torch")
             assert numbers["speedup"] == pytest.approx(numbers["one_thread_s"] / numbers["seconds"])
         assert row["ratio"] == pytest.approx(row["peers"]["convlab"]["seconds"] / row["peers"]["torch"]["seconds"])
-    assert loaded["overhead"]["convlab"]["us_per_call"] > 0
+        memory = [row["peers"][peer]["rss_call_bytes"] for peer in ("convlab", "torch")]
+        assert row["memory_ratio"] == (pytest.approx(memory[0] / memory[1]) if memory[1] else None)
+    overhead = loaded["overhead"]
+    for peer in ("convlab", "torch"):
+        assert overhead[peer]["us_per_call"] > 0
+        assert overhead[peer]["layer_us_per_call"] > 0
+    assert overhead["ratio"] == pytest.approx(
+        overhead["convlab"]["us_per_call"] / overhead["torch"]["us_per_call"]
+    )
     assert loaded["machine"]["cores"] >= 1
 
 
@@ -72,6 +82,8 @@ def test_the_tables_and_chart_are_written(saved: tuple[dict[str, Any], dict[str,
     paths = saved[1]
     assert "| layer" in text
     assert "ratio" in text
+    assert "later call convlab / torch" in text  # the memory ratio per layer
+    assert "ratio convlab / torch:" in text  # the per-call overhead's
     assert TINY.name in text
     assert "Reproduce: `pytest`" in text
     try:
@@ -146,3 +158,27 @@ def test_the_scipy_peer_computes_what_convlab_computes() -> None:
 def test_bench_command_refuses_a_filter_that_matches_nothing(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "--only", "no such layer"]) == 2
     assert "matches no case" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        TrainingCase("tiny block", "block", (4, 8, 6, 6), 0),
+        TrainingCase("tiny digits", "digits_cnn", (4, 1, 8, 8), 0),
+    ],
+    ids=["block", "digits"],
+)
+def test_a_training_step_is_the_same_step_in_both_libraries(case: TrainingCase) -> None:
+    pytest.importorskip("torch")
+    ours, theirs = prepare_training("convlab", case), prepare_training("torch", case)
+    for _ in range(3):  # the same model, batch and optimizer: the losses agree step after step
+        np.testing.assert_allclose(float(ours()), float(theirs()), rtol=1e-5)  # type: ignore[arg-type]
+
+
+def test_a_training_worker_reports_its_step() -> None:
+    case = TrainingCase("tiny digits", "digits_cnn", (4, 1, 8, 8), 100)
+    assert TrainingCase.from_json(json.loads(json.dumps(case.to_json()))) == case
+    result = measure_training("convlab", case, repeat=2, warmup=0)
+    assert result["n"] == 2
+    assert result["op"] == "train step"
+    assert {c.name for c in TRAINING_CASES} == {"train resnet block 3x3 64->64 32x32", "train digits_cnn 1x8x8"}

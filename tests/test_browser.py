@@ -147,3 +147,17 @@ def test_readable_on_a_narrow_window(page: object) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 440  # nothing forces sideways scrolling
     page.set_viewport_size({"width": 1280, "height": 800})
+
+
+def test_network_view_reports_a_presets_wrong_input(page: object) -> None:
+    page.click("#tab-network")
+    page.fill("#model", "resnet18")
+    page.press("#model", "Tab")
+    page.fill("#net-input", "1x224x224")
+    page.click("#summarize")
+    page.wait_for_function("document.querySelector('#problems').textContent.includes('expects 3 channels')")
+    problems = page.text_content("#problems")
+    assert "resnet18 expects 3 channels; got 1; did you mean 3x224x224?" in problems
+    assert "fix: set Input to 3x224x224" in problems
+    assert "11,689,512" not in page.text_content("#net-table")  # no table for a network that does not fit
+    page.screenshot(path=str(GALLERY / "web-network-wrong-input.png"))

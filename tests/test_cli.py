@@ -148,6 +148,9 @@ def test_the_tour_walks_the_lesson_and_writes_its_files(
         "features-camera.png",
         "rf-resnet18.png",
         "params.png",
+        "kernel-descent.png",
+        "learned-filters.png",
+        "learned-features.png",
     }
     assert "lab1-explain.png: out[1, 0] = 4" in printed
     assert (out / "tour.txt").read_text().startswith("convlab tour")

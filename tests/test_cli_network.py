@@ -60,6 +60,21 @@ def test_padding_solver(capsys: pytest.CaptureFixture[str]) -> None:
     assert data["padding"] == [3, 4, 3, 4]
 
 
+def test_padding_solver_names_torchs_same_and_what_equal_sides_change(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["size", "--want", "same", "--input", "10", "--kernel", "4"]) == 0
+    out = capsys.readouterr().out
+    assert 'nn.Conv2d(..., padding="same") pads exactly this' in out
+    assert "cannot give this" not in out
+    assert main(["size", "--want", "same", "--input", "224", "--kernel", "7", "--stride", "2", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["padding"] == [2, 3, 2, 3]
+    assert data["torch_padding"] == [3, 3]
+    assert not data["torch_same"]
+    said = "\n".join(data["explanation"])
+    assert "one cell more than needed" in said
+    assert "one cell up and left" in said
+
+
 def test_summary_table_and_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["summary", "resnet18"]) == 0
     assert "total: 11,689,512 params" in capsys.readouterr().out

@@ -31,6 +31,8 @@ COMMANDS = [
     "summary",
     "rf",
     "check",
+    "train",
+    "apply",
     "serve",
     "bench",
 ]

@@ -7,7 +7,6 @@ import pytest
 from hypothesis import given, settings
 
 import convlab.functional as F
-from convlab.functional import reference
 from tests.oracle import assert_conv2d_matches_torch, check, count, grad_for, magnitude
 from tests.strategies import ConvConfig, conv_configs
 
@@ -40,25 +39,25 @@ def test_reference_algorithm_matches_torch(cfg: ConvConfig) -> None:
 @settings(max_examples=250)
 @given(conv_configs(max_per_group=2, max_kernel=3))
 def test_fast_path_equals_the_lessons_loop(cfg: ConvConfig) -> None:
-    """The im2col engine and convlab.functional.reference agree on forward and both gradients."""
+    """The im2col engine and the lesson's loop (algorithm="reference") agree on forward and both gradients."""
     count("conv2d fast == reference")
     x, w, b = cfg.arrays()
-    out = reference.conv2d(x, w, b, **cfg.kwargs())
+    out = F.conv2d(x, w, b, **cfg.kwargs(), algorithm="reference")
     grad = _grad_for(cfg, out)
-    scale = reference.conv2d(np.abs(x), np.abs(w), magnitude(b), **cfg.kwargs())
+    scale = F.conv2d(np.abs(x), np.abs(w), magnitude(b), **cfg.kwargs(), algorithm="reference")
     check("conv2d fast vs loop", F.conv2d(x, w, b, **cfg.kwargs()), out, scale, inputs=(x, w))
     check(
         "input_grad fast vs loop",
         F.conv2d_input_grad(x.shape, w, grad, **cfg.kwargs()),
-        reference.conv2d_input_grad(x.shape, w, grad, **cfg.kwargs()),
-        reference.conv2d_input_grad(x.shape, np.abs(w), np.abs(grad), **cfg.kwargs()),
+        F.conv2d_input_grad(x.shape, w, grad, **cfg.kwargs(), algorithm="reference"),
+        F.conv2d_input_grad(x.shape, np.abs(w), np.abs(grad), **cfg.kwargs(), algorithm="reference"),
         inputs=(w, grad),
     )
     check(
         "weight_grad fast vs loop",
         F.conv2d_weight_grad(x, w.shape, grad, **cfg.kwargs()),
-        reference.conv2d_weight_grad(x, w.shape, grad, **cfg.kwargs()),
-        reference.conv2d_weight_grad(np.abs(x), w.shape, np.abs(grad), **cfg.kwargs()),
+        F.conv2d_weight_grad(x, w.shape, grad, **cfg.kwargs(), algorithm="reference"),
+        F.conv2d_weight_grad(np.abs(x), w.shape, np.abs(grad), **cfg.kwargs(), algorithm="reference"),
         inputs=(x, grad),
     )
 

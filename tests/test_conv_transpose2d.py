@@ -6,7 +6,6 @@ import numpy as np
 from hypothesis import given, settings
 
 import convlab.functional as F
-from convlab.functional import reference
 from tests.oracle import (
     assert_conv_transpose2d_matches_torch,
     check,
@@ -35,18 +34,18 @@ def test_conv_transpose2d_and_gradients_match_torch_float32(cfg: TransposeConfig
 @settings(max_examples=150)
 @given(transpose_configs())
 def test_the_stamping_loops_match_the_fast_path_and_torch(cfg: TransposeConfig) -> None:
-    """reference.conv_transpose2d and its two gradient loops against the fast path and PyTorch."""
+    """conv_transpose2d and its two gradients by the loop (algorithm="reference") vs the fast path and PyTorch."""
     count("conv_transpose2d loops == fast == torch")
     x, w, b = cfg.arrays()
     kw = cfg.kwargs()
-    out = reference.conv_transpose2d(x, w, b, **kw)
+    out = F.conv_transpose2d(x, w, b, **kw, algorithm="reference")
     grad = grad_for(cfg.seed, out)
     theirs = torch_conv_transpose2d(cfg, x, w, b, grad)
     scale = torch_conv_transpose2d(cfg, magnitude(x), magnitude(w), magnitude(b), magnitude(grad))
     loops = {
         "output": out,
-        "input": reference.conv_transpose2d_input_grad(x.shape, w, grad, **kw),
-        "weight": reference.conv_transpose2d_weight_grad(x, w.shape, grad, **kw),
+        "input": F.conv_transpose2d_input_grad(x.shape, w, grad, **kw, algorithm="reference"),
+        "weight": F.conv_transpose2d_weight_grad(x, w.shape, grad, **kw, algorithm="reference"),
     }
     fast = {
         "output": F.conv_transpose2d(x, w, b, **kw),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -219,11 +220,15 @@ def test_check_an_image_file_as_pil_reads_it(tmp_path: Path, capsys: pytest.Capt
     from PIL import Image
 
     Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(tmp_path / "photo.png")
-    assert (
-        main(["check", "conv3x3(8)", "--input", str(tmp_path / "photo.png")]) == 0
-    )  # a layer string has no in_channels
-    assert main(["check", "resnet18", "--input", str(tmp_path / "photo.png"), "--json"]) == 0
-    capsys.readouterr()
+    assert main(["check", "conv3x3(8)", "--input", str(tmp_path / "photo.png")]) == 0
+    assert "inferred from the input: 1.conv in_channels=32" in capsys.readouterr().out  # and says so
+    # a preset is the published network: the picture as PIL reads it is channels last, and the fix says how
+    assert main(["check", "resnet18", "--input", str(tmp_path / "photo.png"), "--json"]) == 1
+    problem = json.loads(capsys.readouterr().out)["problems"][0]
+    assert problem["code"] == "hwc-image"
+    assert problem["layer"] == "conv1"
+    assert "expects 3 channels; got 32: 32x32x3 is channels-last" in problem["message"]
+    assert problem["fix"].startswith("x = x.transpose(2, 0, 1)")
 
 
 def test_the_catalogue_in_docs_is_up_to_date() -> None:

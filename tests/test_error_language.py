@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 import convlab
 from convlab.cli import main
 from convlab.errors import ArgumentError, ShapeError
+from convlab.network.shapes import conv2d_output_size
 from convlab.viz.features import feature_maps
 
 IMAGE = [[1, 2, 0, 0], [5, 3, 0, 4], [2, 1, 3, 1], [0, 2, 1, 2]]
@@ -55,3 +59,98 @@ def test_an_unknown_kernel_name(capsys: pytest.CaptureFixture[str], tmp_path: Pa
     assert raised.value.fix == 'kernels=["sobel_x"]'
     line = _cli_error(["draw", "features", "--kernel", "sobelx", "--out", str(tmp_path / "features.png")], capsys)
     assert line.endswith("(fix: --kernel sobel_x)")
+
+
+# --- every command: the fix is written as its flags (or, for a layer string, as the layer string) -----------
+
+PYTHON_ASSIGNMENT = re.compile(r"\b[a-z_]+=")  # padding=1, at=(0, 0), input_shape="..."
+
+COMMAND_FIXES = [
+    (["lab", "size", "--stride", "0"], "use --stride 1 or larger"),
+    (["lab", "size", "--kernel-size", "9"], "--padding 2   # pad by at least 2"),
+    (["lab", "manual_conv", "--dilation", "0"], "use --dilation 1 or larger"),
+    (["size", "--input", "5", "--kernel", "7"], "--padding 1   # pad by at least 1"),
+    (["size", "--input", "5", "--kernel", "0"], "use --kernel 1 or larger"),
+    (["size", "--input", "5", "--kernel", "3", "--stride", "2", "--padding", "same"], "--padding 1,1"),
+    (["summary", "conv5x5(32) conv5x5(32)", "--input", "3x4x4"], "conv5x5(32,p1)   # pad by at least 1"),
+    (["summary", "conv5x5(32)"], "--input 3x224x224"),
+    (["summary", "maxpool(3,p2)", "--input", "3x8x8"], "use maxpool(3,p1) or less"),
+    (["rf", "conv5x5(32,s2) relu", "--input", "3x4x4"], "conv5x5(32,s2,p1)"),
+    (["check", "conv5x5(32)", "--input", "{out}.npy"], "give a shape such as 3x224x224, or a file"),
+    (
+        ["explain", "--image", "1 2; 3 4", "--kernel", "1 1; 1 1", "--stride", "2", "--padding", "same"],
+        "--padding 0,0",
+    ),
+    (
+        ["explain", "--image", "1 2; 3 4", "--kernel", "1 1; 1 1", "--padding-mode", "reflect", "--padding", "3"],
+        "use --padding-mode replicate or --padding-mode zeros",
+    ),
+    (
+        ["draw", "window", "--image", "1 2; 3 4", "--kernel", "1 1 1; 1 1 1; 1 1 1", "--out", "{out}.gif"],
+        "--padding 1",
+    ),
+    (
+        ["draw", "window", "--lab", "manual_conv", "--transposed", "--padding", "5", "--out", "{out}.gif"],
+        "use --padding 2 or less",
+    ),
+    (["draw", "explain", "--lab", "manual_conv", "--channel", "2", "--out", "{out}.png"], "--channel 0"),
+    (["draw", "rf", "conv5x5(8)", "--input", "1x4x4", "--out", "{out}.png"], "conv5x5(8,p1)"),
+    (["draw", "params", "--kernel-size", "0", "--out", "{out}.png"], "use --kernel-size 1 or larger"),
+    (["draw", "gallery", "--out", "{file}"], "--out convlab-gallery"),
+    (["flatten", "--outputs", "0"], "use --outputs 1 or larger"),
+    (["exercises", "9"], "convlab exercises 2"),
+    (["serve", "--port", "99999"], "--port 8000, or --port 0 for any free one"),
+]
+
+
+@pytest.mark.parametrize(("argv", "fix"), COMMAND_FIXES, ids=[" ".join(argv[:2]) for argv, _ in COMMAND_FIXES])
+def test_every_command_writes_its_fix_in_its_own_flags(
+    argv: list[str], fix: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "a-file").write_text("")
+    argv = [part.format(out=tmp_path / "picture", file=tmp_path / "a-file") for part in argv]
+    line = _cli_error(argv, capsys)
+    written = line.partition("(fix: ")[2]
+    assert fix in written
+    assert not PYTHON_ASSIGNMENT.search(written), line
+
+
+def test_check_lists_a_layer_strings_problems_with_layer_string_fixes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "conv5x5(32) conv5x5(32)", "--input", "3x4x4"]) == 1
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.endswith(
+        "fix: conv5x5(32,p1)   # pad by at least 1 on each side along H, or use a smaller kernel"
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(size=st.integers(1, 12), kernel=st.integers(1, 9), stride=st.integers(1, 3))
+def test_the_same_overshoot_is_fixed_in_each_callers_language_and_each_fix_works(
+    size: int, kernel: int, stride: int
+) -> None:
+    """A kernel larger than the input: Python gets ``padding=p``, the layer string ``conv..(4,s..,pP)``; each
+    applied as written gives an output."""
+    assume(kernel > size)
+    with pytest.raises(ShapeError) as from_python:
+        conv2d_output_size(size, kernel, stride)
+    assert from_python.value.fix is not None
+    pad = int(re.match(r"padding=(\d+)", from_python.value.fix).group(1))  # type: ignore[union-attr]
+    assert conv2d_output_size(size, kernel, stride, pad) >= 1  # type: ignore[operator]
+
+    layers = f"conv{kernel}x{kernel}(4,s{stride})"
+    with pytest.raises(ShapeError) as from_string:
+        convlab.summary(layers, (1, size, size))
+    assert from_string.value.fix is not None
+    written = from_string.value.fix.split()[0]
+    assert written == f"conv{kernel}x{kernel}(4,s{stride},p{pad})"
+    assert convlab.summary(written, (1, size, size)).layers[0].output_shape[2] >= 1
+
+
+def test_library_errors_never_suggest_flags() -> None:
+    with pytest.raises(ArgumentError) as raised:
+        convlab.summary("conv3x3(8)")
+    assert raised.value.fix == 'e.g. input_shape="3x224x224"'
+    with pytest.raises(ArgumentError) as raised:
+        feature_maps("/no/such/picture.txt", ["sobel_x"])
+    assert raised.value.fix is not None
+    assert raised.value.fix.startswith('image="camera"')

@@ -52,6 +52,8 @@ def test_right_answers_in_their_natural_forms(number: int, answer: str) -> None:
         (5, "x.T", "new order"),
         (1, "1 2 3", "2 x 2 kernel"),
         (1, "1 2; 3", "could not be used"),
+        (1, "1 0; 0 -1", "that is Lab 1's own kernel"),
+        (1, "[[1, 0], [0, -1]]", "change at least one value"),
     ],
 )
 def test_wrong_answers_get_a_hint(number: int, answer: str, hint: str) -> None:
@@ -123,3 +125,23 @@ def test_quitting_early(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureF
     monkeypatch.setattr("builtins.input", lambda prompt="": next(answers))
     assert main(["exercises"]) == 0
     assert "0 of 0 answered right" in capsys.readouterr().out
+
+
+def test_each_exercise_has_its_own_hint_before_any_answer(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hints = [exercise.hint for exercise in exercises.EXERCISES]
+    assert len(set(hints)) == len(hints)
+    for number, phrase in (
+        (1, "1 0; 0 -1"),
+        (2, "row 1, column 0"),
+        (3, "stride 1"),
+        (4, "one bias"),
+        (5, "0, 1, 2, 3"),
+    ):
+        answers = iter(["hint", "quit"])
+        monkeypatch.setattr("builtins.input", lambda prompt="", answers=answers: next(answers))
+        assert main(["exercises", str(number)]) == 0
+        shown = [line for line in capsys.readouterr().out.splitlines() if line.startswith("hint: ")]
+        assert shown == [f"hint: {exercises.get(number).hint}"]
+        assert phrase in shown[0]

@@ -19,7 +19,6 @@ LAYERS = {
     "diagnose": 1,  # value checks: sees only errors
     "_args": 2,
     "_arrays": 2,
-    "data": 2,
     "_files": 2,  # safe file writing, reading and memory limits, shared by the interfaces
     "_readers": 2,
     "_memory": 2,
@@ -27,7 +26,10 @@ LAYERS = {
     "nn": 4,
     "network": 5,
     "optim": 5,  # optimizers update nn parameters
+    "dask": 6,  # tiled convolution and networks on dask arrays: beside the lesson, above nn and network
     "lesson": 6,  # the lesson explains networks, so it may use them; networks never use the lesson
+    "train": 6,  # the training loop runs nn models built by the network, updated by optim
+    "data": 6,  # bundled data, and the model convlab trained (built by train's model files)
     "viz": 7,
     "bench": 7,
     "web": 8,
@@ -160,3 +162,81 @@ def test_explain_is_the_readmes_function() -> None:
     assert isinstance(trace, Trace)
     assert trace.value == pytest.approx(5 * 1 + 3 * 0 + 2 * 0 + 1 * -1)  # the lesson's out[1, 0] = 4
     assert np.asarray(trace.output).shape == (3, 3)
+
+
+def _private_uses(path: Path) -> list[str]:
+    """Names with a leading underscore that ``path`` takes from another convlab module, by import or as
+    ``module._name``."""
+    modules = {_module_name(p) for p in SOURCE.rglob("*.py")}
+    module = _module_name(path)
+    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+    tree = ast.parse(path.read_text())
+    imported_modules: dict[str, str] = {}
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+            named = [node.module] if node.module else []
+            target = ".".join([*base, *named]) if node.level else node.module or ""
+            if not target.startswith("convlab"):
+                continue
+            for alias in node.names:
+                if f"{target}.{alias.name}" in modules:
+                    imported_modules[alias.asname or alias.name] = f"{target}.{alias.name}"
+                elif alias.name.startswith("_") and not alias.name.startswith("__"):
+                    found.append(f"{module}: from {target} import {alias.name}")
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in imported_modules
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+        ):
+            found.append(f"{module}:{node.lineno}: {imported_modules[node.value.id]}.{node.attr}")
+    return found
+
+
+def test_no_module_uses_another_modules_private_names() -> None:
+    found = [use for path in sorted(SOURCE.rglob("*.py")) for use in _private_uses(path)]
+    assert not found, "\n".join(found)
+
+
+def test_the_private_name_check_sees_both_forms(tmp_path: Path) -> None:
+    fake = tmp_path / "convlab" / "cli" / "fake.py"
+    fake.parent.mkdir(parents=True)
+    (tmp_path / "convlab" / "cli" / "network.py").write_text("")
+    fake.write_text("from .network import _model\nfrom . import network\nnetwork._load(1)\n")
+    global SOURCE
+    saved, SOURCE = SOURCE, tmp_path / "convlab"
+    try:
+        found = _private_uses(fake)
+    finally:
+        SOURCE = saved
+    assert found == [
+        "convlab.cli.fake: from convlab.cli.network import _model",
+        "convlab.cli.fake:3: convlab.cli.network._load",
+    ]
+
+
+def test_only_the_registry_tests_for_a_layer_kind() -> None:
+    """Whole-network code asks a layer kind what it declares, never ``isinstance(op, Conv)``: adding a kind
+    stays one class in network/layer_kinds.py."""
+    from convlab.network import graph, layer_kinds
+
+    kinds = {
+        name
+        for name, value in vars(layer_kinds).items()
+        if isinstance(value, type) and issubclass(value, graph.Op)
+    }
+    found = []
+    for path in sorted(SOURCE.rglob("*.py")):
+        if path.name == "layer_kinds.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "isinstance":
+                named = {n.id for n in ast.walk(node.args[1]) if isinstance(n, ast.Name)}
+                named |= {n.attr for n in ast.walk(node.args[1]) if isinstance(n, ast.Attribute)}
+                if named & kinds:
+                    found.append(f"{path.relative_to(SOURCE)}:{node.lineno}: {ast.unparse(node)}")
+    assert not found, "\n".join(found)

@@ -10,7 +10,7 @@ import torch
 from hypothesis import given, settings
 
 import convlab.functional as F
-from convlab.functional import reference
+from convlab.errors import ArgumentError
 from tests.oracle import check, count, tensor
 from tests.strategies import PoolConfig, pool_configs
 
@@ -28,8 +28,10 @@ def test_max_pool2d_forward_indices_and_gradient_match_torch(dtype: Any, cfg: Po
     ours = F.max_pool2d_grad(x, grad, **cfg.max_kwargs())
     magnitudes = F.max_pool2d_grad(x, np.abs(grad), **cfg.max_kwargs())
     # the loop twin agrees everywhere, windows wholly in the padding included
-    np.testing.assert_array_equal(reference.max_pool2d(x, **cfg.max_kwargs()), out)
-    loop = reference.max_pool2d_grad(x, grad, **cfg.max_kwargs())
+    loop_out, loop_indices = F.max_pool2d(x, **cfg.max_kwargs(), return_indices=True, algorithm="reference")
+    np.testing.assert_array_equal(loop_out, out)
+    np.testing.assert_array_equal(loop_indices, indices)
+    loop = F.max_pool2d_grad(x, grad, **cfg.max_kwargs(), algorithm="reference")
     check("max_pool2d_grad loop", loop, ours, magnitudes, inputs=(grad,))
     np.testing.assert_array_equal(F.max_pool2d(x, **cfg.max_kwargs()), out)
     xt = tensor(x, requires_grad=True)
@@ -61,7 +63,9 @@ def test_avg_pool2d_forward_and_gradient_match_torch(dtype: Any, cfg: PoolConfig
     scale = F.avg_pool2d(np.abs(x), **cfg.avg_kwargs())
     expected = theirs.detach().numpy()
     check("avg_pool2d", F.avg_pool2d(x, **cfg.avg_kwargs()), expected, scale, inputs=(x,))
-    check("avg_pool2d loop", reference.avg_pool2d(x, **cfg.avg_kwargs()), expected, scale, inputs=(x,))
+    check(
+        "avg_pool2d loop", F.avg_pool2d(x, **cfg.avg_kwargs(), algorithm="reference"), expected, scale, inputs=(x,)
+    )
     check(
         "avg_pool2d_grad",
         F.avg_pool2d_grad(x.shape, grad, **cfg.avg_kwargs()),
@@ -71,7 +75,7 @@ def test_avg_pool2d_forward_and_gradient_match_torch(dtype: Any, cfg: PoolConfig
     )
     check(
         "avg_pool2d_grad loop",
-        reference.avg_pool2d_grad(x.shape, grad, **cfg.avg_kwargs()),
+        F.avg_pool2d_grad(x.shape, grad, **cfg.avg_kwargs(), algorithm="reference"),
         xt.grad.numpy(),
         F.avg_pool2d_grad(x.shape, np.abs(grad), **cfg.avg_kwargs()),
         inputs=(grad,),
@@ -107,3 +111,9 @@ def test_avg_pool_divisor_at_a_padded_corner(count_include_pad: bool) -> None:
     out = F.avg_pool2d(np.ones((1, 4, 4)), 3, stride=1, padding=1, count_include_pad=count_include_pad)
     # the corner window covers 4 input cells and 5 padding cells
     assert out[0, 0, 0] == pytest.approx(4 / 9 if count_include_pad else 1.0)
+
+
+@pytest.mark.parametrize("pool", [F.max_pool2d, F.avg_pool2d])
+def test_pooling_runs_the_auto_path_or_the_lessons_loop_and_nothing_else(pool: Any) -> None:
+    with pytest.raises(ArgumentError, match=r"algorithm must be 'auto' or 'reference' for pooling, got 'im2col'"):
+        pool(np.ones((1, 4, 4)), 2, algorithm="im2col")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,8 +15,10 @@ from hypothesis import strategies as st
 import convlab
 import convlab.functional as F
 from convlab import nn
+from convlab.cli import main
 from convlab.errors import ConvlabWarning, ShapeError
-from convlab.functional.geometry import conv_settings
+from convlab.functional import geometry
+from convlab.functional.geometry import ConvSettings, conv_settings
 
 
 def _convlab_warnings(run: object) -> list[str]:
@@ -92,3 +96,59 @@ def test_carried_settings_compute_what_torch_computes(
         lambda: np.testing.assert_allclose(F.conv2d(x, w, settings=made), expected.numpy(), rtol=1e-10, atol=1e-10)
     )
     assert said == []
+
+
+IMAGE_6X6 = "; ".join(["1 2 3 4 5 6"] * 6)
+
+
+@pytest.mark.parametrize(
+    ("flags", "code"),
+    [
+        (["--padding", "same"], "[even-kernel-same]"),
+        (["--stride", "3", "--padding", "1"], "[stride-skips-pixels]"),
+    ],
+)
+def test_draw_window_warns_once(
+    flags: list[str], code: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["draw", "window", "--image", IMAGE_6X6, "--kernel", "1 1; 1 1", *flags, "--no-strip"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        assert main([*argv, "--out", str(tmp_path / "w.gif")]) == 0
+    said = [line for line in capsys.readouterr().err.splitlines() if line.startswith("convlab: warning:")]
+    assert len(said) == 1  # the command prints each warning as one line
+    assert code in said[0]
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--stride", "2", "--padding", "1"],
+        ["--padding", "1,0,2,1", "--padding-mode", "reflect"],
+        ["--transposed", "--stride", "2", "--padding", "1", "--output-padding", "1"],
+    ],
+    ids=["padding", "explicit padding", "transposed"],
+)
+def test_draw_window_normalises_its_settings_once(
+    flags: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    made: list[ConvSettings] = []
+
+    def counted(*args: Any, **kwargs: Any) -> ConvSettings:
+        made.append(geometry.conv_settings.__wrapped__(*args, **kwargs))  # type: ignore[attr-defined]
+        return made[-1]
+
+    counted.__wrapped__ = geometry.conv_settings  # type: ignore[attr-defined]
+    monkeypatch.setattr(geometry, "conv_settings", counted)
+    argv = ["draw", "window", "--image", IMAGE_6X6, "--kernel", "1 0 1; 0 1 0; 1 0 1", *flags, "--no-strip"]
+    assert main([*argv, "--out", str(tmp_path / "w.gif")]) == 0
+    assert len(made) == 1
+    title = capsys.readouterr().out.splitlines()[0]
+    if "--transposed" in flags:
+        # the one convolution drawn is the gather over the zero-inserted grid: stride 1, no padding
+        assert made[0].stride == (1, 1)
+        assert made[0].padding == ((0, 0), (0, 0))
+        assert title.endswith("-> output 12x12")  # (6 - 1) * 2 - 2 * 1 + (3 - 1) + 1 + 1
+    else:
+        assert made[0].kernel_size == (3, 3)
+        assert title.endswith("-> output 3x3" if "2" in flags else "-> output 5x7")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -183,3 +184,62 @@ def test_when_only_f_pad_can_do_it() -> None:
 def test_when_no_padding_can() -> None:
     with pytest.raises(ArgumentError, match="even without padding the output is 6"):
         shapes.solve_padding(8, 3, output_size=4)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    size=st.tuples(st.integers(1, 12), st.integers(1, 12)),
+    kernel=st.tuples(st.integers(1, 6), st.integers(1, 6)),
+    dilation=st.integers(1, 3),
+    seed=st.integers(0, 2**16),
+)
+def test_at_stride_1_torch_padding_same_is_the_solvers_padding(
+    size: tuple[int, int], kernel: tuple[int, int], dilation: int, seed: int
+) -> None:
+    count("padding solver vs torch same")
+    solution = shapes.solve_padding(size, kernel, 1, dilation, "same")
+    assert solution.torch_same
+    rng = np.random.default_rng(seed)
+    x, w = rng.standard_normal((1, 1, *size)), rng.standard_normal((1, 1, *kernel))
+    top, bottom, left, right = solution.padding
+    ours = F.conv2d(F.pad(x, (left, right, top, bottom)), w, dilation=dilation)
+    with warnings.catch_warnings():  # torch notes that an even kernel needs a padded copy of the input
+        warnings.simplefilter("ignore")
+        theirs = torch.nn.functional.conv2d(
+            torch.from_numpy(x), torch.from_numpy(w), padding="same", dilation=dilation
+        ).numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+    if solution.torch_padding is None:  # an odd total: the lines say padding="same", not a number
+        assert 'padding="same") pads exactly this' in solution.explanation[2]
+
+
+def test_an_even_kernel_at_stride_1_is_torchs_padding_same() -> None:
+    solution = shapes.solve_padding(10, 4)
+    assert solution.padding == (1, 2, 1, 2)
+    assert solution.torch_padding is None
+    assert solution.torch_same
+    text = "\n".join(solution.explanation)
+    assert 'nn.Conv2d(..., padding="same") pads exactly this' in text
+    assert "padding=1 gives 9 and padding=2 gives 11" in text
+
+
+def test_equal_sides_at_stride_2_read_the_input_one_cell_up_and_left() -> None:
+    # The ResNet stem: (2, 3, 2, 3) is the least padding; padding=(3, 3) gives the same 112 x 112, reading the
+    # input as (3, 2, 3, 2) would: the windows move one cell up and left, so the values differ.
+    solution = shapes.solve_padding(224, 7, stride=2)
+    text = "\n".join(solution.explanation)
+    assert "padding=(3, 3)) gives the same size" in text
+    assert "floor(223 / 2) + 1 = 112" in text
+    assert "one cell up and left" in text
+    assert "F.pad(x, (2, 3, 2, 3)), then padding=0" in text
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((1, 1, 30, 30)), rng.standard_normal((1, 1, 7, 7))
+    small = shapes.solve_padding(30, 7, stride=2)
+    assert small.padding == (2, 3, 2, 3)
+    assert small.torch_padding == (3, 3)
+    theirs = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(w), stride=2, padding=3).numpy()
+    top_left = F.conv2d(F.pad(x, (3, 2, 3, 2)), w, stride=2)
+    exact = F.conv2d(F.pad(x, (2, 3, 2, 3)), w, stride=2)
+    np.testing.assert_allclose(top_left, theirs, rtol=1e-12, atol=1e-12)
+    assert exact.shape == theirs.shape
+    assert not np.allclose(exact, theirs)

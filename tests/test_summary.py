@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from convlab import nn
 from convlab.errors import ArgumentError, ConvlabError, ShapeError
+from convlab.network.as_graph import as_graph
 from convlab.network.layer_strings import parse_stack
 from convlab.network.summary import summary
 from tests.oracle import count
@@ -184,7 +185,7 @@ def test_a_convlab_sequential_is_read() -> None:
         ("relu", "3-by-8", ArgumentError, "is not C x H x W"),
         ("conv3x3(8)", None, ArgumentError, "needs an input shape"),
         ("relu", "3x8x8x", ArgumentError, "is not C x H x W"),
-        ("pool2", "1x8x8", ArgumentError, "did you mean maxpool? maxpool2"),
+        ("pool2", "1x8x8", ArgumentError, "did you mean maxpool2?"),
         ("conv3x(8)", "1x8x8", ArgumentError, "after 'conv' comes an optional size N or NxM"),
         ("conv3x3(8,,p1)", "1x8x8", ArgumentError, "cannot read an empty argument"),
         ("conv3x3(8,s2,s1)", "1x8x8", ArgumentError, "s is given twice"),
@@ -209,8 +210,18 @@ def test_untraceable_torch_models_say_where() -> None:
                 return x
             return -x
 
-    with pytest.raises(ConvlabError, match=r"at forward\(\) line \d+: `if x.sum\(\) > 0:`"):
-        summary(Branchy(), (1, 4, 4))
+    where = r"at forward\(\) line \d+: `if x.sum\(\) > 0:`"
+    with pytest.raises(ConvlabError, match=where) as raised:
+        as_graph(Branchy())  # no input shape to run it with
+    assert (raised.value.fix or "").endswith(
+        'or give its input shape to read it by running it: input_shape="3x224x224"'
+    )
+    ran = summary(Branchy(), (1, 4, 4))  # with one, it is read by running it, and says why
+    assert re.search(where, ran.notes[0])
+    assert [(layer.name, layer.kind, layer.output_shape) for layer in ran.layers] == [
+        ("branchy", "branchy", (1, 1, 4, 4))
+    ]
+    assert ran.notes[1] == "opaque modules (their MACs are not counted): Branchy (branchy)"
 
 
 def test_empty_parentheses_are_no_arguments() -> None:

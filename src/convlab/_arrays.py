@@ -33,6 +33,31 @@ def _to_array(value: object, name: str) -> Array:
     return array
 
 
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _already_float(named: dict[str, object], optional: tuple[str, ...]) -> dict[str, Array] | None:
+    """The common case, checked first: NumPy arrays all of float32 or all of float64 need no conversion.
+
+    Returns them as plain ndarrays (as ``np.asarray`` would), or None when anything needs the full rule.
+    """
+    dtype = None
+    arrays: dict[str, Array] = {}
+    for name, value in named.items():
+        if value is None and name in optional:
+            continue
+        if not isinstance(value, np.ndarray):
+            return None
+        if dtype is None:
+            dtype = value.dtype
+            if dtype not in _FLOATS:
+                return None
+        elif value.dtype != dtype:
+            return None
+        arrays[name] = value if type(value) is np.ndarray else value.view(np.ndarray)
+    return arrays
+
+
 def float_arrays(named: dict[str, object], optional: tuple[str, ...] = ("bias",)) -> dict[str, Array]:
     """Convert array arguments to one common float dtype, PyTorch style.
 
@@ -52,6 +77,9 @@ def float_arrays(named: dict[str, object], optional: tuple[str, ...] = ("bias",)
         >>> arrays["input"].dtype, arrays["weight"].dtype
         (dtype('float64'), dtype('float64'))
     """
+    ready = _already_float(named, optional)
+    if ready is not None:
+        return ready
     arrays: dict[str, Array] = {}
     strong: dict[str, np.dtype[Any]] = {}
     for name, value in named.items():

@@ -16,7 +16,15 @@ from pathlib import Path
 
 from .errors import ArgumentError
 
-__all__ = ["PICTURE_SUFFIXES", "atomic_path", "make_folder", "writable_file", "write_text"]
+__all__ = [
+    "PICTURE_SUFFIXES",
+    "atomic_folder",
+    "atomic_path",
+    "make_folder",
+    "output_folder",
+    "writable_file",
+    "write_text",
+]
 
 PICTURE_SUFFIXES = (".png", ".gif", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 """Extensions convlab can write pictures as (PIL and matplotlib both know these)."""
@@ -25,7 +33,7 @@ PICTURE_SUFFIXES = (".png", ".gif", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".
 def _cannot_write(where: Path, error: OSError) -> ArgumentError:
     return ArgumentError(
         f"cannot write to {str(where)!r}: {error.strerror or error}",
-        fix="choose a place you can write to, e.g. --out ./convlab-pictures/name.png",
+        fix='choose a place you can write to, e.g. out="convlab-pictures/name.png"',
     )
 
 
@@ -52,6 +60,23 @@ def make_folder(folder: str | os.PathLike[str], option: str = "--out") -> Path:
     except OSError as error:
         raise _cannot_write(path, error) from None
     return path
+
+
+def output_folder(folder: str | os.PathLike[str], force: bool, command: str) -> Path:
+    """A folder for a command's files: created if missing; one that is not empty only with ``force``.
+
+    Raises:
+        ArgumentError: ``folder`` is a file, is not empty (without ``force``), or cannot be written.
+    """
+    path = Path(folder)
+    if path.exists() and not path.is_dir():
+        raise ArgumentError(f"{path} exists and is not a folder", fix="pass --out with another name")
+    if path.is_dir() and any(path.iterdir()) and not force:
+        raise ArgumentError(
+            f"{path}/ is not empty; {command} will not overwrite it",
+            fix="pass --force to write into it, or --out another folder",
+        )
+    return make_folder(path)
 
 
 def writable_file(path: str | os.PathLike[str], suffixes: tuple[str, ...], option: str = "--out") -> Path:
@@ -98,6 +123,37 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         raise _cannot_write(target, error) from None
     except BaseException:  # KeyboardInterrupt included: Ctrl-C must not leave a half-written file
         temporary.unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def atomic_folder(path: str | os.PathLike[str], replace: bool = False) -> Iterator[Path]:
+    """:func:`atomic_path` for a folder (a zarr array): written under a temporary name beside ``path``, then
+    renamed into place; on any failure the temporary folder is removed.
+
+    An existing ``path`` is refused unless ``replace``; then it is moved aside, and deleted only once the
+    new folder stands in its place.
+    """
+    import shutil
+
+    target = Path(path)
+    if target.exists() and not replace:
+        raise ArgumentError(
+            f"{str(target)!r} exists already", fix="pass --force to replace it, or choose another name"
+        )
+    temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.partial{target.suffix}")
+    try:
+        yield temporary
+        old = target.with_name(f".{target.name}.{secrets.token_hex(4)}.old{target.suffix}")
+        if target.exists():
+            os.replace(target, old)
+        os.replace(temporary, target)
+        shutil.rmtree(old, ignore_errors=True)
+    except OSError as error:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise _cannot_write(target, error) from None
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
         raise
 
 

@@ -294,8 +294,7 @@ def linear_mismatch(in_features: int, out_features: int, input_shape: tuple[int,
     features = input_shape[-1] if input_shape else 1
     return Diagnosis(
         "linear-in-features",
-        f"Linear(in_features={in_features}) gets {features} features: "
-        f"make it nn.Linear({features}, {out_features})",
+        f"Linear(in_features={in_features}) gets {features} features",
         evidence,
         "in_features was computed for another input size, or before a layer changed",
         f"nn.Linear({features}, {out_features})",
@@ -308,7 +307,7 @@ def norm_mismatch(num_features: int, input_shape: tuple[int, ...]) -> Diagnosis:
     channels = input_shape[1]
     return Diagnosis(
         "batchnorm-features",
-        f"BatchNorm2d({num_features}) gets {channels} channels: make it nn.BatchNorm2d({channels})",
+        f"BatchNorm2d({num_features}) gets {channels} channels",
         (f"its input is {input_shape}, so C = {channels}",),
         "num_features must equal the channels of the convolution before it",
         f"nn.BatchNorm2d({channels})",

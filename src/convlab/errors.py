@@ -64,6 +64,14 @@ class ConvlabError(Exception):
             lines.append(f"  fix: {fix}")
         super().__init__("\n".join(lines))
 
+    def with_fix(self, fix: str | None, diagnosis: Diagnosis | None = None) -> ConvlabError:
+        """The same error with its fix (and its diagnosis's) written for another caller: the command line,
+        a layer string. Returns this error itself when nothing changed."""
+        diagnosis = self.diagnosis if diagnosis is None else diagnosis
+        if fix == self.fix and diagnosis == self.diagnosis:
+            return self
+        return type(self)(self.message, evidence=self.evidence, fix=fix, diagnosis=diagnosis)
+
 
 class ArgumentError(ConvlabError, ValueError):
     """An argument has a value that is not allowed (negative padding, unknown mode, ...)."""

@@ -42,7 +42,7 @@ class Case:
         kh, kw = self.weight_shape[2:]
         h, w = self.input_shape[2:]
         p, s, d = self.padding, self.stride, self.dilation
-        return (output_length(h, kh, s, 2 * p, d), output_length(w, kw, s, 2 * p, d))
+        return output_length((h, w), (kh, kw), (s, s), (2 * p, 2 * p), (d, d))
 
     @property
     def output_shape(self) -> tuple[int, int, int, int]:
@@ -68,6 +68,11 @@ class Case:
         kh, kw = self.weight_shape[2:]
         ho, wo = self.output_size
         return 4 * n * c * kh * kw * ho * wo
+
+    @property
+    def ops(self) -> tuple[str, ...]:
+        """The passes this case is timed in."""
+        return OPS
 
     def peers(self) -> tuple[str, ...]:
         """The libraries that run this case."""

@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from .._files import write_text
-from .cases import CASES, OPS, PEERS, Case
+from .cases import CASES, PEERS, Case
 from .measure import THREADS, worker_env
+from .training import TRAINING_CASES, TrainingCase
 
 __all__ = ["FULL", "QUICK", "Settings", "default_out", "run_suite", "save"]
 
@@ -131,13 +132,18 @@ def _run_worker(module: str, args: Sequence[str], timeout: float, threads: int =
     return result
 
 
-def _skip_reason(peer: str, case: Case, settings: Settings) -> str | None:
-    if peer == "naive" and settings.naive_limit is not None and case.columns_bytes > settings.naive_limit:
+def _skip_reason(peer: str, case: Case | TrainingCase, settings: Settings) -> str | None:
+    if (
+        peer == "naive"
+        and isinstance(case, Case)
+        and settings.naive_limit is not None
+        and case.columns_bytes > settings.naive_limit
+    ):
         return f"skipped in quick mode: its window matrix would be {case.columns_bytes / 2**30:.1f} GB"
     return None
 
 
-def _aggregate(case: Case, op: str, rounds: list[dict[str, Any]]) -> dict[str, Any]:
+def _aggregate(case: Case | TrainingCase, op: str, rounds: list[dict[str, Any]]) -> dict[str, Any]:
     """One library's numbers for one case and pass, from its workers' reports."""
     good = [r for r in rounds if "error" not in r and "skipped" not in r]
     if not good:
@@ -156,6 +162,7 @@ def _aggregate(case: Case, op: str, rounds: list[dict[str, Any]]) -> dict[str, A
         "gflops": case.flops(op) / seconds / 1e9,
         "rss_extra_bytes": int(statistics.median(r["rss_extra_bytes"] for r in good)),
         "rss_method": good[0]["rss_method"],
+        "rss_call_bytes": int(statistics.median(r["rss_call_bytes"] for r in good)),
         "traced_peak_bytes": int(statistics.median(traced)) if traced else None,
         "errors": [r["error"] for r in rounds if "error" in r],
         "workers": rounds,
@@ -163,7 +170,12 @@ def _aggregate(case: Case, op: str, rounds: list[dict[str, Any]]) -> dict[str, A
 
 
 def _measure_row(
-    case: Case, op: str, settings: Settings, memory_limit: int, say: Callable[[str], None], step: str
+    case: Case | TrainingCase,
+    op: str,
+    settings: Settings,
+    memory_limit: int,
+    say: Callable[[str], None],
+    step: str,
 ) -> dict[str, Any]:
     peers = [peer for peer in case.peers() if peer in settings.peers]
     reports: dict[str, list[dict[str, Any]]] = {peer: [] for peer in peers}
@@ -206,29 +218,43 @@ def _measure_row(
         if torch_s and "seconds" in result:
             result["vs_torch"] = result["seconds"] / torch_s
     ours = results.get("convlab", {}).get("seconds")
+    our_memory, torch_memory = (results.get(peer, {}).get("rss_call_bytes") for peer in ("convlab", "torch"))
     return {
         "case": case.name,
         "op": op,
         "shape": case.to_json(),
         "flops": case.flops(op),
         "ratio": ours / torch_s if ours and torch_s else None,
+        "memory_ratio": our_memory / torch_memory if our_memory is not None and torch_memory else None,
         "peers": results,
     }
 
 
 def _overhead(settings: Settings, say: Callable[[str], None]) -> dict[str, Any]:
-    from .overhead import TARGET_US
+    """Per-call overhead on Lab 1, both libraries in each worker; the median over rounds of each figure."""
+    from .overhead import TARGET_RATIO, TARGET_US
 
-    rounds: dict[str, list[dict[str, Any]]] = {p: [] for p in ("convlab", "torch") if p in settings.peers}
-    args = [f"--calls={settings.overhead_calls}", f"--blocks={settings.overhead_blocks}"]
-    for _ in range(settings.rounds):
-        for peer in rounds:
-            rounds[peer].append(_run_worker("overhead", [peer, *args], settings.timeout, settings.threads))
-    result: dict[str, Any] = {"shape": "input 1x1x4x4, kernel 1x1x2x2 (Lab 1), float32", "target_us": TARGET_US}
-    for peer, reports in rounds.items():
-        good = [r["us_per_call"] for r in reports if "us_per_call" in r]
-        result[peer] = {"us_per_call": statistics.median(good)} if good else {"error": reports[0].get("error")}
-    say(f"per-call overhead: {json.dumps({p: result[p] for p in rounds})}")
+    peers = [p for p in ("convlab", "torch") if p in settings.peers]
+    args = [*peers, f"--calls={settings.overhead_calls}", f"--blocks={settings.overhead_blocks}"]
+    reports = [_run_worker("overhead", args, settings.timeout, settings.threads) for _ in range(settings.rounds)]
+    good = [report for report in reports if "error" not in report]
+    result: dict[str, Any] = {
+        "shape": "input 1x1x4x4, kernel 1x1x2x2 (Lab 1), float32",
+        "target_us": TARGET_US,
+        "target_ratio": TARGET_RATIO,
+    }
+    for peer in peers:
+        if not good:
+            result[peer] = {"error": reports[0].get("error")}
+            continue
+        result[peer] = {
+            key: statistics.median(report[peer][key] for report in good)
+            for key in ("us_per_call", "layer_us_per_call")
+        }
+    for key in ("ratio", "layer_ratio"):
+        if good and key in good[0]:
+            result[key] = statistics.median(report[key] for report in good)
+    say(f"per-call overhead: {json.dumps(result)}")
     return result
 
 
@@ -243,7 +269,7 @@ def _kernels_ready(settings: Settings, say: Callable[[str], None]) -> dict[str, 
 
 def run_suite(
     settings: Settings,
-    cases: Iterable[Case] = CASES,
+    cases: Iterable[Case | TrainingCase] = (*CASES, *TRAINING_CASES),
     command: str = "",
     say: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
@@ -258,9 +284,9 @@ def run_suite(
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     kernels = _kernels_ready(settings, say) if "convlab" in settings.peers else None
     rows = []
-    total = len(chosen) * len(OPS)
-    for index, (case, op) in enumerate((case, op) for case in chosen for op in OPS):
-        rows.append(_measure_row(case, op, settings, memory_limit, say, f"[{index + 1}/{total}]"))
+    passes = [(case, op) for case in chosen for op in case.ops]
+    for index, (case, op) in enumerate(passes):
+        rows.append(_measure_row(case, op, settings, memory_limit, say, f"[{index + 1}/{len(passes)}]"))
     run_overhead = settings.overhead_calls > 0 and (not settings.only or settings.only in "overhead")
     overhead = _overhead(settings, say) if run_overhead else None
     return {

@@ -9,7 +9,9 @@ In order: a call on a tiny input of the same layer (loads the code paths and
 starts the thread pools), then the first full-size call with its peak extra
 resident memory, then ``--warmup`` more calls, then up to ``--repeat`` timed
 calls (fewer once ``--budget`` seconds are spent, never fewer than
-``--least``), then, for NumPy-based libraries, one call under tracemalloc.
+``--least``), then one more call's peak extra resident memory (the cost of every
+call once the first has filled the workspace cache) and, for NumPy-based
+libraries, one call under tracemalloc.
 """
 
 from __future__ import annotations
@@ -64,6 +66,8 @@ def measure(
         timed.setup()
         timed.call()
     times = time_calls(timed.call, timed.setup, repeat, budget, least)
+    timed.setup()
+    rss_call, _ = peak_extra_rss(timed.call)  # a later call: what every call needs once workspaces are cached
     traced = None
     if timed.numpy:
         timed.setup()
@@ -77,6 +81,7 @@ def measure(
         **summarize(times),
         "rss_extra_bytes": rss,
         "rss_method": rss_method,
+        "rss_call_bytes": rss_call,
         "traced_peak_bytes": traced,
     }
 
@@ -85,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     """Parse the command line, measure, print the JSON; failures become ``{"error": ...}`` with exit code 0."""
     parser = argparse.ArgumentParser(prog="python -m convlab.bench.worker", description=__doc__.splitlines()[0])
     parser.add_argument("peer", choices=PEERS)
-    parser.add_argument("op", choices=OPS)
+    parser.add_argument("op", choices=(*OPS, "train step"))
     parser.add_argument("case", help="the case as JSON (Case.to_json)")
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--warmup", type=int, default=1)
@@ -93,11 +98,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--least", type=int, default=1, help="timed calls even past the budget")
     parser.add_argument("--memory-limit", type=int, default=0, help="address-space cap in bytes (0: none)")
     args = parser.parse_args(argv)
-    case = Case.from_json(json.loads(args.case))
+    data = json.loads(args.case)
     if args.memory_limit:
         limit_memory(args.memory_limit)
     try:
-        result = measure(args.peer, case, args.op, args.repeat, args.warmup, args.budget, args.least)
+        if data.get("training"):
+            from .training import TrainingCase, measure_training
+
+            steps = TrainingCase.from_json(data)
+            result = measure_training(args.peer, steps, args.repeat, args.warmup, args.budget, args.least)
+        else:
+            case = Case.from_json(data)
+            result = measure(args.peer, case, args.op, args.repeat, args.warmup, args.budget, args.least)
     except MemoryError:
         gb = args.memory_limit / 2**30
         result = {"error": "out of memory" + (f" (address space capped at {gb:.1f} GB)" if gb else "")}

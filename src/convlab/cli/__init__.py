@@ -14,11 +14,27 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from . import bench, check, draw, exercises, explain, flatten, lab, network, serve, size, tour
+from . import (
+    apply,
+    bench,
+    check,
+    draw,
+    exercises,
+    explain,
+    flatten,
+    lab,
+    network,
+    options,
+    serve,
+    size,
+    tour,
+    train,
+)
+from .warning_lines import warnings_as_lines
 
 __all__ = ["main"]
 
-_COMMANDS = (tour, lab, explain, draw, exercises, flatten, size, network, check, serve, bench)
+_COMMANDS = (tour, lab, explain, draw, exercises, flatten, size, network, check, train, apply, serve, bench)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -40,18 +56,31 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for command in _COMMANDS:
         command.add_parser(commands)
+    for subparser in commands.choices.values():
+        subparser.set_defaults(command_parser=subparser)  # so that a stray flag is reported by its command
     return parser
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """The arguments; an unknown flag is refused by the subcommand it was given to, pointing to its help."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    args, unknown = parser.parse_known_args(options.negative_values(words, parser))
+    if unknown:
+        owner: argparse.ArgumentParser = getattr(args, "command_parser", parser)
+        owner.error(f"unrecognized arguments: {' '.join(unknown)}")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``convlab`` command; returns the exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     if args.command is None:
         parser.print_help()
         return 0
     try:
-        code: int = args.run(args)
+        with warnings_as_lines():
+            code: int = args.run(args)
         return code
     except KeyboardInterrupt:
         print(file=sys.stderr)
@@ -66,6 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if args.debug or not isinstance(error, ConvlabError):
             raise
+        from .options import command_flags, in_flags
+
+        error = in_flags(error, command_flags(args))  # the API's fix, as this command's flags
         fix = f" (fix: {error.fix})" if error.fix else ""
         print(f"convlab: error: {error.message}{fix}", file=sys.stderr)
         return 2

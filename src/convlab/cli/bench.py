@@ -79,9 +79,10 @@ def run(args: argparse.Namespace) -> int:
 
     from ..bench import runner
     from ..bench.cases import CASES
+    from ..bench.training import TRAINING_CASES
     from ..errors import ArgumentError
 
-    if not any(args.only in case.name for case in CASES):
+    if not any(args.only in case.name for case in (*CASES, *TRAINING_CASES)):
         raise ArgumentError(f"--only {args.only!r} matches no case", fix="see the names in convlab.bench.cases")
     if args.write_docs and not args.docs.is_file():
         raise ArgumentError(

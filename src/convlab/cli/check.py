@@ -24,7 +24,7 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--input", help="C x H x W, N x C x H x W, or a .npy/.png file holding the input")
     parser.add_argument("--torch", action="store_true", help="write fixes for PyTorch code")
     parser.add_argument("--json", action="store_true", help="print JSON")
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, flags={"input_shape": "--input"})
 
 
 def _input(text: str | None) -> Any:
@@ -48,9 +48,11 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from ..network.check import check
-    from .network import _model
+    from .models import model_from_args
+    from .options import as_flags
 
-    report = check(_model(args), _input(args.input))
+    flags = {"input": "--input"}  # a preset's fix names the input it was built for
+    report = check(model_from_args(args), _input(args.input))
     if args.json:
         print(
             json.dumps(
@@ -60,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
                     "checked": report.checked,
                     "layers": report.total,
                     "ok": report.ok,
+                    "inferred": report.inferred,
                     "problems": [
                         {
                             "layer": p.layer,
@@ -68,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
                             "severity": p.severity,
                             "code": p.diagnosis.code,
                             "message": p.message,
-                            "fix": p.diagnosis.torch_fix if args.torch else p.diagnosis.fix,
+                            "fix": as_flags(p.diagnosis.torch_fix if args.torch else p.diagnosis.fix, flags),
                         }
                         for p in report.problems
                     ],
@@ -77,7 +80,9 @@ def run(args: argparse.Namespace) -> int:
         )
         return 0 if report.ok else 1
     for problem in report.problems:
-        print(f"{problem.severity}: {problem.line(torch=args.torch)}")
+        print(f"{problem.severity}: {as_flags(problem.line(torch=args.torch), flags)}")
+    if report.inferred:
+        print(f"inferred from the input: {'; '.join(report.inferred)}")
     stopped = "" if report.checked == report.total else f" (stopped at layer {report.checked} of {report.total})"
     errors, warnings = len(report.errors), len(report.problems) - len(report.errors)
     verdict = "no problems" if not report.problems else f"{errors} error(s), {warnings} warning(s)"

@@ -88,14 +88,14 @@ def add_parser(commands: Any) -> None:
     )
     _operands(explain, position=True)
     _output(explain, "explain.png")
-    explain.set_defaults(run=run_explain)
+    explain.set_defaults(run=run_explain, flags={"out_channel": "--channel"})
 
     features = kinds.add_parser(
         "features",
         help="classic kernels (or yours) applied to an image: feature maps (PNG)",
         description="Kernels from the bank (identity, box_blur, gaussian, sharpen, sobel_x, sobel_y, laplacian, "
         'lesson_edge, emboss) or your own ("1 0; 0 -1") on a bundled image (camera, astronaut, cat) or a '
-        "PNG/JPEG file; diverging colours centred on zero.",
+        "PNG/JPEG file; diverging colours centred on zero, grey from 0 for maps with no negative value.",
     )
     features.add_argument("--image", default="camera", help="camera, astronaut, cat, or a PNG/JPEG path")
     features.add_argument(
@@ -103,19 +103,19 @@ def add_parser(commands: Any) -> None:
     )
     features.add_argument("--columns", type=int, default=4, help="panels per row (4)")
     _output(features, "features.png")
-    features.set_defaults(run=run_features)
+    features.set_defaults(run=run_features, flags={"kernels": "--kernel"})
 
     rf = kinds.add_parser(
         "rf",
         help="receptive-field growth through a stack or preset, over a real image (PNG)",
         description="Per layer, the field of one unit near the centre as nested squares over an image, its "
-        "size as a line chart, and the input rows/columns a stride never reads.",
+        "size as a line chart, and the input rows/columns a stride skips (and whether another branch reads them).",
     )
     rf.add_argument("model", nargs="?", default="resnet18", help="a preset or a layer string (resnet18)")
     rf.add_argument("--input", help="input shape such as 3x224x224 (presets know their own)")
     rf.add_argument("--image", default="astronaut", help="camera, astronaut, cat, or a PNG/JPEG path")
     _output(rf, "rf.png")
-    rf.set_defaults(run=run_rf)
+    rf.set_defaults(run=run_rf, flags={"input_shape": "--input"})
 
     params = kinds.add_parser(
         "params",
@@ -252,15 +252,10 @@ def run_explain(args: argparse.Namespace) -> int:
 
 
 def run_features(args: argparse.Namespace) -> int:
-    from ..errors import ConvlabError
     from ..viz.features import features_figure
-    from .options import in_flags
 
     out = _free(Path(args.out), args.force)
-    try:
-        figure = features_figure(args.image, args.kernel, columns=args.columns, out=out)
-    except ConvlabError as error:
-        raise in_flags(error, {"kernels": "--kernel"}) from error
+    figure = features_figure(args.image, args.kernel, columns=args.columns, out=out)
     width, height = (round(v) for v in figure.get_size_inches() * figure.dpi)
     print(f"wrote {out} ({len(args.kernel or []) or 'every'} kernel(s) on {args.image}, {width}x{height} px)")
     return 0
@@ -277,13 +272,17 @@ def run_rf(args: argparse.Namespace) -> int:
         f"{growth.model}: the receptive field grows to {final.rf[0]:g}x{final.rf[1]:g} at {final.name}"  # type: ignore[index]
         + (
             f"; {growth.dropped.layer} never reads {len(growth.dropped.rows)} row(s) and "
-            f"{len(growth.dropped.cols)} column(s) of its input"
+            f"{len(growth.dropped.cols)} column(s) of its input" + _elsewhere(growth.dropped.read_by)
             if growth.dropped
             else ""
         )
     )
     print(f"wrote {out}")
     return 0
+
+
+def _elsewhere(readers: tuple[str, ...]) -> str:
+    return f" ({', '.join(readers)} reads them on another branch)" if readers else ""
 
 
 def run_params(args: argparse.Namespace) -> int:

@@ -65,7 +65,7 @@ def interactive(numbers: list[int]) -> int:
         exercise = exercises.get(number)
         print(f"\nExercise {number} ({position} of {len(numbers)}): {exercise.task}")
         print(f"Type {exercise.prompt}; or 'hint', 'solution', 'skip', 'quit'.")
-        hint = "think of the lesson's formula and try again"
+        hint = exercise.hint
         while True:
             try:
                 answer = input("answer> ").strip()

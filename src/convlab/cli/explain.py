@@ -38,7 +38,7 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--all", action="store_true", help="every output value, the window sliding frame by frame")
     parser.add_argument("--delay", type=float, default=0.0, help="with --all on a terminal: seconds per frame")
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto")
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, flags={"out_channel": "--channel"})
 
 
 def _inputs(args: argparse.Namespace) -> tuple[Any, Any, Any]:
@@ -71,28 +71,7 @@ def _inputs(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     return image, kernel, bias
 
 
-# The API's argument names, as this command's flags (for the fixes its errors suggest).
-FLAGS = {
-    "at": "--at",
-    "out_channel": "--channel",
-    "stride": "--stride",
-    "padding": "--padding",
-    "dilation": "--dilation",
-    "padding_mode": "--padding-mode",
-}
-
-
 def run(args: argparse.Namespace) -> int:
-    from ..errors import ConvlabError
-    from .options import in_flags
-
-    try:
-        return _explain(args)
-    except ConvlabError as error:
-        raise in_flags(error, FLAGS) from error
-
-
-def _explain(args: argparse.Namespace) -> int:
     from ..lesson.explain import explain, explain_all
     from ..lesson.explain_text import trace_text
     from ..lesson.grid_text import use_colour

@@ -12,11 +12,13 @@ def _image_size(text: str) -> tuple[int, int, int]:
     import re
 
     numbers = [int(n) for n in re.findall(r"\d+", text)]
-    if len(numbers) == 2:
+    if len(numbers) == 2 and min(numbers) >= 1:
         return (numbers[0], numbers[1], 1)
-    if len(numbers) == 3:
+    if len(numbers) == 3 and min(numbers) >= 1:
         return (numbers[0], numbers[1], numbers[2])
-    raise argparse.ArgumentTypeError(f"expected H x W or H x W x C such as 32x32 or 224x224x3, got {text!r}")
+    raise argparse.ArgumentTypeError(
+        f"expected H x W or H x W x C, each at least 1, such as 32x32 or 224x224x3, got {text!r}"
+    )
 
 
 def add_parser(commands: Any) -> None:

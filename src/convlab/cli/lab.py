@@ -51,6 +51,8 @@ def _options_for(name: str, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    import difflib
+
     from ..errors import ArgumentError
     from ..lesson import labs
 
@@ -63,8 +65,10 @@ def run(args: argparse.Namespace) -> int:
         )
     for name in args.names:
         if name not in NAMES:
+            close = difflib.get_close_matches(name, NAMES, n=1)
             raise ArgumentError(
-                f"there is no lab {name!r}; the labs are {', '.join(NAMES)}", fix="convlab lab size"
+                f"there is no lab {name!r}; the labs are {', '.join(NAMES)}",
+                fix=f"did you mean {close[0]}?" if close else "convlab lab size",
             )
     for key in given:
         if not any(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from dataclasses import replace
 
 from ..errors import ConvlabError
 
@@ -57,21 +58,84 @@ def position(text: str) -> tuple[int, int]:
     return (numbers[0], numbers[1])
 
 
+_BRACKETS_AND_QUOTES = re.compile(r"[\[\]()\s\"']")
+_NOT_OPTIONS = frozenset({"run", "command", "picture", "debug", "flags"})  # argparse's own, and the dispatch
+
+
+def command_flags(args: argparse.Namespace) -> dict[str, str]:
+    """The API's argument names as this command's flags.
+
+    Each option stands for the argument of its own name (``padding_mode`` -> ``--padding-mode``); a
+    command whose flags name an argument differently says so with ``set_defaults(flags={...})``
+    (``{"out_channel": "--channel"}``), and those win.
+    """
+    own = {dest: "--" + dest.replace("_", "-") for dest in vars(args) if dest not in _NOT_OPTIONS}
+    declared: dict[str, str] = getattr(args, "flags", None) or {}
+    return {**own, **declared}
+
+
 def in_flags(error: ConvlabError, flags: dict[str, str]) -> ConvlabError:
     """``error`` with its Python fix (``at=(2, 2)``) written as the command's flags (``--at 2,2``).
 
-    ``flags`` maps the API's argument names to the command's flags; an error whose fix names none
-    of them comes back as it is.
+    ``flags`` maps the API's argument names to the command's flags; ``force=True`` becomes the bare
+    flag. An error whose fix names none of them comes back as it is.
     """
     if error.fix is None or not flags:
         return error
+    diagnosis = error.diagnosis
+    if diagnosis is not None:
+        diagnosis = replace(diagnosis, fix=as_flags(diagnosis.fix, flags))
+    return error.with_fix(as_flags(error.fix, flags), diagnosis)
+
+
+def as_flags(fix: str, flags: dict[str, str]) -> str:
+    """A Python fix (``input="3x224x224"``) written as the command's flags (``--input 3x224x224``)."""
 
     def as_flag(match: re.Match[str]) -> str:
-        value = re.sub(r"[\[\]()\s\"']", "", match.group(2))  # (2, 2) -> 2,2 and ["sobel_x"] -> sobel_x
-        return f"{flags[match.group(1)]} {value}"
+        flag, value = flags[match.group(1)], match.group(2)
+        if value == "True":
+            return flag
+        return f"{flag} {re.sub(_BRACKETS_AND_QUOTES, '', value)}"  # (2, 2) -> 2,2, ["sobel_x"] -> sobel_x
 
-    names = "|".join(re.escape(name) for name in flags)
-    fix = re.sub(rf"\b({names})=(\([^)]*\)|\[[^\]]*\]|[^\s;]+)", as_flag, error.fix)
-    if fix == error.fix:
-        return error
-    return type(error)(error.message, evidence=error.evidence, fix=fix, diagnosis=error.diagnosis)
+    names = "|".join(re.escape(name) for name in sorted(flags, key=len, reverse=True))
+    pattern = rf"\b({names})=(\([^)]*\)|\[[^\]]*\]|'[^']*'|\"[^\"]*\"|[^\s;,]+)"
+    return re.sub(pattern, as_flag, fix)
+
+
+_NEGATIVE = re.compile(r"-\d")  # -1,0 or -1x2: a value, though argparse would take it for a flag
+
+
+def negative_values(words: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """``["explain", "--at", "-1,0"]`` -> ``["explain", "--at=-1,0"]``, so that the value reaches ``--at``.
+
+    argparse reads any word that starts with ``-`` and is not a plain negative number as a flag; joining it
+    to the flag before it (only one that takes a value) lets ``-1,0`` through, to be checked like any value.
+    """
+    takes_value = _flags_with_values(parser)
+    command = next((word for word in words if word in _subcommands(parser)), None)
+    if command is not None:
+        takes_value |= _flags_with_values(_subcommands(parser)[command])
+    joined: list[str] = []
+    for word in words:
+        if joined and joined[-1] in takes_value and _NEGATIVE.match(word):
+            joined[-1] = f"{joined[-1]}={word}"
+        else:
+            joined.append(word)
+    return joined
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def _flags_with_values(parser: argparse.ArgumentParser) -> set[str]:
+    return {
+        flag
+        for action in parser._actions
+        if action.option_strings and action.nargs != 0
+        for flag in action.option_strings
+        if flag.startswith("--")
+    }

@@ -19,7 +19,7 @@ def add_parser(commands: Any) -> None:
     )
     parser.add_argument("--open", action="store_true", help="open the page in the default browser")
     parser.add_argument("--verbose", action="store_true", help="log every request")
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, flags={"open_browser": "--open"})
 
 
 def run(args: argparse.Namespace) -> int:

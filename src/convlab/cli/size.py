@@ -34,7 +34,7 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--ceil-mode", action="store_true", help="pooling only: round up")
     parser.add_argument("--want", help="solve for padding: a wanted output size (N or HxW) or 'same'")
     parser.add_argument("--json", action="store_true", help="print JSON")
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, flags={"input_size": "--input", "kernel_size": "--kernel"})
 
 
 def _pair(value: Any) -> tuple[int, int]:
@@ -45,6 +45,10 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import ArgumentError
     from ..network import shapes
 
+    if args.ceil_mode and not args.pool:
+        raise ArgumentError(
+            "--ceil-mode rounds a pooling layer's output up; a convolution has none", fix="add --pool"
+        )
     if args.want is not None:
         return _solve(args)
     if args.output_padding != 0 and not args.transposed:
@@ -124,6 +128,7 @@ def _solve(args: argparse.Namespace) -> int:
                 {
                     "padding": solution.padding,
                     "torch_padding": solution.torch_padding,
+                    "torch_same": solution.torch_same,
                     "output_size": solution.output_size,
                     "explanation": solution.explanation,
                 }

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .._files import atomic_path, make_folder, write_text
+from .._files import atomic_path, output_folder, write_text
 
 SECTIONS: list[tuple[str, Callable[[Path], list[str]]]] = []
 
@@ -55,7 +55,7 @@ def _flatten(out: Path) -> list[str]:
 def _lab1(out: Path) -> list[str]:
     import numpy as np
 
-    from ..functional import reference
+    from ..functional import conv2d
     from ..lesson.explain import explain
     from ..lesson.explain_text import trace_text
     from ..lesson.labs import value_lab
@@ -65,7 +65,7 @@ def _lab1(out: Path) -> list[str]:
     lines = render(lab)
     with atomic_path(out / "manual_conv.npy") as temporary:
         np.save(temporary, lab.output)
-    loop = reference.conv2d(lab.image[None, None], lab.kernel[None, None])[0, 0]
+    loop = conv2d(lab.image[None, None], lab.kernel[None, None], algorithm="reference")[0, 0]
     same_as_loop = np.array_equal(loop, lab.output)
     lines += [
         f"matches the lesson's expected output: {'yes' if _same_as_lesson('manual_conv', lines) else 'NO'}",
@@ -210,22 +210,118 @@ def _torch(out: Path) -> list[str]:
     return [f"{name}: {cross_check(run(name)).detail}" for name in LAB_NAMES]
 
 
-def _prepare(folder: Path, force: bool) -> None:
-    from ..errors import ArgumentError
+@_section("Convolution or cross-correlation?")
+def _correlation(out: Path) -> list[str]:
+    import importlib.util
 
-    if folder.exists() and not folder.is_dir():
-        raise ArgumentError(f"{folder} exists and is not a folder", fix="pass --out with another name")
-    if folder.is_dir() and any(folder.iterdir()) and not force:
-        raise ArgumentError(
-            f"{folder}/ is not empty; the tour will not overwrite it",
-            fix="pass --force to write into it, or --out another folder",
+    import numpy as np
+
+    from ..functional import conv2d
+    from ..lesson.explain import equation, explain
+    from ..lesson.labs import value_lab
+
+    lab = value_lab("manual_conv")
+    flipped = np.ascontiguousarray(lab.kernel[::-1, ::-1])
+    convolution = conv2d(lab.image[None, None], flipped[None, None])[0, 0]
+    lines = [
+        "conv2d slides the kernel as it is: out[i, j] = sum over m, n of image[i + m, j + n] * kernel[m, n].",
+        "Mathematics calls that cross-correlation; convolution proper turns the kernel half a turn first",
+        "(kernel[::-1, ::-1]). PyTorch's conv2d and convlab's compute cross-correlation: the network learns",
+        "its kernels, so a learned kernel is simply the flip of the one convolution proper would learn.",
+        "",
+        f"Lab 1's kernel {lab.kernel.astype(int).tolist()} turned half a turn is {flipped.astype(int).tolist()};",
+        "convolution proper of Lab 1, conv2d(x, w[::-1, ::-1]), gives:",
+        str(convolution),
+        f"top-left value: {equation(explain(lab.image, flipped, at=(0, 0)).terms[0])}",
+    ]
+    if np.array_equal(flipped, -lab.kernel):
+        lines.append(
+            "Here the turned kernel is minus the kernel, so every value is Lab 1's with its sign changed."
         )
-    make_folder(folder)
+    if importlib.util.find_spec("scipy") is None:
+        return [*lines, "SciPy is not installed, so the check against scipy.signal.convolve2d was skipped."]
+    from scipy.signal import convolve2d
+
+    theirs = convolve2d(lab.image, lab.kernel, mode="valid")  # flips the kernel, as the mathematics does
+    undone = convolve2d(lab.image, flipped, mode="valid")  # flipping it back undoes the flip
+    return [
+        *lines,
+        "",
+        "scipy.signal.convolve2d flips the kernel itself, so the one-line check is:",
+        f"  convolve2d(x, w, 'valid') equals conv2d(x, w[::-1, ::-1]): "
+        f"{'yes' if np.array_equal(theirs, convolution) else 'NO'}",
+        f"  conv2d(x, w) equals convolve2d(x, w[::-1, ::-1], 'valid'): "
+        f"{'yes' if np.array_equal(undone, lab.output) else 'NO'}",
+    ]
+
+
+@_section("Kernels are learned")
+def _learned(out: Path) -> list[str]:
+    from ..train.kernel import learn_edge_kernel
+    from ..viz.kernel_descent import kernel_descent_figure
+
+    run = learn_edge_kernel(steps=60)
+    kernel_descent_figure(run, out=out / "kernel-descent.png")
+    learned, steps = run.kernel[0], len(run.losses)
+    lines = [
+        "Lab 2 turned round: its image and edge map are the data, the kernel is unknown. A 1x2 kernel starts at",
+        "random; each step measures the mean squared error against the edge map and moves the kernel down its",
+        f"gradient (convlab.nn.Conv2d, MSELoss and optim.SGD with lr {run.lr:g}):",
+        *(
+            f"  step {step:2d}  kernel [{run.kernels[step][0]:+.4f}, {run.kernels[step][1]:+.4f}]  "
+            f"error {run.losses[step]:.2e}"
+            for step in (0, 1, 2, 5, 10, 20, 40)
+        ),
+        f"  step {steps:2d}  kernel [{learned[0]:+.4f}, {learned[1]:+.4f}]",
+        f"learned kernel [{learned[0]:+.3f}, {learned[1]:+.3f}]: the lesson's [-1, 1] (largest difference "
+        f"{abs(learned - [-1, 1]).max():.1e}),",
+        "found from data, not written by hand",
+        "kernel-descent.png: the kernel's path over the error surface, and the error at each step",
+    ]
+    return [*lines, "", *_shipped_model(out)]
+
+
+def _shipped_model(out: Path) -> list[str]:
+    """The second half of "Kernels are learned": the digits model convlab trained, its kernels and maps."""
+    from ..data import digits, trained_digits_model
+    from ..lesson.edge_kernels import edge_matches
+    from ..network.sequential import layer_string
+    from ..train.activations import activations, depths, probabilities
+    from ..viz.depth_features import depth_features_figure
+    from ..viz.filters import filters_figure, first_conv
+
+    model = trained_digits_model()
+    images, labels = digits("test")
+    right = int((model(images).argmax(axis=1) == labels).sum())
+    weight = first_conv(model).weight
+    close = [match for match in sorted(edge_matches(weight), key=lambda m: -m.cosine) if match.cosine >= 0.7]
+    outputs = activations(model, images[0])
+    chances = probabilities(outputs)
+    maps = [
+        f"{len(item.output)} maps of {item.output.shape[1]}x{item.output.shape[2]}" for item in depths(outputs)
+    ]
+    filters_figure(model, out=out / "learned-filters.png")
+    classes = [str(digit) for digit in range(len(chances))]
+    depth_features_figure(model, images[0], classes, label=int(labels[0]), out=out / "learned-features.png")
+    return [
+        "The digits model that ships with convlab, trained by convlab on the 1,347 training digits:",
+        f"  {layer_string(model)}",
+        f"  {right} of the {len(labels)} test digits right ({100 * right / len(labels):.1f}%)",
+        f"learned-filters.png: its {len(weight)} first-layer {weight.shape[2]}x{weight.shape[3]} kernels, learned "
+        "from data. Compared with Sobel's",
+        f"edge detector at four orientations, {len(close)} match one closely (cosine >= 0.7):",
+        *(f"  kernel {m.index}: a {m.orientation}, bright {m.bright} (cosine {m.cosine:.2f})" for m in close),
+        f"  the other {len(weight) - len(close)} are weaker or mixed patterns (an 8x8 digit leaves little room "
+        "for clean edges)",
+        f"learned-features.png: test digit #0 (labelled {labels[0]}) at each depth: {', then '.join(maps)},",
+        f"then the class probabilities ({classes[int(chances.argmax())]} at {100 * chances.max():.1f}%)",
+        "More: convlab train kernel|digits, and convlab serve: its Trained model view explains any value.",
+    ]
 
 
 def run(args: argparse.Namespace) -> int:
     folder = Path(args.out)
-    _prepare(folder, args.force)
+    output_folder(folder, args.force, "the tour")
     transcript = ["convlab tour: the lesson 'Convolution Basics', run on convlab's own engine", ""]
     print(transcript[0])
     for number, (title, section) in enumerate(SECTIONS, start=1):

@@ -1,5 +1,5 @@
 """Bundled data (see README.md and LICENSE in this folder): small public-domain images, the UCI digits,
-generated shapes, and a seeded batch iterator.
+generated shapes, a seeded batch iterator, and a digits model convlab trained.
 
 Example:
     >>> load_image("camera").shape, load_image("astronaut").shape
@@ -15,8 +15,18 @@ from ..errors import ArgumentError
 from .batches import batches
 from .digits import digits
 from .shapes import SHAPE_CLASSES, shapes
+from .trained import trained_digits_model
 
-__all__ = ["IMAGES", "SHAPE_CLASSES", "batches", "digits", "load_image", "read_image", "shapes"]
+__all__ = [
+    "IMAGES",
+    "SHAPE_CLASSES",
+    "batches",
+    "digits",
+    "load_image",
+    "read_image",
+    "shapes",
+    "trained_digits_model",
+]
 
 IMAGES = ("camera", "astronaut", "cat")
 
@@ -53,7 +63,7 @@ def read_image(source: str, grey: bool = False) -> Array:
         if path.suffix.lower() not in _SUFFIXES and not path.exists():
             raise ArgumentError(
                 f"image {source!r} is neither a bundled image ({', '.join(IMAGES)}) nor a file",
-                fix="pass --image camera, or the path of a PNG or JPEG file",
+                fix='image="camera", or the path of a PNG or JPEG file',
             )
         from .._readers import read_picture
 

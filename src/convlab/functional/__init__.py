@@ -1,8 +1,9 @@
 """convlab's engine: convolution, transposed convolution and pooling, forward and backward.
 
 Names and meanings follow ``torch.nn.functional`` (and ``torch.nn.grad`` for the
-gradients). Each fast function has a slow twin in :mod:`convlab.functional.reference`,
-the lesson's loop, against which it is tested.
+gradients). Each function (adaptive pooling aside) also runs the lesson's loop,
+:mod:`convlab.functional.reference`, when given ``algorithm="reference"``: the oracle
+the fast paths are tested against.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Turn one public call's raw arguments into checked arrays and geometry.
 
-The fast engine and the reference loop both start here, so they accept, convert
-and refuse exactly the same inputs. A ``*Call`` holds the arrays in batched
+Every public function starts here, whichever algorithm then runs (the reference loop
+included), so they accept, convert and refuse exactly the same inputs. A ``*Call`` holds the arrays in batched
 form (N, C, H, W) and remembers whether the user gave an unbatched (C, H, W)
 input, so results come back in the rank they came in.
 """
@@ -90,6 +90,16 @@ def _check_grad_output(grad_output: Array, expected: tuple[int, ...], op: str, p
         )
 
 
+def _operands(
+    op: str, input: object, weight: object, bias: object
+) -> tuple[Array, Array, Array | None, bool, tuple[int, ...]]:
+    """A convolution's arrays in one dtype, the input batched: input, weight, bias, whether the input came
+    unbatched, and its shape as given."""
+    arrays = float_arrays({"input": input, "weight": weight, "bias": bias})
+    x, unbatched = with_batch_axis(arrays["input"], "input", op)
+    return x, arrays["weight"], arrays.get("bias"), unbatched, arrays["input"].shape
+
+
 @dataclass(frozen=True)
 class ConvCall:
     """Checked arrays of a conv2d call: input (N, C, H, W), weight (O, C/groups, kH, kW), bias (O,) or None."""
@@ -113,9 +123,7 @@ def conv2d_call(
     padding_mode: object,
     settings: ConvSettings | None = None,
 ) -> ConvCall:
-    arrays = float_arrays({"input": input, "weight": weight, "bias": bias})
-    x, unbatched = with_batch_axis(arrays["input"], "input", op)
-    w, b = arrays["weight"], arrays.get("bias")
+    x, w, b, unbatched, given_shape = _operands(op, input, weight, bias)
     geometry = conv2d_geometry(
         op,
         x.shape,
@@ -126,7 +134,7 @@ def conv2d_call(
         groups,
         padding_mode,
         None if b is None else b.shape,
-        original_shape=arrays["input"].shape,
+        original_shape=given_shape,
         settings=settings,
     )
     check_memory(op, geometry, x.dtype)
@@ -242,9 +250,7 @@ def conv_transpose2d_call(
     groups: object,
     dilation: object,
 ) -> TransposeCall:
-    arrays = float_arrays({"input": input, "weight": weight, "bias": bias})
-    x, unbatched = with_batch_axis(arrays["input"], "input", op)
-    w, b = arrays["weight"], arrays.get("bias")
+    x, w, b, unbatched, _ = _operands(op, input, weight, bias)
     geometry = conv_transpose2d_geometry(
         op, x.shape, w.shape, stride, padding, output_padding, groups, dilation, None if b is None else b.shape
     )

@@ -35,7 +35,7 @@ def conv2d(
 
     Each output value is ``sum(patch * kernel) + bias``, where the patch is the
     window of the padded input under the kernel (the lesson's loop, see
-    :func:`convlab.functional.reference.conv2d`).
+    :func:`convlab.functional.reference.correlate`).
 
     Args:
         input: array of shape (N, C_in, H, W), or (C_in, H, W) for one image.

@@ -13,6 +13,8 @@ the kernel spans ``dilation * (kernel - 1) + 1`` input cells)::
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from typing import cast, overload
 
 from .._args import Array, Pad2d, Pair, conv_padding, flag, padding_mode, pair
 from .._args import as_int as _as_int
@@ -45,13 +47,31 @@ __all__ = [
 ]
 
 
-def output_length(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
-    """Output length of one spatial dimension; ``padding`` is the total of both sides.
+@overload
+def output_length(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int: ...
+@overload
+def output_length(size: Pair, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair) -> Pair: ...
+def output_length(
+    size: int | Pair, kernel: int | Pair, stride: int | Pair, padding: int | Pair, dilation: int | Pair
+) -> int | Pair:
+    """Output length of one spatial dimension, or of both given pairs; ``padding`` is the total of both sides.
+
+    The one place convlab computes it; an empty output (0 or less) is the caller's to refuse.
 
     Example:
         >>> output_length(6, kernel=3, stride=2, padding=2, dilation=1)  # the lesson's size lab
         3
+        >>> output_length((6, 5), kernel=(3, 3), stride=(2, 1), padding=(2, 0), dilation=(1, 1))
+        (3, 3)
     """
+    if isinstance(size, tuple):  # the overloads keep a pair's arguments all pairs
+        pairs = cast("tuple[Pair, Pair, Pair, Pair, Pair]", (size, kernel, stride, padding, dilation))
+        h, w = (_length(*axis) for axis in zip(*pairs))
+        return (h, w)
+    return _length(*cast("tuple[int, int, int, int, int]", (size, kernel, stride, padding, dilation)))
+
+
+def _length(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
     return (size + padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
@@ -160,7 +180,7 @@ class ConvGeometry:
             self.kernel_size, self.stride, self.padding, self.dilation, self.groups, self.padding_mode
         )
 
-    @property
+    @cached_property
     def padded_size(self) -> Pair:
         """(H + top + bottom, W + left + right)."""
         (top, bottom), (left, right) = self.padding
@@ -178,7 +198,7 @@ class ConvGeometry:
     def weight_shape(self) -> tuple[int, int, int, int]:
         return (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
 
-    @property
+    @cached_property
     def layout(self) -> Layout:
         return Layout(
             self.kernel_size,
@@ -215,13 +235,29 @@ def check_padding_fits(padding: Pad2d, size: Pair, mode: str, op: str) -> None:
             raise ArgumentError(
                 f"{op}: padding_mode={mode!r} needs padding {limit}, got padding {pad} on {dim}",
                 evidence=[f"input size {size}, padding ((top, bottom), (left, right)) = {padding}"],
-                fix="use padding_mode='replicate' or 'zeros', or pad less",
+                fix="use padding_mode='replicate' or padding_mode='zeros', or pad less",
             )
 
 
 def _warn_quiet_traps(op: str, kernel: Pair, stride: Pair, pads: Pad2d, dilation: Pair) -> None:
     for diagnosis in quiet_traps(op, kernel, stride, pads, dilation):
         warn(diagnosis.code, diagnosis.what, diagnosis.fix)
+
+
+def _check_operands(
+    op: str, input_shape: tuple[int, ...], weight_shape: tuple[int, ...], axes: str, fix: str | None = None
+) -> None:
+    """A 4-D weight (its ``axes`` named in the message), and no empty axis but the batch."""
+    if len(weight_shape) != 4:
+        raise ShapeError(
+            f"{op}: weight must have 4 dims ({axes}), got shape {weight_shape} with {len(weight_shape)} dims",
+            fix=fix or f"reshape the weight to ({axes})",
+        )
+    if min(input_shape[1:]) < 1 or min(weight_shape) < 1:
+        raise ShapeError(
+            f"{op}: input {input_shape} and weight {weight_shape} must have no empty axis except the batch",
+            fix="check how the arrays were sliced or reshaped",
+        )
 
 
 def conv2d_geometry(
@@ -249,24 +285,88 @@ def conv2d_geometry(
         settings: settings already normalised (and warned about) by :func:`conv_settings`; they replace
             stride, padding, dilation, groups and padding_mode_.
     """
-    if len(weight_shape) != 4:
-        fix = (
-            "a 2-D kernel needs out and in channel axes: weight = weight[None, None]"
-            if len(weight_shape) == 2
-            else "reshape the weight to (out_channels, in_channels/groups, kH, kW)"
+    key = (
+        (input_shape, weight_shape, bias_shape, settings)
+        if settings is not None
+        else _geometry_key(
+            input_shape, weight_shape, bias_shape, (stride, padding, dilation, groups, padding_mode_)
         )
-        raise ShapeError(
-            f"{op}: weight must have 4 dims (out_channels, in_channels/groups, kH, kW), "
-            f"got shape {weight_shape} with {len(weight_shape)} dims",
-            fix=fix,
-        )
+    )
+    cached = _GEOMETRIES.get(key) if key is not None else None
+    if cached is not None:
+        return cached
+    geometry = _checked_conv2d_geometry(
+        op,
+        input_shape,
+        weight_shape,
+        stride,
+        padding,
+        dilation,
+        groups,
+        padding_mode_,
+        bias_shape,
+        original_shape,
+        settings,
+    )
+    # Settings given as ConvSettings were warned about where they were made; raw ones are kept only when they warn
+    # of nothing, so every call that should warn still does.
+    if key is not None and (settings is not None or not _warns(geometry)):
+        if len(_GEOMETRIES) >= GEOMETRY_CACHE_SIZE:
+            _GEOMETRIES.clear()
+        _GEOMETRIES[key] = geometry
+    return geometry
+
+
+GEOMETRY_CACHE_SIZE = 256
+"""Geometries kept for calls that repeat their shapes and settings (a training loop, a layer called again)."""
+_GEOMETRIES: dict[object, ConvGeometry] = {}
+
+
+def _plain(value: object) -> bool:
+    """An int, a str or a pair of ints, exactly: values that compare equal only to themselves (True == 1 and
+    1.0 == 1 would otherwise find the entry of a valid 1 and skip their own errors)."""
+    if type(value) is int or type(value) is str:
+        return True
+    if type(value) is not tuple or len(value) != 2:
+        return False
+    return type(value[0]) is int and type(value[1]) is int
+
+
+def _geometry_key(
+    input_shape: tuple[int, ...], weight_shape: tuple[int, ...], bias_shape: object, arguments: tuple[object, ...]
+) -> tuple[object, ...] | None:
+    """The cache key of a call with raw settings, or None when one is not plainly an int, str or pair of ints."""
+    for value in arguments:
+        if not _plain(value):
+            return None
+    return (input_shape, weight_shape, bias_shape, arguments)
+
+
+def _warns(geometry: ConvGeometry) -> bool:
+    """Whether these settings, given raw, warn: a quiet trap, or 'same' padding split unevenly."""
+    (top, bottom), (left, right) = geometry.padding
+    traps = quiet_traps("", geometry.kernel_size, geometry.stride, geometry.padding, geometry.dilation)
+    return bool(traps) or top != bottom or left != right
+
+
+def _checked_conv2d_geometry(
+    op: str,
+    input_shape: tuple[int, ...],
+    weight_shape: tuple[int, ...],
+    stride: object,
+    padding: object,
+    dilation: object,
+    groups: object,
+    padding_mode_: object,
+    bias_shape: tuple[int, ...] | None,
+    original_shape: tuple[int, ...] | None,
+    settings: ConvSettings | None,
+) -> ConvGeometry:
+    axes = "out_channels, in_channels/groups, kH, kW"
+    two_d = "a 2-D kernel needs out and in channel axes: weight = weight[None, None]"
+    _check_operands(op, input_shape, weight_shape, axes, two_d if len(weight_shape) == 2 else None)
     N, C, H, W = input_shape
     O, C_per_group, kh, kw = weight_shape
-    if min(C, H, W) < 1 or min(O, C_per_group, kh, kw) < 1:
-        raise ShapeError(
-            f"{op}: input {input_shape} and weight {weight_shape} must have no empty axis except the batch",
-            fix="check how the arrays were sliced or reshaped",
-        )
     kernel = (kh, kw)
     if settings is None:
         settings = conv_settings(op, kernel, stride, padding, dilation, groups, padding_mode_)
@@ -355,19 +455,9 @@ def conv_transpose2d_geometry(
     bias_shape: tuple[int, ...] | None = None,
 ) -> TransposeGeometry:
     """Check a transposed convolution's arguments against the array shapes and compute its output size."""
-    if len(weight_shape) != 4:
-        raise ShapeError(
-            f"{op}: weight must have 4 dims (in_channels, out_channels/groups, kH, kW), "
-            f"got shape {weight_shape} with {len(weight_shape)} dims",
-            fix="reshape the weight to (in_channels, out_channels/groups, kH, kW)",
-        )
+    _check_operands(op, input_shape, weight_shape, "in_channels, out_channels/groups, kH, kW")
     N, C, H, W = input_shape
     C_w, O_per_group, kh, kw = weight_shape
-    if min(C, H, W) < 1 or min(C_w, O_per_group, kh, kw) < 1:
-        raise ShapeError(
-            f"{op}: input {input_shape} and weight {weight_shape} must have no empty axis except the batch",
-            fix="check how the arrays were sliced or reshaped",
-        )
     g = _as_int(groups, "groups", minimum=1)
     if C_w != C:
         raise ShapeError(

@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 
 from .._args import Array, flag
+from ..errors import ArgumentError
+from . import reference
 from .calls import avg_pool_options, grad_call, pool2d_call, unbatch
 from .geometry import PoolGeometry, pool2d_geometry
 from .padding import pool_pad
@@ -26,6 +28,16 @@ from .padding import pool_pad
 __all__ = ["avg_pool2d", "avg_pool2d_grad", "max_pool2d", "max_pool2d_grad"]
 
 COMPILED_MIN_WORK = 1 << 18  # window cells visited, from which the compiled loops pay for their first call
+
+
+def _by_loop(algorithm: object) -> bool:
+    """Whether the call asked for the lesson's loop (:mod:`.reference`) instead of the fast path."""
+    if algorithm not in ("auto", "reference"):
+        raise ArgumentError(
+            f"algorithm must be 'auto' or 'reference' for pooling, got {algorithm!r}",
+            fix="leave algorithm='auto', or pass algorithm='reference' for the lesson's loop",
+        )
+    return algorithm == "reference"
 
 
 def _compiled(geo: PoolGeometry) -> bool:
@@ -94,6 +106,8 @@ def max_pool2d(
     dilation: object = 1,
     ceil_mode: bool = False,
     return_indices: bool = False,
+    *,
+    algorithm: str = "auto",
 ) -> Array | tuple[Array, Array]:
     """2-D max pooling with the meaning of ``torch.nn.functional.max_pool2d``.
 
@@ -107,6 +121,7 @@ def max_pool2d(
             bottom/right if it starts inside the input or left padding. Default: False.
         return_indices: also return where each maximum came from, as an index
             into the flattened H_in * W_in plane (as PyTorch does). Default: False.
+        algorithm: "auto", or "reference" for the lesson's loop. Default: "auto".
 
     Shape:
         (N, C, H_in, W_in) -> (N, C, H_out, W_out), where
@@ -118,6 +133,12 @@ def max_pool2d(
     """
     call = pool2d_call("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
     indices = flag(return_indices, "return_indices")
+    if _by_loop(algorithm):
+        geo = call.geometry
+        out, won_row, won_col = reference.max_pool(pool_pad(call.input, geo, -np.inf), geo)
+        flat = (won_row - geo.padding[0]) * geo.input_size[1] + won_col - geo.padding[1]
+        out = unbatch(out, call.unbatched)
+        return (out, unbatch(flat, call.unbatched)) if indices else out
     if _compiled(call.geometry):
         out, where = _compiled_argmax(call.input, call.geometry)
         out = unbatch(out, call.unbatched)
@@ -152,6 +173,8 @@ def max_pool2d_grad(
     padding: object = 0,
     dilation: object = 1,
     ceil_mode: bool = False,
+    *,
+    algorithm: str = "auto",
 ) -> Array:
     """Gradient of :func:`max_pool2d` with respect to its input.
 
@@ -175,6 +198,9 @@ def max_pool2d_grad(
         input=input,
     )
     grad = call.grad_output
+    if _by_loop(algorithm):
+        grad_padded = reference.max_pool_grad(pool_pad(call.given, call.geometry, -np.inf), grad, call.geometry)
+        return unbatch(np.ascontiguousarray(_crop(grad_padded, call.geometry)), call.unbatched)
     if _compiled(call.geometry):
         from . import pool_kernels
 
@@ -220,6 +246,8 @@ def avg_pool2d(
     ceil_mode: bool = False,
     count_include_pad: bool = True,
     divisor_override: int | None = None,
+    *,
+    algorithm: str = "auto",
 ) -> Array:
     """2-D average pooling with the meaning of ``torch.nn.functional.avg_pool2d``.
 
@@ -231,6 +259,7 @@ def avg_pool2d(
         ceil_mode: round the output size up (see :func:`max_pool2d`). Default: False.
         count_include_pad: count padding cells in the divisor. Default: True.
         divisor_override: divide every window's sum by this instead. Default: None.
+        algorithm: "auto", or "reference" for the lesson's loop. Default: "auto".
 
     Shape:
         (N, C, H_in, W_in) -> (N, C, H_out, W_out), ``H_out`` as in :func:`max_pool2d` with dilation 1.
@@ -241,6 +270,9 @@ def avg_pool2d(
     """
     call = pool2d_call("avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode)
     include_pad, override = avg_pool_options(count_include_pad, divisor_override)
+    if _by_loop(algorithm):
+        padded = pool_pad(call.input, call.geometry, 0.0)
+        return unbatch(reference.avg_pool(padded, call.geometry, include_pad, override), call.unbatched)
     if _compiled(call.geometry):
         from . import pool_kernels
 
@@ -267,6 +299,8 @@ def avg_pool2d_grad(
     ceil_mode: bool = False,
     count_include_pad: bool = True,
     divisor_override: int | None = None,
+    *,
+    algorithm: str = "auto",
 ) -> Array:
     """Gradient of :func:`avg_pool2d` with respect to its input.
 
@@ -289,6 +323,9 @@ def avg_pool2d_grad(
     grad = call.grad_output
     include_pad, override = avg_pool_options(count_include_pad, divisor_override)
     geo = call.geometry
+    if _by_loop(algorithm):
+        grad_padded = reference.avg_pool_grad(grad, geo, include_pad, override)
+        return unbatch(np.ascontiguousarray(_crop(grad_padded, geo)), call.unbatched)
     if _compiled(geo):
         from . import pool_kernels
 

@@ -37,6 +37,7 @@ class Exercise:
     solution: str
     checker: Callable[[str], Verdict]
     prompt: str  # what to type, shown before the answer
+    hint: str  # the first hint, before any answer; a wrong answer's own hint replaces it
 
 
 def _integers(text: str) -> list[int]:
@@ -59,6 +60,12 @@ def _exercise_1(answer: str) -> Verdict:
             False,
             f"the exercise changes Lab 1's 2 x 2 kernel, and yours is {lab.kernel.shape[0]} x "
             f"{lab.kernel.shape[1]}: type 2 rows of 2 values, e.g. 1 1; 1 1",
+        )
+    if not lab.changed:
+        return Verdict(
+            False,
+            "that is Lab 1's own kernel, 1 0; 0 -1, so the output is the lesson's: change at least one value, "
+            "e.g. 1 1; 1 1",
         )
     trace = explain(lab.image, lab.kernel, at=(0, 0))
     lines = [
@@ -161,6 +168,8 @@ EXERCISES = (
         "(a vertical-edge detector).",
         _exercise_1,
         "your kernel, rows separated by ';' (e.g. 1 1; 1 1)",
+        "Lab 1's kernel is 1 0; 0 -1: each output is a patch's top-left pixel minus its bottom-right one. "
+        "Type any other 2 x 2 kernel and compare the two outputs.",
     ),
     Exercise(
         2,
@@ -169,6 +178,8 @@ EXERCISES = (
         "out[1, 0] = 5*1 + 3*0 + 2*0 + 1*(-1) = 4",
         _exercise_2,
         "a number",
+        "out[1, 0] is output row 1, column 0: its window starts at image row 1, column 0 and covers 2 x 2 "
+        "pixels; multiply them cell by cell with the kernel 1 0; 0 -1 and add.",
     ),
     Exercise(
         3,
@@ -176,6 +187,8 @@ EXERCISES = (
         "H_out = floor((6 + 2*1 - 3) / 1) + 1 = 6, the same for W, so output is (1, 2, 6, 6).",
         _exercise_3,
         "a shape such as (1, 2, 3, 3)",
+        "the size lab has input 6 x 6, kernel 3 and padding 1; put stride 1 into "
+        "floor((input + 2*padding - kernel_size) / stride) + 1, then write (N, out_channels, H_out, W_out).",
     ),
     Exercise(
         4,
@@ -184,6 +197,8 @@ EXERCISES = (
         "bias (8,) -> (16,). The input (2, 3, 32, 32) stays.",
         _exercise_4,
         "the names of the shapes that change (input, output, weight, bias)",
+        "out_channels is how many kernels the layer has: each makes one feature map and has one bias. Which "
+        "shapes count kernels or feature maps?",
     ),
     Exercise(
         5,
@@ -191,6 +206,7 @@ EXERCISES = (
         "PyTorch: x = x.permute(0, 3, 1, 2); NumPy: x = x.transpose(0, 3, 1, 2). New axis 1 (C) is old axis 3.",
         _exercise_5,
         "the code, e.g. x.permute(a, b, c, d)",
+        "number the old axes, [N, H, W, C] = 0, 1, 2, 3, then list them in the new order N, C, H, W.",
     ),
 )
 

@@ -23,10 +23,11 @@ import numpy as np
 from .._args import Array, Pad2d, Pair, as_int
 from ..errors import ArgumentError
 from ..functional.calls import conv2d_call
+from ..functional.geometry import ConvSettings
 from ..functional.padding import pad2d
 from ..functional.reference import window
 
-__all__ = ["ChannelTerm", "Trace", "equation", "explain", "explain_all", "number"]
+__all__ = ["ChannelTerm", "Trace", "equation", "explain", "explain_all", "number", "span"]
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,15 @@ def number(value: float) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
+def span(values: tuple[int, ...]) -> str:
+    """The rows (or columns) a window read: ``0..2`` when neighbouring, ``0, 2, 4`` when dilation skips some."""
+    if len(values) == 1:
+        return f"{values[0]}"
+    if values[1] - values[0] == 1:
+        return f"{values[0]}..{values[-1]}"
+    return ", ".join(str(value) for value in values)
+
+
 def equation(term: ChannelTerm) -> str:
     """The lesson's arithmetic for one channel: ``1*1 + 2*0 + 5*0 + 3*(-1) = -2``."""
     products = " + ".join(
@@ -117,6 +127,7 @@ def explain(
     dilation: object = 1,
     groups: object = 1,
     padding_mode: str = "zeros",
+    settings: ConvSettings | None = None,
 ) -> Trace:
     """Trace one output value of ``conv2d(input, weight, bias, ...)``.
 
@@ -127,16 +138,16 @@ def explain(
         at: (i, j), the output position.
         out_channel: which output channel. Default: 0.
         image: which image of the batch. Default: 0.
-        stride, padding, dilation, groups, padding_mode: as in :func:`convlab.functional.conv2d`.
+        stride, padding, dilation, groups, padding_mode, settings: as in :func:`convlab.functional.conv2d`
+            (settings made once by a caller replace the five before them).
 
     Example:
         >>> trace = explain([[1, 2], [3, 4]], [[1, 1], [1, 1]], at=(0, 0))
         >>> trace.value, trace.rows, trace.cols
         (10.0, (0, 1), (0, 1))
     """
-    return next(
-        _traces(input, weight, bias, [at], out_channel, image, stride, padding, dilation, groups, padding_mode)
-    )
+    given = (stride, padding, dilation, groups, padding_mode, settings)
+    return next(_traces(input, weight, bias, [at], out_channel, image, *given))
 
 
 def explain_all(
@@ -151,11 +162,11 @@ def explain_all(
     dilation: object = 1,
     groups: object = 1,
     padding_mode: str = "zeros",
+    settings: ConvSettings | None = None,
 ) -> list[Trace]:
     """Trace every output value of one channel, in the order the window slides (row by row)."""
-    return list(
-        _traces(input, weight, bias, None, out_channel, image, stride, padding, dilation, groups, padding_mode)
-    )
+    given = (stride, padding, dilation, groups, padding_mode, settings)
+    return list(_traces(input, weight, bias, None, out_channel, image, *given))
 
 
 def _traces(
@@ -170,6 +181,7 @@ def _traces(
     dilation: object,
     groups: object,
     padding_mode: str,
+    settings: ConvSettings | None,
 ) -> Iterator[Trace]:
     from ..functional import conv2d
 
@@ -183,6 +195,7 @@ def _traces(
         dilation,
         groups,
         padding_mode,
+        settings,
     )
     geo = call.geometry
     o = as_int(out_channel, "out_channel", minimum=0)

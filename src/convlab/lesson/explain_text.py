@@ -8,19 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .explain import Trace, equation, number
+from .explain import Trace, equation, number, span
 from .grid_text import cell_text, grid
 
 __all__ = ["trace_text"]
-
-
-def _span(values: tuple[int, ...]) -> str:
-    """``0..2`` for neighbouring rows, ``0, 2, 4`` when dilation skips some."""
-    if len(values) == 1:
-        return f"{values[0]}"
-    if values[1] - values[0] == 1:
-        return f"{values[0]}..{values[-1]}"
-    return ", ".join(str(value) for value in values)
 
 
 def trace_text(trace: Trace, colour: bool = False, done: Sequence[Trace] | None = None) -> list[str]:
@@ -45,7 +36,7 @@ def trace_text(trace: Trace, colour: bool = False, done: Sequence[Trace] | None 
     ]
     window = {(r, c) for r in trace.rows for c in trace.cols}
     where = (
-        f"out[{i}, {j}] reads input rows {_span(trace.input_rows)}, cols {_span(trace.input_cols)} "
+        f"out[{i}, {j}] reads input rows {span(trace.input_rows)}, cols {span(trace.input_cols)} "
         f"(window start = {i}*{trace.stride[0]}, {j}*{trace.stride[1]}"
     )
     where += f"; dilation {trace.dilation} spaces the kernel cells)" if trace.dilation != (1, 1) else ")"

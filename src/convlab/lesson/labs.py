@@ -20,19 +20,21 @@ Example:
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .._args import Array, Pair, as_int, conv_padding, pair
-from ..diagnose import unbatched_only
+from ..diagnose import unbatched_only, warn
 from ..errors import ArgumentError, ConvlabError
-from .textmatrix import load_matrix
+from .textmatrix import is_picture, load_matrix
 
 __all__ = [
     "LAB_NAMES",
     "LESSON_OUTPUT",
+    "VALUE_PRESETS",
     "ShapeLab",
     "ValueLab",
     "cross_check",
@@ -43,7 +45,7 @@ __all__ = [
 
 LAB_NAMES = ("manual_conv", "edge", "size", "channel", "conv2d")
 
-_VALUE_PRESETS: dict[str, tuple[list[list[int]], list[list[int]]]] = {
+VALUE_PRESETS: dict[str, tuple[list[list[int]], list[list[int]]]] = {
     "manual_conv": ([[1, 2, 0, 0], [5, 3, 0, 4], [2, 1, 3, 1], [0, 2, 1, 2]], [[1, 0], [0, -1]]),
     "edge": (
         [[0, 0, 0, 0, 0], [0, 0, 1, 1, 1], [0, 0, 1, 1, 1], [0, 0, 1, 1, 1], [0, 0, 0, 0, 0]],
@@ -149,21 +151,37 @@ class ShapeLab:
 
 def _check_name(name: str) -> None:
     if name not in LAB_NAMES:
+        close = difflib.get_close_matches(str(name), LAB_NAMES, n=1)
         raise ArgumentError(
             f"there is no lab {name!r}; the labs are {', '.join(LAB_NAMES)}",
-            fix="convlab lab manual_conv   (or no name for all five)",
+            fix=f"did you mean {close[0]!r}?" if close else "convlab lab manual_conv   (or no name for all five)",
         )
 
 
 def _matrix(value: object, name: str) -> Array:
     if isinstance(value, str):
-        return load_matrix(value, name)
+        matrix = load_matrix(value, name)
+        if is_picture(value) and matrix.size and float(matrix.max()) > 1:
+            _warn_unscaled(name, f"the picture {value}", int(matrix.max()))
+        return matrix
+    if isinstance(value, np.ndarray) and value.dtype == np.uint8 and value.size and int(value.max()) > 1:
+        _warn_unscaled(name, "a uint8 array", int(value.max()))
     array = np.asarray(value, dtype=np.float32)
     if array.ndim > 2 and all(n == 1 for n in array.shape[:-2]):
         raise unbatched_only(name, array.shape).error(ArgumentError)
     if array.ndim != 2:
         raise ArgumentError(f"{name} must be a 2-D matrix, got shape {array.shape}", fix=f'--{name} "1 0; 0 -1"')
     return array
+
+
+def _warn_unscaled(name: str, source: str, largest: int) -> None:
+    """The lab uses pixel values as they are, as conv2d does with a uint8 image: say so, as conv2d does."""
+    warn(
+        "uint8-not-scaled",
+        f"{name}: {source} has values up to {largest}, used as they are (0..255), so every output is 255 "
+        "times what the same picture scaled to 0..1 gives",
+        f"give the {name} divided by 255, e.g. np.save('{name}.npy', np.asarray(picture) / 255)",
+    )
 
 
 def _value_lab(
@@ -176,7 +194,7 @@ def _value_lab(
 ) -> ValueLab:
     from ..functional import conv2d
 
-    preset_image, preset_kernel = _VALUE_PRESETS[name]
+    preset_image, preset_kernel = VALUE_PRESETS[name]
     image_ = _matrix(preset_image if image is None else image, "image")
     kernel_ = _matrix(preset_kernel if kernel is None else kernel, "kernel")
     output = conv2d(image_[None, None], kernel_[None, None], stride=stride, padding=padding, dilation=dilation)
@@ -207,7 +225,7 @@ def _shape_lab(name: str, seed: int = 0, **options: Any) -> ShapeLab:
     check_fits(
         f"{name} lab: a random input ({batch}, {in_channels}, {size[0]}, {size[1]}) and its windows",
         cells * (8 + 4 + 4 + 4 * kernel[0] * kernel[1]),
-        fix="use a smaller --size, --batch or --in-channels",
+        fix="use a smaller size, batch or in_channels, e.g. size=32",
     )
     layer = Conv2d(
         in_channels,
@@ -263,7 +281,7 @@ def run(name: str, **options: Any) -> ValueLab | ShapeLab:
         (16, 3, 3, 3)
     """
     _check_name(name)
-    allowed = _VALUE_OPTIONS if name in _VALUE_PRESETS else _SHAPE_OPTIONS
+    allowed = _VALUE_OPTIONS if name in VALUE_PRESETS else _SHAPE_OPTIONS
     unknown = sorted(set(options) - allowed)
     if unknown:
         raise ArgumentError(
@@ -271,7 +289,7 @@ def run(name: str, **options: Any) -> ValueLab | ShapeLab:
             fix=f"convlab lab {name} --help",
         )
     options = {key: value for key, value in options.items() if value is not None}
-    if name in _VALUE_PRESETS:
+    if name in VALUE_PRESETS:
         return _value_lab(name, **options)
     return _shape_lab(name, **options)
 

@@ -22,7 +22,7 @@ from .._args import Array
 from .._readers import read_npy, read_picture
 from ..errors import ArgumentError, ArgumentTypeError
 
-__all__ = ["load_array", "load_matrix", "parse_matrix"]
+__all__ = ["is_picture", "load_array", "load_matrix", "parse_matrix"]
 
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
@@ -77,6 +77,11 @@ def _is_number(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def is_picture(source: str) -> bool:
+    """Whether ``source`` names a picture file (by its suffix), read as grayscale 0..255."""
+    return Path(source).suffix.lower() in _IMAGE_SUFFIXES
 
 
 def load_matrix(source: str, name: str = "matrix") -> Array:

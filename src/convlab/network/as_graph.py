@@ -2,7 +2,8 @@
 
 A model may be a preset name (``"resnet18"``), a layer string
 (``"conv3x3(16,p1) relu maxpool2"``), a graph, a ``convlab.nn.Sequential`` (or a
-single convlab layer), or a ``torch.nn.Module`` (traced with torch.fx).
+single convlab layer), or a ``torch.nn.Module`` (traced with torch.fx, or read by
+running it where fx cannot express it).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def input_shape_of(value: object, default: tuple[int, int, int] | None = None) -
     """
     if value is None:
         if default is None:
-            raise ArgumentError("this model needs an input shape", fix="e.g. --input 3x224x224")
+            raise ArgumentError("this model needs an input shape", fix='e.g. input_shape="3x224x224"')
         value = default
     if isinstance(value, str):
         numbers = int_list(value)
@@ -48,8 +49,12 @@ def input_shape_of(value: object, default: tuple[int, int, int] | None = None) -
     return (1, *shape) if len(shape) == 3 else (shape[0], shape[1], shape[2], shape[3])
 
 
-def as_graph(model: object) -> tuple[Graph, tuple[int, int, int] | None]:
-    """The model's graph and, for presets, the input shape it was designed for."""
+def as_graph(model: object, input_shape: object = None) -> tuple[Graph, tuple[int, int, int] | None]:
+    """The model's graph and, for presets, the input shape it was designed for.
+
+    ``input_shape`` (as :func:`input_shape_of` takes it) lets a torch model that torch.fx cannot
+    express be read by running it once on that shape.
+    """
     from .graph import Graph as GraphType
 
     if isinstance(model, GraphType):
@@ -81,7 +86,7 @@ def as_graph(model: object) -> tuple[Graph, tuple[int, int, int] | None]:
     if type(model).__module__.startswith("torch") or hasattr(model, "named_modules"):
         from .from_torch import trace
 
-        return trace(model), None
+        return trace(model, None if input_shape is None else input_shape_of(input_shape)), None
     raise ArgumentTypeError(
         f"cannot read a model from a {type(model).__name__}",
         fix="pass a preset name, a layer string, a convlab.nn.Sequential or a torch.nn.Module",

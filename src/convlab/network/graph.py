@@ -22,12 +22,16 @@ Conventions:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._args import Pair
 from ..diagnose import Diagnosis
 from ..errors import ArgumentError, ConvlabError, ShapeError
+
+if TYPE_CHECKING:
+    from .shapes import Uncovered
 
 __all__ = ["Field", "Graph", "GraphBuilder", "LayerString", "Node", "Op", "Params", "Shape"]
 
@@ -144,6 +148,8 @@ class Op:
     global_view: ClassVar[bool] = False  # every output sees the whole input: fields stop being local here
     flattens: ClassVar[bool] = False  # it turns a feature map into a vector (too early before any convolution)
     uneven_fields: ClassVar[bool] = False  # neighbouring outputs see fields of different sizes
+    takes_features: ClassVar[bool] = False  # it reads (N, F) vectors, so a network may start with it
+    measured: ClassVar[bool] = False  # its shapes were measured by running a model, its wiring is not known
 
     def window(self) -> Pair | None:
         """The kernel it slides over the input, or None if it slides none."""
@@ -152,6 +158,16 @@ class Op:
     def traps(self, name: str) -> list[Diagnosis]:
         """Legal but probably unintended settings (a stride that skips pixels, ...), for the network check."""
         return []
+
+    def declared_input(self) -> tuple[int, tuple[int, int, int, int], int] | None:
+        """(in_channels, weight shape, groups) of a convolution built for a known number of input channels,
+        so the network check can diagnose a first layer's input as conv2d would; None for other layers."""
+        return None
+
+    def unread(self, input_size: Pair) -> Uncovered | None:
+        """The input rows and columns its windows never read, for the receptive-field picture; None for a
+        layer that reads every cell, or whose windows do not say (ceil mode, transposed)."""
+        return None
 
     @classmethod
     def takes(cls, name: str) -> tuple[str, ...]:
@@ -178,6 +194,10 @@ class Op:
     def output_shape(self, inputs: list[Shape], name: str) -> Shape:
         return inputs[0]
 
+    def seen_input(self, inputs: list[Shape]) -> Shape:
+        """The shape of its first input, as the summary shows it (a measured layer's is what it really got)."""
+        return inputs[0]
+
     def params(self, inputs: list[Shape]) -> int:
         return 0
 
@@ -190,6 +210,13 @@ class Op:
 
     def describe(self) -> str:
         return self.kind
+
+    def inferred(self, inputs: list[Shape]) -> dict[str, int]:
+        """The sizes it takes from what reaches it because it declares none (``{"in_channels": 3}``).
+
+        ``replace(op, **op.inferred(inputs))`` is the layer built for those inputs: a fixed layer.
+        """
+        return {}
 
     def fallback_output(self, inputs: list[Shape], name: str) -> Shape | None:
         """The output had the input been what the layer declares it was built for; None if it declares nothing.
@@ -206,6 +233,20 @@ class Op:
         """The gradient of each input, given the gradient of the output."""
         return [grad]
 
+    def layer(self, input_shape: Shape, seed: int, dtype: Any) -> Any:
+        """This layer as a fresh ``convlab.nn`` layer for inputs of ``input_shape``, initialised from ``seed``."""
+        raise ArgumentError(
+            f"a {self.kind} layer cannot be built as a convlab.nn layer",
+            fix="build the model from conv, convT, pools, gap, bn, relu, sigmoid, tanh, dropout, flatten, linear",
+        )
+
+    def token(self) -> str:
+        """This layer in the layer-string language (``conv3x3(16,p1)``), so that parsing it gives it back."""
+        raise ArgumentError(
+            f"a {self.kind} layer has no layer-string form",
+            fix="save chains of conv, convT, pools, gap, bn, relu, sigmoid, tanh, dropout, flatten, linear",
+        )
+
     def probe(self, shape: tuple[int, ...]) -> tuple[Op, Params]:
         """The op and positive averaging parameters the receptive-field probe runs in this layer's place.
 
@@ -215,11 +256,53 @@ class Op:
         return self, {}
 
 
+_LAYER_STRING_KEYS = {"kernel_size": "k", "stride": "s", "padding": "p", "dilation": "d", "groups": "g"}
+_LAYER_STRING_KEYS["output_padding"] = "op"
+
+
+def in_layer_string(fix: str, token: str) -> str:
+    """A fix written for Python (``padding=1``, ``nn.Flatten()``) as the layer string it changes.
+
+    Example:
+        >>> in_layer_string("padding=1   # pad by at least 1", "conv5x5(32,s2)")
+        'conv5x5(32,s2,p1)   # pad by at least 1'
+    """
+
+    def setting(match: re.Match[str]) -> str:
+        key, value = _LAYER_STRING_KEYS[match.group(1)], re.sub(r"[()\s'\"]", "", match.group(2))
+        numbers = value.split(",")
+        written = numbers[0] if len(set(numbers)) == 1 else "x".join(numbers)
+        head, _, args = token.partition("(")
+        if key == "k":
+            head = re.sub(r"\d+(x\d+)?$", "", head)  # the kernel written on the name gives way
+        kept = [arg for arg in args.rstrip(")").split(",") if arg and not re.fullmatch(rf"{key}\w+", arg)]
+        return f"{head}({','.join([*kept, key + written])})"
+
+    names = "|".join(_LAYER_STRING_KEYS)
+    fix = re.sub(rf"\b({names})=(\([^)]*\)|'[^']*'|[^\s;,]+)", setting, fix)
+    fix = fix.replace("nn.Flatten()", "flatten")
+    return re.sub(r"nn\.Linear\(\d+, (\d+)\)", r"linear(\1)", fix)
+
+
 @dataclass(frozen=True)
 class Node:
     name: str
     op: Op
     inputs: tuple[str, ...]
+    written: str | None = None  # the layer-string token it was read from, if any
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        """The op's output for these inputs; read from a layer string, its errors' fixes are layer strings."""
+        try:
+            return self.op.output_shape(inputs, self.name)
+        except ConvlabError as error:
+            if self.written is None:
+                raise
+            diagnosis = error.diagnosis
+            if diagnosis is not None:
+                diagnosis = replace(diagnosis, fix=in_layer_string(diagnosis.fix, self.written))
+            fix = None if error.fix is None else in_layer_string(error.fix, self.written)
+            raise error.with_fix(fix, diagnosis) from None
 
 
 @dataclass(frozen=True)
@@ -228,10 +311,26 @@ class Graph:
 
     name: str
     nodes: tuple[Node, ...]
+    designed_for: Shape | None = None  # a fixed network's (C, H, W): any other input is checked against it
+    notes: tuple[str, ...] = ()  # how it was read, when that limits what it tells (a summary prints them)
 
     @property
     def output(self) -> str:
         return self.nodes[-1].name
+
+    def built_for(self, input_shape: Shape) -> Graph:
+        """The graph with every size its layers infer (in_channels, in_features, ...) fixed for ``input_shape``.
+
+        ``input_shape`` is (C, H, W); the result remembers it as ``designed_for``.
+        """
+        shapes: dict[str, Shape] = {"input": (1, *input_shape)}
+        nodes = []
+        for node in self.nodes:
+            inputs = [shapes[source] for source in node.inputs]
+            op = replace(node.op, **node.op.inferred(inputs))  # type: ignore[type-var]
+            shapes[node.name] = op.output_shape(inputs, node.name)
+            nodes.append(replace(node, op=op))
+        return Graph(self.name, tuple(nodes), tuple(input_shape), self.notes)
 
 
 @dataclass
@@ -241,14 +340,14 @@ class GraphBuilder:
     name: str
     nodes: list[Node] = field(default_factory=list)
 
-    def add(self, name: str, op: Op, *inputs: str) -> str:
+    def add(self, name: str, op: Op, *inputs: str, written: str | None = None) -> str:
         known = {"input", *(node.name for node in self.nodes)}
         if name in known:
             raise ArgumentError(f"layer name {name!r} is used twice", fix="give every layer its own name")
         missing = [source for source in inputs if source not in known]
         if missing:
             raise ArgumentError(f"{name} reads {missing[0]!r}, which is not defined before it", fix="add it first")
-        self.nodes.append(Node(name, op, inputs or (self.nodes[-1].name if self.nodes else "input",)))
+        self.nodes.append(Node(name, op, inputs or (self.nodes[-1].name if self.nodes else "input",), written))
         return name
 
     def build(self) -> Graph:

@@ -24,7 +24,7 @@ from .._args import Pair, as_int, conv_padding, pair
 from ..diagnose import Diagnosis, channel_mismatch, linear_mismatch, norm_mismatch, quiet_traps
 from ..errors import ArgumentError, ShapeError
 from .graph import Field, LayerString, Op, Params, Shape, compact, in_layer, largest, named, spatial
-from .shapes import conv2d_output_size, conv_transpose2d_output_size, pool2d_output_size
+from .shapes import Uncovered, conv2d_output_size, conv_transpose2d_output_size, pool2d_output_size, uncovered
 
 __all__ = [
     "KINDS",
@@ -57,6 +57,43 @@ def _np() -> Any:
     import numpy as np
 
     return np
+
+
+def _nn() -> Any:
+    from .. import nn
+
+    return nn
+
+
+def _setting(label: str, value: Pair | str, default: Pair) -> str:
+    """One layer-string setting (``s2``, ``p1x2``, ``psame``), or "" where it has its default."""
+    return "" if value == default else f"{label}{compact(value)}"
+
+
+def _written(name: str, *arguments: str) -> str:
+    """``name(a,b)`` from the arguments that are not empty, or ``name`` when all are."""
+    given = [argument for argument in arguments if argument]
+    return f"{name}({','.join(given)})" if given else name
+
+
+def _convolution_layer(layer: Any, op: Any, input_shape: Shape, seed: int, dtype: Any) -> Any:
+    """A Conv or ConvTranspose op as its convlab.nn layer, reading ``input_shape``'s channels."""
+    settings = op._settings()
+    return layer(input_shape[1], op.out_channels, op.kernel_size, **settings, bias=op.bias, dtype=dtype, seed=seed)
+
+
+def _convolution_token(name: str, op: Any, *extra: str) -> str:
+    """``conv3x3(64,s2,p1)``: a Conv or ConvTranspose op in the layer-string language."""
+    return _written(
+        f"{name}{op.kernel_size[0]}x{op.kernel_size[1]}",
+        str(op.out_channels),
+        _setting("s", op.stride, (1, 1)),
+        _setting("p", op.padding, (0, 0)),
+        *extra,
+        _setting("d", op.dilation, (1, 1)),
+        "" if op.groups == 1 else f"g{op.groups}",
+        "" if op.bias else "nobias",
+    )
 
 
 def _averaging(shape: tuple[int, ...]) -> Any:
@@ -102,11 +139,20 @@ class Conv(Op):
         pads = conv_padding(self.padding, kernel_size=self.kernel_size, stride=self.stride, dilation=self.dilation)
         return quiet_traps(name, self.kernel_size, self.stride, pads, self.dilation)
 
+    def declared_input(self) -> tuple[int, tuple[int, int, int, int], int] | None:
+        if self.in_channels is None:
+            return None
+        weight = (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
+        return self.in_channels, weight, self.groups
+
+    def unread(self, input_size: Pair) -> Uncovered | None:
+        return uncovered(input_size, self.kernel_size, self.stride, self.padding, self.dilation)
+
     def output_shape(self, inputs: list[Shape], name: str) -> Shape:
         n, c, h, w = spatial(inputs[0], name, self.kind)
-        if self.in_channels is not None and c != self.in_channels:
-            weight = (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
-            raise named(name, channel_mismatch("conv2d", inputs[0], weight, self.groups))
+        declared = self.declared_input()
+        if declared is not None and c != declared[0]:
+            raise named(name, channel_mismatch("conv2d", inputs[0], declared[1], self.groups))
         if c % self.groups or self.out_channels % self.groups:
             raise ShapeError(
                 f"{name}: groups={self.groups} must divide in_channels={c} and out_channels={self.out_channels}",
@@ -126,6 +172,9 @@ class Conv(Op):
 
     def macs(self, inputs: list[Shape], output: Shape) -> int:
         return math.prod(output) * (inputs[0][1] // self.groups) * math.prod(self.kernel_size)
+
+    def inferred(self, inputs: list[Shape]) -> dict[str, int]:
+        return {"in_channels": inputs[0][1]} if self.in_channels is None and len(inputs[0]) == 4 else {}
 
     def fallback_output(self, inputs: list[Shape], name: str) -> Shape | None:
         if self.in_channels is None or len(inputs[0]) != 4:
@@ -194,6 +243,12 @@ class Conv(Op):
         one = replace(self, out_channels=1, groups=1, bias=False, in_channels=None)
         return one, {"weight": _averaging((1, shape[1], *self.kernel_size))}
 
+    def layer(self, input_shape: Shape, seed: int, dtype: Any) -> Any:
+        return _convolution_layer(_nn().Conv2d, self, input_shape, seed, dtype)
+
+    def token(self) -> str:
+        return _convolution_token("conv", self)
+
 
 @dataclass(frozen=True)
 class ConvTranspose(Op):
@@ -235,6 +290,9 @@ class ConvTranspose(Op):
             (h, w), self.kernel_size, self.stride, self.padding, self.output_padding, self.dilation
         )
         return (n, self.out_channels, *size)
+
+    def inferred(self, inputs: list[Shape]) -> dict[str, int]:
+        return {"in_channels": inputs[0][1]} if self.in_channels is None and len(inputs[0]) == 4 else {}
 
     def fallback_output(self, inputs: list[Shape], name: str) -> Shape | None:
         if self.in_channels is None or len(inputs[0]) != 4:
@@ -322,6 +380,12 @@ class ConvTranspose(Op):
         weight = _np().full((shape[1], 1, *self.kernel_size), 1.0 / math.prod(self.kernel_size))
         return one, {"weight": weight}
 
+    def layer(self, input_shape: Shape, seed: int, dtype: Any) -> Any:
+        return _convolution_layer(_nn().ConvTranspose2d, self, input_shape, seed, dtype)
+
+    def token(self) -> str:
+        return _convolution_token("convT", self, _setting("op", self.output_padding, (0, 0)))
+
 
 @dataclass(frozen=True)
 class Pool(Op):
@@ -343,6 +407,11 @@ class Pool(Op):
         if self.stride[0] <= self.kernel_size[0] * self.dilation[0]:
             return []
         return quiet_traps(name, self.kernel_size, self.stride, ((0, 0), (0, 0)), self.dilation)[:1]
+
+    def unread(self, input_size: Pair) -> Uncovered | None:
+        if self.ceil_mode:  # a ceil-mode window hangs past the input to read its last cells
+            return None
+        return uncovered(input_size, self.kernel_size, self.stride, self.padding, self.dilation)
 
     @property
     def kind(self) -> str:  # type: ignore[override]
@@ -446,6 +515,23 @@ class Pool(Op):
         as_conv = Conv(shape[1], self.kernel_size, self.stride, explicit, self.dilation, shape[1], False)
         return as_conv, {"weight": _averaging((shape[1], 1, *self.kernel_size))}
 
+    def layer(self, input_shape: Shape, seed: int, dtype: Any) -> Any:
+        nn = _nn()
+        if self.mode == "max":
+            return nn.MaxPool2d(
+                self.kernel_size, self.stride, self.padding, self.dilation, ceil_mode=self.ceil_mode
+            )
+        return nn.AvgPool2d(self.kernel_size, self.stride, self.padding, ceil_mode=self.ceil_mode)
+
+    def token(self) -> str:
+        return _written(
+            f"{self.mode}pool{compact(self.kernel_size)}",
+            _setting("s", self.stride, self.kernel_size),
+            _setting("p", self.padding, (0, 0)),
+            _setting("d", self.dilation, (1, 1)),
+            "ceil" if self.ceil_mode else "",
+        )
+
 
 @dataclass(frozen=True)
 class AdaptiveAvgPool(Op):
@@ -495,6 +581,14 @@ class AdaptiveAvgPool(Op):
         x = inputs[0]
         return [_functional().adaptive_avg_pool2d_grad(x.shape, grad.astype(x.dtype), self.output_size)]
 
+    def layer(self, input_shape: Shape, seed: int, dtype: Any) -> Any:
+        return _nn().AdaptiveAvgPool2d(self.output_size)
+
+    def token(self) -> str:
+        if self.output_size != (1, 1):
+            super().token()  # layer strings write only global average pooling (gap)
+        return "gap"
+
 
 @dataclass(frozen=True)
 class Linear(Op):
@@ -510,6 +604,7 @@ class Linear(Op):
     nn_layers: ClassVar[tuple[str, ...]] = ("Linear",)
     global_view: ClassVar[bool] = True
     flattens: ClassVar[bool] = True
+    takes_features: ClassVar[bool] = True
 
     def output_shape(self, inputs: list[Shape], name: str) -> Shape:
         features = inputs[0][-1] if len(inputs[0]) == 2 else None
@@ -517,6 +612,9 @@ class Linear(Op):
             declared = self.in_features if self.in_features is not None else math.prod(inputs[0][1:])
             raise named(name, linear_mismatch(declared, self.out_features, inputs[0]))
         return (inputs[0][0], self.out_features)
+
+    def inferred(self, inputs: list[Shape]) -> dict[str, int]:
+        return {"in_features": inputs[0][1]} if self.in_features is None and len(inputs[0]) == 2 else {}
 
     def fallback_output(self, inputs: list[Shape], name: str) -> Shape | None:
         return (inputs[0][0], self.out_features)
@@ -553,6 +651,12 @@ class Linear(Op):
     def backward(self, inputs: list[Any], grad: Any, params: Params, algorithm: str = "auto") -> list[Any]:
         return [grad @ params["weight"]]
 
+    def layer(self, input_shape: Shape, seed: int, dtype: Any) -> Any:
+        return _nn().Linear(input_shape[1], self.out_features, self.bias, dtype=dtype, seed=seed)
+
+    def token(self) -> str:
+        return _written("linear", str(self.out_features), "" if self.bias else "nobias")
+
 
 @dataclass(frozen=True)
 class Flatten(Op):
@@ -583,6 +687,12 @@ class Flatten(Op):
     def backward(self, inputs: list[Any], grad: Any, params: Params, algorithm: str = "auto") -> list[Any]:
         return [grad.reshape(inputs[0].shape)]
 
+    def layer(self, input_shape: Shape, seed: int, dtype: Any) -> Any:
+        return _nn().Flatten()
+
+    def token(self) -> str:
+        return "flatten"
+
 
 @dataclass(frozen=True)
 class BatchNorm(Op):
@@ -597,6 +707,9 @@ class BatchNorm(Op):
         if self.num_features is not None and inputs[0][1] != self.num_features:
             raise named(name, norm_mismatch(self.num_features, inputs[0]))
         return inputs[0]
+
+    def inferred(self, inputs: list[Shape]) -> dict[str, int]:
+        return {"num_features": inputs[0][1]} if self.num_features is None else {}
 
     def fallback_output(self, inputs: list[Shape], name: str) -> Shape | None:
         return inputs[0]  # normalisation keeps the shape; the fix is to the layer, not to what follows
@@ -635,6 +748,14 @@ class BatchNorm(Op):
     def probe(self, shape: tuple[int, ...]) -> tuple[Op, Params]:
         return Activation("identity"), {}  # the probe's values are positive and must stay so
 
+    def layer(self, input_shape: Shape, seed: int, dtype: Any) -> Any:
+        return _nn().BatchNorm2d(input_shape[1], self.eps, dtype=dtype)
+
+    def token(self) -> str:
+        if self.eps != BatchNorm.eps:
+            super().token()  # a layer string's bn always has PyTorch's eps
+        return "bn"
+
 
 _ACTIVATIONS = ("relu", "sigmoid", "tanh", "gelu", "dropout", "softmax", "identity")
 _PASS_THROUGH = ("identity", "dropout", "dropout2d")  # dropout as at inference
@@ -660,6 +781,7 @@ class Activation(Op):
         "Identity",
         "Softmax",
         "Hardswish",
+        "Hardsigmoid",
         "ELU",
     )
     nn_layers: ClassVar[tuple[str, ...]] = ("ReLU", "Sigmoid", "Tanh", "Dropout")
@@ -711,6 +833,18 @@ class Activation(Op):
 
     def probe(self, shape: tuple[int, ...]) -> tuple[Op, Params]:
         return Activation("identity"), {}  # every value-wise layer passes a positive value on; none cancels
+
+    def layer(self, input_shape: Shape, seed: int, dtype: Any) -> Any:
+        nn = _nn()
+        built = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}.get(self.name)
+        if built is not None:
+            return built()
+        if self.name == "dropout":
+            return nn.Dropout(0.5, seed=seed)  # a layer string's dropout has PyTorch's default p
+        return super().layer(input_shape, seed, dtype)
+
+    def token(self) -> str:
+        return self.name if self.name in ("relu", "sigmoid", "tanh", "dropout") else super().token()
 
 
 @dataclass(frozen=True)

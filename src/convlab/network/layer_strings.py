@@ -123,7 +123,7 @@ def _unreadable(token: str) -> ArgumentError:
     close = difflib.get_close_matches(name, names, n=1)
     return ArgumentError(
         f"unknown layer {name or token!r} in {token!r}; known: {', '.join(names)}",
-        fix=f"did you mean {close[0]}? {token.lower().replace(name, close[0], 1)}"
+        fix=f"did you mean {token.lower().replace(name, close[0], 1)}?"
         if close and name
         else 'e.g. "conv3x3(64,p1) relu maxpool2"',
     )
@@ -159,5 +159,5 @@ def parse_stack(spec: str, name: str = "stack") -> Graph:
             op = _layer(token)
         except ArgumentError as error:
             raise ArgumentError(f"layer {index} at position {position}: {error.message}", fix=error.fix) from None
-        builder.add(f"{index}.{op.kind}", op)
+        builder.add(f"{index}.{op.kind}", op, written=token)
     return builder.build()

@@ -3,7 +3,9 @@
 * ``lenet5``: LeCun et al. 1998, on 1x32x32 (6 and 16 5x5 filters, then 120, 84, 10 units);
 * ``alexnet``, ``vgg16``, ``resnet18``, ``resnet50``: torchvision's definitions
   (``torchvision.models``), residual branches and downsample paths included;
-* ``tinyvgg``: the Tiny VGG of CNN Explainer (Wang et al. 2020), on 3x64x64.
+* ``tinyvgg``: the Tiny VGG of CNN Explainer (Wang et al. 2020), on 3x64x64;
+* ``digits_cnn``, ``shapes_cnn``: small CNNs sized for the bundled data (``convlab.data.digits``,
+  1x8x8, and ``convlab.data.shapes``, 1x28x28), written as layer strings (:data:`SMALL_CNNS`).
 
 Only the architecture is here (layer kinds and sizes), no weights.
 
@@ -17,11 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..diagnose import Diagnosis
 from ..errors import ArgumentError
 from .graph import Graph, GraphBuilder
 from .layer_kinds import Activation, AdaptiveAvgPool, Add, BatchNorm, Flatten, Linear, conv, pool
 
-__all__ = ["PRESETS", "preset"]
+__all__ = ["PRESETS", "preset", "wrong_input"]
 
 
 def _lenet5() -> Graph:
@@ -162,6 +165,21 @@ def _tinyvgg() -> Graph:
     return g.build()
 
 
+SMALL_CNNS = {
+    "digits_cnn": "conv3x3(16,p1) bn relu maxpool2 conv3x3(32,p1) bn relu maxpool2 flatten linear(10)",
+    "shapes_cnn": "conv5x5(8,p2) bn relu maxpool2 conv3x3(16,p1) bn relu maxpool2 "
+    "conv3x3(32,p1) bn relu gap flatten linear(7)",
+}
+"""The presets sized for the bundled data sets, as layer strings: 5x5 first kernels on the 28x28 shapes
+leave room for an edge's orientation to show."""
+
+
+def _small_cnn(name: str) -> Graph:
+    from .layer_strings import parse_stack
+
+    return parse_stack(SMALL_CNNS[name], name)
+
+
 PRESETS: dict[str, tuple[Callable[[], Graph], tuple[int, int, int]]] = {
     "lenet5": (_lenet5, (1, 32, 32)),
     "alexnet": (_alexnet, (3, 224, 224)),
@@ -169,15 +187,73 @@ PRESETS: dict[str, tuple[Callable[[], Graph], tuple[int, int, int]]] = {
     "resnet18": (lambda: _resnet("resnet18", _basic_block, (2, 2, 2, 2)), (3, 224, 224)),
     "resnet50": (lambda: _resnet("resnet50", _bottleneck, (3, 4, 6, 3)), (3, 224, 224)),
     "tinyvgg": (_tinyvgg, (3, 64, 64)),
+    "digits_cnn": (lambda: _small_cnn("digits_cnn"), (1, 8, 8)),
+    "shapes_cnn": (lambda: _small_cnn("shapes_cnn"), (1, 28, 28)),
 }
-"""name -> (graph builder, the input (C, H, W) it was designed for)."""
+"""name -> (graph builder, the input (C, H, W) it was published for); :func:`preset` fixes every layer's
+input sizes for that input."""
 
 
 def preset(name: str) -> tuple[Graph, tuple[int, int, int]]:
-    """A preset network's graph and its usual input shape (C, H, W)."""
+    """A preset network's graph and the input shape (C, H, W) it was published for.
+
+    The graph is fixed: every in_channels and in_features is that of the published network, so
+    another input is a mistake the check reports, not a reason to rebuild the layers.
+    """
     if name not in PRESETS:
         raise ArgumentError(
             f"there is no preset {name!r}; the presets are {', '.join(PRESETS)}", fix="convlab summary resnet18"
         )
     build, input_shape = PRESETS[name]
-    return build(), input_shape
+    return build().built_for(input_shape), input_shape
+
+
+def _text(shape: tuple[int, ...]) -> str:
+    return "x".join(map(str, shape))
+
+
+def wrong_input(
+    name: str,
+    designed_for: tuple[int, ...],
+    given: tuple[int, ...],
+    diagnosis: Diagnosis,
+    channels: int | None = None,
+    array: bool = False,
+) -> Diagnosis:
+    """A fixed network's layer mistake, said as what it is: the wrong input, with the one it was built for.
+
+    Args:
+        designed_for: the network's (C, H, W).
+        given: the input as the user gave it: (C, H, W), (N, C, H, W), or channels last.
+        diagnosis: what the layer found.
+        channels: the channels that reached the first layer when it found them wrong; None when the
+            mistake shows further in (a Linear layer's features).
+        array: the input was an array, not a shape: a layout is fixed in code, not by another shape.
+    """
+    c = designed_for[0]
+    batch = given[:1] if len(given) == 4 else ()
+    layout = diagnosis.code in ("hwc-image", "channels-last")
+    evidence = (diagnosis.what, *diagnosis.evidence)
+    if channels is None:
+        meant = (*batch, *designed_for)
+        what = (
+            f"{name} is built for input {_text(designed_for)}; with {_text(given)}, "
+            f"{diagnosis.evidence[0] if diagnosis.evidence else diagnosis.what}: did you mean {_text(meant)}?"
+        )
+    else:
+        height, width = given[-3:-1] if layout else given[-2:]
+        meant = (*batch, c, height, width)
+        order = "(N, H, W, C)" if batch else "(H, W, C)"
+        channels_last = f": {_text(given)} is channels-last {order}" if layout else ""
+        what = f"{name} expects {c} channels; got {channels}{channels_last}; did you mean {_text(meant)}?"
+    shape_fix = f'input="{_text(meant)}"'
+    return Diagnosis(
+        diagnosis.code if layout else "preset-input",
+        what,
+        evidence,
+        diagnosis.cause
+        if layout
+        else f"{name} is the published network: its layers are fixed for {_text(designed_for)}",
+        diagnosis.fix if layout and array else shape_fix,
+        diagnosis.torch_fix if layout and array else shape_fix,
+    )

@@ -23,6 +23,7 @@ import math
 from dataclasses import dataclass
 
 from .._memory import check_fits
+from ..errors import ArgumentTypeError
 from . import runner
 from .as_graph import as_graph, input_shape_of
 from .graph import Graph, Node, Op, Params
@@ -95,8 +96,18 @@ def receptive_field(model: object, input_shape: object = None, check: bool = Fal
         input_shape: (C, H, W), (N, C, H, W) or "3x224x224"; presets default to their own.
         check: also measure the field by back-propagating through the real layers.
     """
-    graph, default = as_graph(model)
+    from .check import require_fit
+
+    graph, default = as_graph(model, input_shape)
     shape = input_shape_of(input_shape, default)
+    require_fit(graph, input_shape)
+    if any(node.op.measured for node in graph.nodes):
+        raise ArgumentTypeError(
+            f"{graph.name} could only be read by running it (torch.fx cannot express it), which measures "
+            "shapes but not how layers are wired: its receptive fields are unknown",
+            fix="write forward() with torch.nn layers, +, torch.cat and torch.flatten(x, 1), or describe the "
+            "layers as a layer string",
+        )
     records = analyse(graph, shape)
     final = _final_local(graph, records)
     result = ReceptiveField(graph.name, shape, records, records[final], _path(graph, records, final), None)
@@ -150,7 +161,7 @@ def measure(graph: Graph, shape: tuple[int, ...], final: int, records: tuple[Lay
     check_fits(  # one float64 plane per layer at most the input's size: a lower bound of what the check holds
         f"check: a {height}x{width} input through {len(nodes)} layers",
         height * width * 8 * (len(nodes) + 1),
-        fix="check on a smaller --input; the receptive field does not depend on the input size",
+        fix='check a smaller input, e.g. input_shape="3x64x64": the receptive field does not depend on its size',
     )
     run = runner.forward(probed, np.ones((1, 1, height, width)), adapt=_probe, algorithm=EXACT)
     out_h, out_w = run.values[nodes[-1].name].shape[2:]

@@ -300,14 +300,17 @@ class PaddingSolution:
     """Padding that gives the wanted output size.
 
     ``padding`` is ``(top, bottom, left, right)``. ``torch_padding`` is what to pass
-    as ``padding=`` to ``nn.Conv2d`` when the two sides can be equal, else None
-    and the input needs ``F.pad(x, (left, right, top, bottom))`` first.
+    as ``padding=`` to ``nn.Conv2d`` when equal sides give the same size (one cell more
+    than ``padding`` where its total is odd, which moves every window by that cell),
+    else None: then ``padding="same"`` does it when ``torch_same``, and otherwise
+    the input needs ``F.pad(x, (left, right, top, bottom))`` first.
     """
 
     padding: tuple[int, int, int, int]
     torch_padding: Pair | None
     output_size: Pair
     explanation: tuple[str, ...]
+    torch_same: bool = False  # PyTorch's padding="same" gives exactly ``padding`` (stride 1, output = input)
 
 
 def _solve_1d(
@@ -368,14 +371,60 @@ def solve_padding(
         wanted = pair(output_size, "output_size", minimum=1)
     solved = [_solve_1d(sizes[a], kernel[a], stride_[a], dilation_[a], wanted[a], "HW"[a]) for a in range(2)]
     (top, bottom, sym_h, line_h), (left, right, sym_w, line_w) = solved
-    torch_padding: Pair | None = None
-    lines = [line_h, line_w]
-    if sym_h and sym_w:
-        torch_padding = (max(top, bottom), max(left, right))
-        lines.append(f"in PyTorch: nn.Conv2d(..., padding={torch_padding})")
-    else:
-        lines.append(
-            f"PyTorch's padding= pads both sides equally, which cannot give this: pad first with "
-            f"F.pad(x, ({left}, {right}, {top}, {bottom})), then use padding=0"
-        )
-    return PaddingSolution((top, bottom, left, right), torch_padding, wanted, tuple(lines))
+    pads = (top, bottom, left, right)
+    torch_padding = (max(top, bottom), max(left, right)) if sym_h and sym_w else None
+    # PyTorch's padding="same" (stride 1 only) pads dilation*(kernel-1) in all, the odd cell bottom/right:
+    # exactly the smallest total, split as above, whenever the wanted size is the input's.
+    torch_same = stride_ == (1, 1) and wanted == sizes
+    lines = [line_h, line_w, *_in_torch(sizes, kernel, stride_, dilation_, pads, torch_padding, torch_same)]
+    return PaddingSolution(pads, torch_padding, wanted, tuple(lines), torch_same)
+
+
+def _in_torch(
+    sizes: Pair,
+    kernel: Pair,
+    stride: Pair,
+    dilation: Pair,
+    pads: tuple[int, int, int, int],
+    torch_padding: Pair | None,
+    torch_same: bool,
+) -> list[str]:
+    """How to get ``pads`` (top, bottom, left, right) in PyTorch, and what an equal-sided setting changes."""
+    top, bottom, left, right = pads
+    exact = f"F.pad(x, ({left}, {right}, {top}, {bottom})), then padding=0"
+    if torch_padding is not None and (top, left) == torch_padding and (bottom, right) == torch_padding:
+        return [f"in PyTorch: nn.Conv2d(..., padding={torch_padding})"]
+    if torch_padding is not None:
+        odd = [a for a in range(2) if pads[2 * a] != pads[2 * a + 1]]
+        dims = " and ".join("HW"[a] for a in odd)
+        ends = " and ".join(("the bottom row", "the right column")[a] for a in odd)
+        lines = [
+            f"in PyTorch: nn.Conv2d(..., padding={torch_padding}) gives the same size; padding= pads both sides "
+            f"equally, so {dims} get one cell more than needed, and the stride never reaches {ends} of it:",
+            *(
+                "  "
+                + conv2d_derivation(sizes[a], kernel[a], stride[a], torch_padding[a], dilation[a], name="HW"[a])
+                for a in odd
+            ),
+            f"  what it changes: every window sits one cell {' and '.join(('up', 'left')[a] for a in odd)} "
+            f"of where ({top}, {bottom}, {left}, {right}) puts it, as if the extra cell were on the top/left, "
+            f"so the values differ; for ({top}, {bottom}, {left}, {right}) exactly (TensorFlow's 'SAME'): {exact}",
+        ]
+        if stride != (1, 1):
+            lines.append('  (PyTorch\'s padding="same" is refused at a stride above 1)')
+        return lines
+    if torch_same:
+        total = [dilation[a] * (kernel[a] - 1) for a in range(2)]
+        a = 0 if total[0] % 2 else 1  # an axis with an odd total: no equal split gives it
+        tried = (total[a] // 2, total[a] // 2 + 1)
+        return [
+            'in PyTorch: nn.Conv2d(..., padding="same") pads exactly this: at stride 1 it pads '
+            f"dilation*(kernel-1) = {total[0]} x {total[1]} in all, half before and the odd cell after "
+            "(bottom/right)",
+            f"  padding= with numbers pads both sides equally and cannot give {'HW'[a]}_out = {sizes[a]}: "
+            + " and ".join(
+                f"padding={p} gives {output_length(sizes[a], kernel[a], 1, 2 * p, dilation[a])}" for p in tried
+            ),
+            f"  or pad first: {exact}",
+        ]
+    return [f"PyTorch's padding= pads both sides equally, which cannot give this: pad first with {exact}"]

@@ -11,8 +11,9 @@ Example:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from .._args import as_int
 from ..errors import ShapeError
 from .as_graph import as_graph, input_shape_of
 from .graph import Field, Graph
@@ -38,6 +39,8 @@ class LayerRecord:
     jump: tuple[float, float]
     start: tuple[float, float]
     via: str | None = None  # at a merge: the branch whose receptive field is the largest
+    input_shape: tuple[int, ...] = ()  # of its first input
+    kernel: tuple[int, int] | None = None  # the window it slides, if any
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,8 @@ class Summary:
     model: str
     input_shape: tuple[int, int, int, int]
     layers: tuple[LayerRecord, ...]
+    notes: tuple[str, ...] = ()  # how the model was read, when that limits the numbers (opaque modules)
+    fields_known: bool = True  # False for a model read by running it: its wiring, so its fields, are unknown
 
     @property
     def total_params(self) -> int:
@@ -77,7 +82,7 @@ def analyse(graph: Graph, input_shape: tuple[int, int, int, int]) -> tuple[Layer
     records = []
     for node in graph.nodes:
         inputs = [shapes[source] for source in node.inputs]
-        output = node.op.output_shape(inputs, node.name)
+        output = node.output_shape(inputs)
         if min(output) < 1 and output[0] >= 1:
             raise ShapeError(
                 f"{node.name}: output shape {output} has an empty axis", fix="check the sizes before it"
@@ -98,22 +103,68 @@ def analyse(graph: Graph, input_shape: tuple[int, int, int, int]) -> tuple[Layer
                 jump=field.jump,
                 start=field.start,
                 via=node.inputs[chosen] if len(node.inputs) > 1 else None,
+                input_shape=node.op.seen_input(inputs),
+                kernel=node.op.window(),
             )
         )
     return tuple(records)
 
 
-def summary(model: object, input_shape: object = None) -> Summary:
+def grouped(layers: tuple[LayerRecord, ...], depth: int) -> tuple[LayerRecord, ...]:
+    """Consecutive layers whose names share their first ``depth`` dotted parts as one row (torchinfo's depth).
+
+    ``layer1.0.conv1`` ... ``layer1.1.relu`` are ``layer1`` at depth 1; a row sums the parameters,
+    MACs and memory of its layers and ends with the last one's output and receptive field.
+    """
+    rows: list[list[LayerRecord]] = []
+    for layer in layers:
+        prefix = ".".join(layer.name.split(".")[:depth])
+        if rows and ".".join(rows[-1][0].name.split(".")[:depth]) == prefix and prefix != layer.name:
+            rows[-1].append(layer)
+        else:
+            rows.append([layer])
+    return tuple(_merged(row, depth) for row in rows)
+
+
+def _merged(row: list[LayerRecord], depth: int) -> LayerRecord:
+    if len(row) == 1:
+        return row[0]
+    first, last = row[0], row[-1]
+    return replace(
+        last,
+        name=".".join(first.name.split(".")[:depth]),
+        kind="group",
+        description=f"{len(row)} layers",
+        inputs=first.inputs,
+        params=sum(layer.params for layer in row),
+        macs=sum(layer.macs for layer in row),
+        memory_bytes=sum(layer.memory_bytes for layer in row),
+        input_shape=first.input_shape,
+        kernel=None,
+    )
+
+
+def summary(model: object, input_shape: object = None, depth: int | None = None) -> Summary:
     """Per-layer output shape, parameters, MACs, activation memory and receptive field, with totals.
 
     Args:
         model: a preset name (lenet5, alexnet, vgg16, resnet18, resnet50, tinyvgg), a layer
             string, a ``convlab.nn.Sequential`` or a ``torch.nn.Module``.
         input_shape: (C, H, W), (N, C, H, W) or "3x224x224"; presets default to their own.
+        depth: show layers nested deeper than this many dotted name parts as one row
+            (``layer1.0.conv1`` is at depth 3). Default: None, every layer.
 
     MACs are the multiply-adds of convolutions and linear layers without bias
-    (torchvision's model-card convention), for the whole batch N.
+    (torchvision's model-card convention), for the whole batch N. A torch model that torch.fx
+    cannot express is read by running it (``notes`` say so, and name the modules counted as opaque).
     """
-    graph, default = as_graph(model)
+    from .check import require_fit
+
+    graph, default = as_graph(model, input_shape)
     shape = input_shape_of(input_shape, default)
-    return Summary(graph.name, shape, analyse(graph, shape))
+    require_fit(graph, input_shape)
+    layers = analyse(graph, shape)
+    if depth is not None:
+        layers = grouped(layers, as_int(depth, "depth", minimum=1))
+    measured = any(node.op.measured for node in graph.nodes)
+    return Summary(graph.name, shape, layers, graph.notes, not measured)

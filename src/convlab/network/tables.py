@@ -48,14 +48,29 @@ def aligned(header: Sequence[str], rows: Sequence[Sequence[str]], right: set[int
     return lines
 
 
+def share(part: int, whole: int) -> str:
+    """A part of a total as a percentage: ``'12.3%'``, ``'<0.1%'`` for a small non-zero part, ``'-'`` for none."""
+    if not part or not whole:
+        return "-"
+    percent = 100 * part / whole
+    return "<0.1%" if percent < 0.1 else f"{percent:.1f}%"
+
+
 def summary_table(summary: Summary) -> str:
-    header = ("layer", "kind", "output shape", "params", "MACs", "memory", "RF", "jump", "start")
-    rows = [
+    header: tuple[str, ...] = (
+        "layer", "kind", "input shape", "output shape", "kernel", "params", "params %", "MACs", "memory", "RF",
+        "jump", "start",
+    )  # fmt: skip
+    total = summary.total_params
+    rows: list[tuple[str, ...]] = [
         (
             layer.name,
             layer.description,
+            str(layer.input_shape),
             str(layer.output_shape),
+            f"{layer.kernel[0]}x{layer.kernel[1]}" if layer.kernel else "-",  # 3x3, as the kind column writes it
             f"{layer.params:,}",
+            share(layer.params, total),
             count(layer.macs) if layer.macs else "-",
             size_in_bytes(layer.memory_bytes),
             pair_text(layer.rf),
@@ -64,12 +79,15 @@ def summary_table(summary: Summary) -> str:
         )
         for layer in summary.layers
     ]
-    lines = [f"{summary.model} on input {summary.input_shape}", *aligned(header, rows, {3, 4, 5, 6, 7, 8})]
+    if not summary.fields_known:  # read by running the model: no wiring, so no receptive fields to show
+        header, rows = header[:-3], [row[:-3] for row in rows]
+    lines = [f"{summary.model} on input {summary.input_shape}", *aligned(header, rows, set(range(5, 12)))]
     lines.append(
         f"total: {summary.total_params:,} params ({summary.trainable_params:,} trainable), "
         f"{count(summary.total_macs)} MACs, {size_in_bytes(summary.total_memory_bytes)} of activations "
         f"(float32, batch {summary.input_shape[0]})"
     )
+    lines += [f"note: {note}" for note in summary.notes]
     return "\n".join(lines)
 
 

@@ -24,7 +24,11 @@ def torch_error(error: BaseException, model: Any, example_input: Any) -> Convlab
 
     Returns a convlab error whose ``__cause__`` is the original exception.
     """
-    problems = check(model, tuple(example_input.shape)).errors
+    try:
+        problems = check(model, tuple(example_input.shape)).errors
+    except ConvlabError as unreadable:  # the model could not be read for this input: say why, keep the cause
+        unreadable.__cause__ = error
+        return unreadable
     dtypes = (
         {str(p.dtype).removeprefix("torch.") for p in model.parameters()}
         if hasattr(model, "parameters")
@@ -37,7 +41,7 @@ def torch_error(error: BaseException, model: Any, example_input: Any) -> Convlab
         return explained
     if problems:
         first = problems[0]
-        diagnosis = replace(first.diagnosis, what=f"{first.layer}: {first.diagnosis.what}")
+        diagnosis = replace(first.diagnosis, what=first.headline)
         explained = diagnosis.error(
             ShapeError if first.diagnosis.code != "float64-with-float32" else DtypeError, torch=True
         )

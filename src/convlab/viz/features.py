@@ -2,9 +2,11 @@
 
 Each kernel is convolved with the image (grey, values 0..1) with
 ``padding="same"`` and reflected borders, so every map has the image's size and
-no dark frame. Maps are drawn with a diverging colour map centred on zero
-(purple below, white at zero, orange above: no red/green), each on its own
-symmetric scale with a colour bar, beside the kernel's own numbers.
+no dark frame. A map with negative values is drawn with a diverging colour map
+centred on zero (purple below, white at zero, orange above: no red/green) on its
+own symmetric scale; a map with none (identity, blur, gaussian) in grey from 0,
+so it looks like the image. Each has a colour bar and sits beside the kernel's
+own numbers; :func:`colour_scale` is the rule, and the web page uses it too.
 
 Example:
     >>> maps = feature_maps("camera", ["sobel_x", "1 0; 0 -1"])
@@ -28,7 +30,15 @@ if TYPE_CHECKING:
 
     from .._args import Array
 
-__all__ = ["KERNELS", "FeatureMap", "feature_maps", "features_figure", "kernel_named"]
+__all__ = [
+    "KERNELS",
+    "ColourScale",
+    "FeatureMap",
+    "colour_scale",
+    "feature_maps",
+    "features_figure",
+    "kernel_named",
+]
 
 # name: (rows, divisor, what it does)
 KERNELS: dict[str, tuple[list[list[float]], float, str]] = {
@@ -50,6 +60,33 @@ class FeatureMap:
     description: str
     kernel: Array  # (kH, kW)
     output: Array  # (H, W), conv2d of the grey image with the kernel, padding "same" (reflect)
+
+
+@dataclass(frozen=True)
+class ColourScale:
+    """How one map's values become colours: a matplotlib colour map from ``low`` to ``high``.
+
+    Values beyond the limits take the end colours; ``above``/``below`` say whether any do.
+    """
+
+    cmap: str
+    low: float
+    high: float
+    above: bool
+    below: bool
+
+
+def colour_scale(values: Array) -> ColourScale:
+    """The colours of a feature map: grey from 0 when no value is negative (0..1 when the values stay in the
+    image's own range, so identity and blur look like the image), otherwise diverging and symmetric about 0."""
+    import numpy as np
+
+    low_value, high_value = float(np.min(values)), float(np.max(values))
+    if low_value >= 0:
+        high = 1.0 if high_value <= 1 else _limit(values)
+        return ColourScale(style.SEQUENTIAL_CMAP, 0.0, high, high_value > high, False)
+    limit = _limit(values)
+    return ColourScale(style.DIVERGING_CMAP, -limit, limit, high_value > limit, low_value < -limit)
 
 
 def kernel_named(name: str) -> tuple[Array, str]:
@@ -162,6 +199,8 @@ def features_figure(
         columns: panels per row.
         out: also write the figure to this PNG.
     """
+    import textwrap
+
     from matplotlib import rc_context
     from matplotlib.figure import Figure
 
@@ -185,21 +224,24 @@ def features_figure(
             panel = panels_.ravel()[index]
             kernel_axes, map_axes = panel.subplots(1, 2, width_ratios=[1, 2.4])
             _draw_kernel(kernel_axes, feature.kernel)
-            limit = _limit(feature.output)
-            drawn = map_axes.imshow(feature.output, cmap=style.DIVERGING_CMAP, vmin=-limit, vmax=limit)
-            panel.suptitle(feature.name, fontweight="bold")
-            map_axes.set_xlabel(feature.description, fontsize=8.5)
+            scale = colour_scale(feature.output)
+            drawn = map_axes.imshow(feature.output, cmap=scale.cmap, vmin=scale.low, vmax=scale.high)
+            panel.suptitle(_fit(feature.name, TITLE_CHARACTERS), fontweight="bold")
+            map_axes.set_xlabel(_fit(feature.description, NOTE_CHARACTERS), fontsize=8.5)
             map_axes.set_xticks([])
             map_axes.set_yticks([])
-            above, below = float(feature.output.max()) > limit, float(feature.output.min()) < -limit
-            extend = "both" if above and below else "max" if above else "min" if below else "neither"
+            extend = {(True, True): "both", (True, False): "max", (False, True): "min"}.get(
+                (scale.above, scale.below), "neither"
+            )
             panel.colorbar(drawn, ax=map_axes, fraction=0.05, pad=0.02, shrink=0.8, extend=extend)
-        figure.suptitle(
-            "Feature maps: each kernel slid over the image by convlab's conv2d (padding 'same', "
-            f"{padding_mode} borders)\npurple < 0 < orange, white = 0; colours up to the 99.5th percentile "
-            "of |value| (arrows: values beyond)",
-            fontsize=12,
-        )
+        lines = [
+            f"Feature maps: each kernel slid over the image by convlab's conv2d (padding 'same', {padding_mode} "
+            "borders)",
+            "maps with negative values: purple < 0 < orange, white = 0; maps without: grey from 0, like the image",
+            "arrows on a colour bar: values beyond its colours (99.5th percentile of |value|)",
+        ]
+        wrapped = [part for line in lines for part in textwrap.wrap(line, SUPTITLE_CHARACTERS * columns)]
+        figure.suptitle("\n".join(wrapped), fontsize=12)
     if out is not None:
         with atomic_path(out) as temporary:
             figure.savefig(temporary)
@@ -207,6 +249,19 @@ def features_figure(
 
 
 PANEL = "#F3F3F3"  # behind each kernel-and-map pair, so the two read as one
+# Characters a panel's title (11 pt bold) and note (8.5 pt) hold within the panel's 4.4 inches, with room spare.
+TITLE_CHARACTERS = 34
+NOTE_CHARACTERS = 52
+SUPTITLE_CHARACTERS = 44  # per column, at 12 pt
+
+
+def _fit(text: str, width: int) -> str:
+    """``text`` in at most two lines of ``width`` characters, cut with "..." beyond: a long name, such as a
+    typed 5x5 kernel's, stays inside its own panel."""
+    import textwrap
+
+    lines = textwrap.wrap(text, width, max_lines=2, placeholder=" ...", break_on_hyphens=False)
+    return "\n".join(lines) or text
 
 
 def _limit(values: Array) -> float:
@@ -235,7 +290,8 @@ def _draw_kernel(axes: Axes, kernel: Array) -> None:
         axes.set_xlabel(f"× 1/{divisor:.3g}", fontsize=9)
     else:
         shown = kernel
-    size = 10 if max(kh, kw) <= 3 else 7
+    widest = max(len(cell_value(v)) for v in shown.ravel())
+    size = 10 if max(kh, kw) <= 3 else 7 if widest <= 2 else 5  # wide numbers in a big kernel: smaller, apart
     for r in range(kh):
         for c in range(kw):
             dark = abs(float(kernel[r, c])) > 0.55 * limit  # white on the dark ends of the colour map

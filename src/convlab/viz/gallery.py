@@ -2,7 +2,7 @@
 arithmetic for deep learning"), drawn by :func:`convlab.viz.window` with numbers in every cell.
 
 Each case is a GIF of its own, labelled with its sizes, and ``gallery.png`` is a
-contact sheet with one frame of each.
+contact sheet with one frame of each, at the frame's own size so it reads as it is.
 
 Example:
     >>> [case.slug for case in CASES][:3]
@@ -20,6 +20,8 @@ from . import style
 from .cells import new_canvas, text, wrap
 
 if TYPE_CHECKING:
+    from PIL import Image
+
     from .window import WindowAnimation
 
 __all__ = ["CASES", "Case", "gallery"]
@@ -80,11 +82,13 @@ def gallery(out: str | Path, *, force: bool = False, frame_ms: int = 600) -> lis
 
     folder = Path(out)
     if folder.exists() and not folder.is_dir():
-        raise ArgumentError(f"{folder} exists and is not a folder", fix="pass --out with another name")
+        raise ArgumentError(
+            f"{folder} exists and is not a folder", fix='pass another name, e.g. out="convlab-gallery"'
+        )
     if folder.is_dir() and any(folder.iterdir()) and not force:
         raise ArgumentError(
             f"{folder}/ exists and is not empty; the gallery will not overwrite it",
-            fix="pass --force to write into it, or --out another folder",
+            fix='force=True to write into it, or another folder, e.g. out="convlab-gallery-2"',
         )
     make_folder(folder)
     written = []
@@ -97,30 +101,71 @@ def gallery(out: str | Path, *, force: bool = False, frame_ms: int = 600) -> lis
     return written
 
 
-def _sheet(animations: list[tuple[int, Case, WindowAnimation]], path: Path) -> Path:
-    """One frame of each case at half size, under a label big enough to read."""
-    from PIL import Image
+# The sheet shows each frame at its own size, cropped to what is drawn: half size made its numbers 6 pixels tall.
+SHEET_COLUMNS = 2
+SHEET_GAP = 24
+LABEL_HEIGHT = 44
+HEADER_HEIGHT = 44
 
-    scale, columns, gap, label_height = 0.5, 4, 18, 46
+
+def _cropped(frame: Image.Image) -> Image.Image:
+    """The frame without its white margin (a few pixels kept), at full size."""
+    from PIL import Image, ImageChops
+
+    rgb = frame.convert("RGB")
+    box = ImageChops.difference(rgb, Image.new("RGB", rgb.size, "white")).getbbox() or (0, 0, *rgb.size)
+    keep = 4
+    return rgb.crop(
+        (
+            max(0, box[0] - keep),
+            max(0, box[1] - keep),
+            min(rgb.width, box[2] + keep),
+            min(rgb.height, box[3] + keep),
+        )
+    )
+
+
+def sheet_layout(sizes: list[tuple[int, int]], columns: int = SHEET_COLUMNS) -> list[tuple[int, int]]:
+    """Where each (width, height) frame goes on the sheet: the top-left corner of the frame, under its label.
+
+    Columns are as wide as their widest frame and rows as tall as their tallest, so nothing is scaled.
+    """
+    widths = [max(w for w, _ in sizes[c::columns]) for c in range(min(columns, len(sizes)))]
+    rows = [sizes[r : r + columns] for r in range(0, len(sizes), columns)]
+    placements, y = [], HEADER_HEIGHT + SHEET_GAP
+    for row in rows:
+        x = SHEET_GAP
+        for column, _ in enumerate(row):
+            placements.append((x, y + LABEL_HEIGHT))
+            x += widths[column] + SHEET_GAP
+        y += LABEL_HEIGHT + max(h for _, h in row) + SHEET_GAP
+    return placements
+
+
+def _sheet(animations: list[tuple[int, Case, WindowAnimation]], path: Path) -> Path:
+    """One frame of each case at its own size, under a label."""
     thumbs = []
     for number, case, animation in animations:
-        frame = animation.images[len(animation.images) // 2]
-        thumb = frame.resize((round(frame.width * scale), round(frame.height * scale)), Image.Resampling.LANCZOS)
         Ho, Wo = animation.output.shape
         kh, kw = animation.kernel.shape
         label = f"{number}. {case.title}: {case.input_size}x{case.input_size} input, {kh}x{kw} kernel -> {Ho}x{Wo}"
-        thumbs.append((label, thumb))
-    cell_w = max(thumb.width for _, thumb in thumbs)
-    cell_h = max(thumb.height for _, thumb in thumbs) + label_height
-    rows = -(-len(thumbs) // columns)
-    sheet, draw = new_canvas(columns * cell_w + (columns + 1) * gap, rows * cell_h + (rows + 1) * gap + 40)
-    text(draw, (gap, gap - 4), "The conv_arithmetic cases, drawn by convlab draw gallery", style.TITLE, bold=True)
-    for index, (label, thumb) in enumerate(thumbs):
-        r, c = divmod(index, columns)
-        x, y = gap + c * (cell_w + gap), 40 + gap + r * (cell_h + gap)
-        for line_number, line in enumerate(wrap(label, cell_w, style.TEXT - 1, bold=True)[:2]):
-            text(draw, (x, y + line_number * (style.TEXT + 3)), line, style.TEXT - 1, bold=line_number == 0)
-        sheet.paste(thumb, (x, y + label_height))
+        thumbs.append((label, _cropped(animation.images[len(animation.images) // 2])))
+    placements = sheet_layout([thumb.size for _, thumb in thumbs])
+    width = max(x + thumb.width for (x, _), (_, thumb) in zip(placements, thumbs)) + SHEET_GAP
+    height = max(y + thumb.height for (_, y), (_, thumb) in zip(placements, thumbs)) + SHEET_GAP
+    sheet, draw = new_canvas(width, height)
+    text(
+        draw,
+        (SHEET_GAP, SHEET_GAP - 4),
+        "The conv_arithmetic cases, drawn by convlab draw gallery",
+        style.TITLE,
+        bold=True,
+    )
+    for (x, y), (label, thumb) in zip(placements, thumbs):
+        for line_number, line in enumerate(wrap(label, thumb.width, style.TEXT, bold=True)[:2]):
+            top = y - LABEL_HEIGHT + line_number * (style.TEXT + 4)
+            text(draw, (x, top), line, style.TEXT, bold=line_number == 0)
+        sheet.paste(thumb, (x, y))
     with atomic_path(path) as temporary:
         sheet.save(temporary)
     return path

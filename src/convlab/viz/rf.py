@@ -1,14 +1,17 @@
 """Receptive-field growth through a stack or a preset, over a real image.
 
-Three panels:
+Two or three panels:
 
 * the receptive field of the unit nearest the image centre, per layer, as
   nested squares over the image (from :func:`convlab.network.receptive_field.receptive_field`:
-  size, jump and start place each square exactly);
+  size, jump and start place each square exactly); in a network with shortcuts
+  these are the layers of the path through the larger branch at each merge;
 * the field's size per layer as a line chart, with the image size for scale;
-* the rows and columns a stride never reads: the first layer whose windows
-  skip some of its input, its input grid with those rows/columns hatched
-  (:func:`convlab.network.shapes.uncovered`).
+* where some layer's stride skips part of its input: the first such layer, its
+  input grid with the skipped rows/columns hatched
+  (:func:`convlab.network.shapes.uncovered`), and whether another branch reads
+  them after all (a strided 1x1 shortcut skips pixels its block's own conv reads).
+  With no such layer the panel is left out.
 
 Example:
     >>> growth = rf_growth("conv3x3(8,s2) conv3x3(8,s2)", "1x28x28")
@@ -60,6 +63,14 @@ class Dropped:
     input_size: tuple[int, int]
     rows: tuple[int, ...]
     cols: tuple[int, ...]
+    # the other layers reading the same input: those that read every pixel this one skips, then the rest
+    read_by: tuple[str, ...] = ()
+    also_reading: tuple[str, ...] = ()
+
+    @property
+    def unread(self) -> bool:
+        """Whether the skipped pixels are read by nothing else, so they cannot change the output."""
+        return not self.read_by and not self.also_reading
 
 
 @dataclass(frozen=True)
@@ -70,6 +81,7 @@ class Growth:
     squares: tuple[Square, ...]  # the ones drawn on the image (at most MAX_SQUARES)
     dropped: Dropped | None  # the first layer that never reads some of its input; None if none
     field: ReceptiveField
+    shortcuts: bool = False  # some layer adds or joins branches: the field follows the larger one
 
 
 def rf_growth(model: object = "resnet18", input_shape: object = None) -> Growth:
@@ -95,7 +107,9 @@ def rf_growth(model: object = "resnet18", input_shape: object = None) -> Growth:
         centre = (record.start[0] + units[0] * record.jump[0], record.start[1] + units[1] * record.jump[1])
         squares.append(Square(record.name, record.rf, units, centre))
     graph, _ = as_graph(model)
-    return Growth(field.model, field.input_shape, layers, tuple(squares), _first_dropped(graph, field), field)
+    shortcuts = any(len(node.inputs) > 1 for node in graph.nodes)
+    dropped = _first_dropped(graph, field)
+    return Growth(field.model, field.input_shape, layers, tuple(squares), dropped, field, shortcuts)
 
 
 def _spread(count: int, most: int) -> list[int]:
@@ -105,36 +119,46 @@ def _spread(count: int, most: int) -> list[int]:
 
 
 def _first_dropped(graph: object, field: ReceptiveField) -> Dropped | None:
-    """The first layer whose stride leaves the last rows/columns of its input out (a stride that does not
-    divide), or failing that the first that skips any (a stride larger than its window)."""
+    """The first layer whose skipped pixels nothing else reads, before one whose pixels another branch reads;
+    among those, one that leaves the last rows/columns out (a stride that does not divide) before one that
+    skips any (a stride larger than its window)."""
     found = _dropping(graph, field)
-    ends = [
-        d
-        for d in found
-        if any(rows and rows[-1] == size - 1 for rows, size in zip((d.rows, d.cols), d.input_size))
-    ]
-    chosen = ends or found
-    return chosen[0] if chosen else None
+
+    def rank(d: Dropped) -> tuple[bool, bool]:
+        ends = any(rows and rows[-1] == size - 1 for rows, size in zip((d.rows, d.cols), d.input_size))
+        return (not d.unread, not ends)
+
+    return min(found, key=rank) if found else None  # min keeps the first of equals: the earliest layer
 
 
 def _dropping(graph: object, field: ReceptiveField) -> list[Dropped]:
-    from ..network.layer_kinds import Conv, Pool
-    from ..network.shapes import uncovered
-
     shapes = {"input": field.input_shape, **{record.name: record.output_shape for record in field.layers}}
     descriptions = {record.name: record.description for record in field.layers}
+    readers: dict[str, list[object]] = {}
+    for node in graph.nodes:  # type: ignore[attr-defined]
+        for source in node.inputs:
+            readers.setdefault(source, []).append(node)
+
+    def skipped(node: object, size: tuple[int, int]) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+        """The rows and columns a windowed layer never reads; None for a layer that is not one."""
+        missed = node.op.unread(size)  # type: ignore[attr-defined]
+        return None if missed is None else (missed.rows, missed.cols)
+
     found: list[Dropped] = []
     for node in graph.nodes:  # type: ignore[attr-defined]
-        op = node.op
-        if not isinstance(op, (Conv, Pool)) or (isinstance(op, Pool) and op.ceil_mode):
-            continue
         shape = shapes.get(node.inputs[0])
         if shape is None or len(shape) != 4:
             continue
         size = (shape[2], shape[3])
-        missed = uncovered(size, op.kernel_size, op.stride, op.padding, op.dilation)
-        if missed.rows or missed.cols:
-            found.append(Dropped(node.name, descriptions[node.name], size, missed.rows, missed.cols))
+        missed = skipped(node, size)
+        if missed is None or not (missed[0] or missed[1]):
+            continue
+        others = [other for other in readers[node.inputs[0]] if other is not node]
+        # a layer that is not windowed (an addition, an activation) reads every pixel of its input
+        complete = [o.name for o in others if skipped(o, size) in (None, ((), ()))]  # type: ignore[attr-defined]
+        partial = [o.name for o in others if o.name not in complete]  # type: ignore[attr-defined]
+        record = Dropped(node.name, descriptions[node.name], size, *missed, tuple(complete), tuple(partial))
+        found.append(record)
     return found
 
 
@@ -176,21 +200,33 @@ def rf_figure(
     _, C, H, W = growth.input_shape
     picture = _picture(image, C, (H, W))
     with rc_context(style.mpl_font_sizes()):
-        figure = Figure(figsize=(17, 6.2), dpi=100, layout="constrained")
-        squares_axes, chart_axes, dropped_axes = figure.subplots(1, 3, width_ratios=[1.15, 1.5, 1])
+        if growth.dropped is None:  # no layer skips pixels: no third panel to leave empty
+            figure = Figure(figsize=(13.5, 6.2), dpi=100, layout="constrained")
+            squares_axes, chart_axes = figure.subplots(1, 2, width_ratios=[1.15, 1.5])
+        else:
+            figure = Figure(figsize=(17, 6.2), dpi=100, layout="constrained")
+            squares_axes, chart_axes, dropped_axes = figure.subplots(1, 3, width_ratios=[1.15, 1.5, 1])
+            _draw_dropped(dropped_axes, growth.dropped)
         colours = _colours(len(growth.squares))
         _draw_squares(squares_axes, growth, picture, colours)
         _draw_chart(chart_axes, growth, colours)
-        _draw_dropped(dropped_axes, growth)
-        figure.suptitle(
-            f"Receptive field of {growth.model} on a {C}x{H}x{W} input: each layer sees more of the image",
-            fontsize=13,
-            fontweight="bold",
-        )
+        figure.suptitle(_caption(growth), fontsize=13, fontweight="bold")
     if out is not None:
         with atomic_path(out) as temporary:
             figure.savefig(temporary)
     return figure
+
+
+def _caption(growth: Growth) -> str:
+    """The figure's title: with shortcuts, the field is the larger branch's at each merge, not every layer's."""
+    _, C, H, W = growth.input_shape
+    head = f"Receptive field of {growth.model} on a {C}x{H}x{W} input"
+    if growth.shortcuts:
+        return (
+            f"{head}: how far one unit sees, along the path through the larger branch at each merge\n"
+            "(a shortcut branch sees less: its units' fields are the smaller ones that are added in)"
+        )
+    return f"{head}: each layer with a window or a stride sees more of the image"
 
 
 def _colours(count: int) -> list[tuple[float, float, float, float]]:
@@ -264,33 +300,22 @@ def _draw_chart(axes: Axes, growth: Growth, colours: Sequence[tuple[float, ...]]
     )
     axes.set_xticks(positions, names, rotation=60, ha="right", fontsize=8)
     axes.set_ylabel("receptive field (input pixels, one side)")
-    axes.set_title("receptive field size per layer (layers that grow it)")
+    path = "on the larger branch's path " if growth.shortcuts else ""
+    axes.set_title(f"receptive field size per layer (layers {path}that grow it)")
     axes.grid(True, alpha=0.3)
     twin = axes.twinx()
     twin.step(positions, jumps, where="mid", color=style.OKABE_ITO["orange"], linewidth=1.5, linestyle="--")
+    twin.set_ylim(0, max(jumps) * 1.15)  # from 0, so a constant jump is a flat line, not a zoomed-in one
     twin.set_ylabel("jump: input pixels between neighbouring units", color=style.WINDOW_EDGE)
     twin.tick_params(axis="y", colors=style.WINDOW_EDGE)
     axes.plot([], [], color=style.OKABE_ITO["orange"], linestyle="--", label="jump (right axis)")
     axes.legend(loc="best", frameon=True, framealpha=0.9)
 
 
-def _draw_dropped(axes: Axes, growth: Growth) -> None:
+def _draw_dropped(axes: Axes, dropped: Dropped) -> None:
     import numpy as np
     from matplotlib.patches import Rectangle
 
-    dropped = growth.dropped
-    if dropped is None:
-        axes.set_axis_off()
-        axes.text(
-            0.5,
-            0.5,
-            "every layer's windows read every row and column of its input:\nno stride leaves pixels out",
-            ha="center",
-            va="center",
-            wrap=True,
-        )
-        axes.set_title("rows/columns a stride never reads")
-        return
     H, W = dropped.input_size
     read_colour = style.CELL_STYLES["input"].fill
     grid = np.ones((H, W, 3))
@@ -314,15 +339,26 @@ def _draw_dropped(axes: Axes, growth: Growth) -> None:
     axes.set_xticks([0, W - 1])
     axes.set_yticks([0, H - 1])
     axes.set_title(
-        f"rows/columns a stride never reads:\n{dropped.layer} ({dropped.description}),\nits input is {H}x{W}",
-        fontsize=10,
+        f"{dropped.layer} ({dropped.description})\nskips these rows/columns of its {H}x{W} input", fontsize=10
     )
     axes.set_xlabel(
-        f"dark grey{', crossed' if hatched else ''}: never read: rows {_list(dropped.rows)}\n"
-        f"cols {_list(dropped.cols)}; light blue: read by some window\n"
-        "(unread pixels cannot change the output and get zero gradient)",
+        f"dark grey{', crossed' if hatched else ''}: skipped rows {_list(dropped.rows)}\n"
+        f"and cols {_list(dropped.cols)}; light blue: read\n{_consequence(dropped)}",
         fontsize=9,
     )
+
+
+def _consequence(dropped: Dropped) -> str:
+    """What skipping means for the network: nothing else reads them, or another branch does."""
+    if dropped.read_by:
+        return f"but {_names(dropped.read_by)}, on another branch,\nreads every one: they still reach the output"
+    if dropped.also_reading:
+        return f"{_names(dropped.also_reading)} on another branch reads some of them"
+    return "no other layer reads them: they cannot change\nthe output and get zero gradient"
+
+
+def _names(names: tuple[str, ...]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def _list(values: tuple[int, ...]) -> str:

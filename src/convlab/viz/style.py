@@ -25,8 +25,10 @@ __all__ = [
     "INK",
     "MUTED",
     "OKABE_ITO",
+    "SEQUENTIAL_CMAP",
     "WINDOW_EDGE",
     "CellStyle",
+    "colour_stops",
     "font",
     "hatch",
     "mpl_font_sizes",
@@ -47,6 +49,17 @@ INK = "#1A1A1A"  # text and grid lines
 MUTED = "#6B6B6B"  # secondary text
 WINDOW_EDGE = "#B34700"  # the kernel's footprint and the output cell it writes: a dark orange border
 DIVERGING_CMAP = "PuOr_r"  # purple (negative) - white (zero) - orange (positive): no red/green
+SEQUENTIAL_CMAP = "gray"  # values that are never negative: black (0) to white, so a blurred image looks like one
+
+
+def colour_stops(name: str, count: int = 11) -> list[str]:
+    """``count`` evenly spaced colours of a matplotlib colour map as "#rrggbb", low to high: the page draws
+    its maps and legends from these, so they match the PNGs."""
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    cmap = colormaps[name]
+    return [to_hex(cmap(k / (count - 1))) for k in range(count)]
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,8 @@ from .cells import Grid, cell_value, draw_cell, legend, measure_legend, new_canv
 if TYPE_CHECKING:
     from PIL import Image
 
-    from .._args import Array
+    from .._args import Array, Pad2d, Pair
+    from ..functional.geometry import ConvSettings, TransposeGeometry
 
 __all__ = ["MAX_EQUATION_TERMS", "Frame", "WindowAnimation", "window"]
 
@@ -190,17 +191,10 @@ def _equation(position: tuple[int, int], trace: Any, value: float) -> tuple[str,
     return tuple(lines)
 
 
-def _span(values: tuple[int, ...]) -> str:
-    """``0..2`` for neighbouring rows, ``0, 2, 4`` when dilation skips some (as ``convlab explain`` says)."""
-    if len(values) == 1:
-        return f"{values[0]}"
-    if values[1] - values[0] == 1:
-        return f"{values[0]}..{values[-1]}"
-    return ", ".join(str(value) for value in values)
-
-
 def _frames(traces: list[Any], values: Array, offset: tuple[int, int] | None) -> tuple[Frame, ...]:
     """Frames from traces; ``offset`` turns grid rows into input rows (None: say grid rows instead)."""
+    from ..lesson.explain import span
+
     frames = []
     for trace in traces:
         i, j = trace.position
@@ -208,42 +202,48 @@ def _frames(traces: list[Any], values: Array, offset: tuple[int, int] | None) ->
         cells = tuple((r, c) for r in trace.rows for c in trace.cols)
         if offset is None:
             where = (
-                f"out[{i}, {j}]: the window covers rows {_span(trace.rows)}, cols {_span(trace.cols)} of the grid"
+                f"out[{i}, {j}]: the window covers rows {span(trace.rows)}, cols {span(trace.cols)} of the grid"
             )
         else:
             rows = tuple(r - offset[0] for r in trace.rows)
             cols = tuple(c - offset[1] for c in trace.cols)
-            where = f"out[{i}, {j}] reads input rows {_span(rows)}, cols {_span(cols)}"
+            where = f"out[{i}, {j}] reads input rows {span(rows)}, cols {span(cols)}"
         frames.append(Frame((i, j), cells, value, cell_value(value), where, _equation((i, j), trace, value)))
     return tuple(frames)
 
 
+def _conv2d_settings(
+    image: Array, kernel: Array, stride: object, padding: object, dilation: object, padding_mode: str
+) -> tuple[Array, ConvSettings, Pad2d]:
+    """The settings, normalised and warned about once, the input they apply to, and the padding drawn.
+
+    Explicit ``((top, bottom), (left, right))`` padding is applied first, as ``F.pad`` would, and the
+    window then slides over the padded image with no padding of its own.
+    """
+    from .. import functional as F
+    from ..functional.geometry import conv_settings
+
+    explicit = _explicit_padding(padding)
+    if explicit is None:
+        settings = conv_settings("window", kernel.shape, stride, padding, dilation, 1, padding_mode)
+        return image, settings, settings.padding
+    (top, bottom), (left, right) = explicit
+    mode = "constant" if padding_mode == "zeros" else padding_mode
+    padded = F.pad(image[None], (left, right, top, bottom), mode=mode)[0]
+    return padded, conv_settings("window", kernel.shape, stride, 0, dilation, 1, padding_mode), explicit
+
+
 def _conv2d_data(
-    image: Array,
-    kernel: Array,
-    bias: float | None,
-    stride: object,
-    padding: object,
-    dilation: object,
-    padding_mode: str,
+    image: Array, slid_over: Array, kernel: Array, bias: float | None, settings: ConvSettings, pads: Pad2d
 ) -> dict[str, Any]:
+    """The picture of conv2d: ``slid_over`` is the image, or the image already padded by hand."""
     import numpy as np
 
-    from .. import functional as F
     from ..lesson.explain import explain_all
 
     biases = None if bias is None else np.array([bias], dtype=image.dtype)
-    explicit = _explicit_padding(padding)
-    if explicit is None:
-        traces = explain_all(
-            image, kernel, biases, stride=stride, padding=padding, dilation=dilation, padding_mode=padding_mode
-        )
-        pads = traces[0].padding
-    else:
-        (top, bottom), (left, right) = pads = explicit
-        mode = "constant" if padding_mode == "zeros" else padding_mode
-        padded = F.pad(image[None], (left, right, top, bottom), mode=mode)[0]
-        traces = explain_all(padded, kernel, biases, stride=stride, dilation=dilation)
+    traces = explain_all(slid_over, kernel, biases, settings=settings)
+    padding_mode = settings.padding_mode
     grid = traces[0].padded[0]
     (top, bottom), (left, right) = pads
     H, W = image.shape
@@ -286,33 +286,18 @@ def _pad_text(pads: tuple[tuple[int, int], tuple[int, int]], mode: str) -> str:
     return f"padding top {top}, bottom {bottom}, left {left}, right {right}{mode_text}"
 
 
-def _transpose_data(
-    image: Array,
-    kernel: Array,
-    bias: float | None,
-    stride: object,
-    padding: object,
-    output_padding: object,
-    dilation: object,
-) -> dict[str, Any]:
+def _transpose_data(image: Array, kernel: Array, bias: float | None, geo: TransposeGeometry) -> dict[str, Any]:
     import numpy as np
 
     from .. import functional as F
-    from .._args import pair
+    from ..functional.geometry import conv_settings
     from ..lesson.explain import explain_all
 
     biases = None if bias is None else np.array([bias], dtype=image.dtype)
+    s, p, op, d = geo.stride, geo.padding, geo.output_padding, geo.dilation
     output = F.conv_transpose2d(
-        image[None, None],
-        kernel[None, None],
-        biases,
-        stride=stride,
-        padding=padding,
-        output_padding=output_padding,
-        dilation=dilation,
+        image[None, None], kernel[None, None], biases, stride=s, padding=p, output_padding=op, dilation=d
     )[0, 0]
-    s, p = pair(stride, "stride", minimum=1), pair(padding, "padding", minimum=0)
-    op, d = pair(output_padding, "output_padding", minimum=0), pair(dilation, "dilation", minimum=1)
     H, W = image.shape
     kh, kw = kernel.shape
     spans = (d[0] * (kh - 1), d[1] * (kw - 1))
@@ -346,7 +331,7 @@ def _transpose_data(
                 grid[r, c] = image[a, b]
                 input_cells[(a, b)] = (r, c)
     flipped = np.ascontiguousarray(kernel[::-1, ::-1])
-    traces = explain_all(grid, flipped, biases, dilation=d)
+    traces = explain_all(grid, flipped, biases, settings=conv_settings("window", (kh, kw), dilation=d))
     gathered = traces[0].output
     scale = float(np.abs(grid).max() * np.abs(flipped).sum() + abs(bias or 0.0)) or 1.0
     if gathered.shape != output.shape or not np.allclose(gathered, output, rtol=0, atol=1e-5 * scale):
@@ -407,9 +392,9 @@ def window(
         ConvlabError: for any configuration the engine refuses, such as one whose output would be empty.
     """
     image, kernel = _two_d(input, "input"), _two_d(weight, "weight")
-    _check_frames(image.shape, kernel.shape, stride, padding, dilation, transposed, output_padding)
     if image.dtype != kernel.dtype:  # a picture need not refuse float32 beside float64: draw both in float32
         image, kernel = image.astype("float32"), kernel.astype("float32")
+    # the settings are normalised (and warned about) once, here, and carried down
     if transposed:
         if padding_mode != "zeros":
             from ..errors import ArgumentError
@@ -418,9 +403,24 @@ def window(
                 f"conv_transpose2d has no padding_mode (got {padding_mode!r}): its padding crops the output",
                 fix="leave padding_mode at zeros",
             )
-        data = _transpose_data(image, kernel, bias, stride, padding, output_padding, dilation)
+        from ..functional.geometry import conv_transpose2d_geometry
+
+        geo = conv_transpose2d_geometry(
+            "conv_transpose2d",
+            (1, 1, *image.shape),
+            (1, 1, *kernel.shape),
+            stride,
+            padding,
+            output_padding,
+            1,
+            dilation,
+        )
+        _check_frames(geo.output_size)
+        data = _transpose_data(image, kernel, bias, geo)
     else:
-        data = _conv2d_data(image, kernel, bias, stride, padding, dilation, padding_mode)
+        slid_over, settings, pads = _conv2d_settings(image, kernel, stride, padding, dilation, padding_mode)
+        _check_frames(_conv2d_output_size(slid_over.shape, settings))
+        data = _conv2d_data(image, slid_over, kernel, bias, settings, pads)
     data["images"], data["layout"] = _render(data)
     animation = WindowAnimation(**data)
     if out is not None:
@@ -438,31 +438,20 @@ def _factor(weight: float) -> str:
 MAX_FRAMES = 900  # one frame per output value: a 30x30 output at most
 
 
-def _check_frames(
-    size: tuple[int, ...],
-    kernel: tuple[int, ...],
-    stride: object,
-    padding: object,
-    dilation: object,
-    transposed: bool,
-    output_padding: object,
-) -> None:
+def _conv2d_output_size(size: tuple[int, ...], settings: ConvSettings) -> Pair:
+    """The output size the settings give ``size`` (not checked: an empty output is refused when it runs)."""
+    from ..functional.geometry import output_length
+
+    (top, bottom), (left, right) = settings.padding
+    padding = (top + bottom, left + right)
+    return output_length((size[0], size[1]), settings.kernel_size, settings.stride, padding, settings.dilation)
+
+
+def _check_frames(out: Pair) -> None:
     """Refuse a picture of more frames than anyone will watch, before drawing any."""
     from ..errors import ArgumentError
-    from ..network.shapes import conv2d_output_size, conv_transpose2d_output_size
 
-    hw, k = (size[0], size[1]), (kernel[0], kernel[1])
-    try:
-        if transposed:
-            out = conv_transpose2d_output_size(hw, k, stride, padding, output_padding, dilation)  # type: ignore[arg-type]
-        elif _explicit_padding(padding) is not None:
-            return
-        else:
-            out = conv2d_output_size(hw, k, stride, padding, dilation)  # type: ignore[arg-type]
-    except (ArgumentError, ValueError, TypeError):
-        return  # the engine explains a bad configuration better, when it runs
-    assert isinstance(out, tuple)
-    if out[0] * out[1] > MAX_FRAMES:
+    if min(out) > 0 and out[0] * out[1] > MAX_FRAMES:
         raise ArgumentError(
             f"window draws one frame per output value: a {out[0]}x{out[1]} output is {out[0] * out[1]} frames, "
             f"more than {MAX_FRAMES}",

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import ArgumentError, ConvlabError
+from . import model_api
 
 __all__ = ["HANDLERS", "LIMITS", "presets"]
 
@@ -92,6 +93,7 @@ def _bias(value: object, channels: int) -> Any:
 def _check_work(image: Any, kernel: Any, settings: dict[str, Any]) -> None:
     """Refuse settings whose padded input or number of explained products exceed the page's limits."""
     from .._args import conv_padding, pair
+    from ..functional.geometry import output_length
 
     kernel_size = (int(kernel.shape[2]), int(kernel.shape[3]))
     stride = pair(settings["stride"], "stride", minimum=1)
@@ -101,8 +103,7 @@ def _check_work(image: Any, kernel: Any, settings: dict[str, Any]) -> None:
     )
     padded = (image.shape[1] + top + bottom, image.shape[2] + left + right)
     _limit(max(padded), "padded_side", "the padded input's height or width")
-    spans = [d * (k - 1) + 1 for d, k in zip(dilation, kernel_size)]
-    outputs = [max(0, (p - span) // s + 1) for p, span, s in zip(padded, spans, stride)]
+    outputs = [max(0, n) for n in output_length(padded, kernel_size, stride, (0, 0), dilation)]
     products = kernel.shape[0] * outputs[0] * outputs[1] * image.shape[0] * kernel_size[0] * kernel_size[1]
     _limit(products, "products", "the number of products to explain (outputs x kernel cells x channels)")
 
@@ -204,6 +205,13 @@ def _conv(request: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _on_the_page(text: str) -> str:
+    """A preset's Python fix (``input="3x224x224"``) in the page's words: the Input field."""
+    import re
+
+    return re.sub(r'\binput="([^"]+)"', r"set Input to \1", text)
+
+
 def network(request: dict[str, Any]) -> dict[str, Any]:
     """Summary, receptive fields and the stack check of a preset or layer string."""
     from dataclasses import asdict
@@ -219,7 +227,12 @@ def network(request: dict[str, Any]) -> dict[str, Any]:
     shape = request.get("input") or None
     report = check(model, shape)  # first: it reports every problem, where the summary would stop at one
     problems = [
-        {"severity": p.severity, "line": p.line(), "code": p.diagnosis.code, "fix": p.diagnosis.fix}
+        {
+            "severity": p.severity,
+            "line": _on_the_page(p.line()),
+            "code": p.diagnosis.code,
+            "fix": _on_the_page(p.diagnosis.fix),
+        }
         for p in report.problems
     ]
     if not report.ok:
@@ -232,6 +245,7 @@ def network(request: dict[str, Any]) -> dict[str, Any]:
             "total_macs": 0,
             "final": None,
             "path": [],
+            "inferred": list(report.inferred),
         }
     result = receptive_field(model, shape)
     _limit(len(result.layers), "layers", "the number of layers")
@@ -244,6 +258,7 @@ def network(request: dict[str, Any]) -> dict[str, Any]:
         "final": asdict(result.final),
         "path": list(result.path),
         "problems": problems,
+        "inferred": list(report.inferred),  # the sizes a layer string's layers took from their input
     }
 
 
@@ -282,11 +297,20 @@ def _downscaled(image: Any) -> Any:
 
 
 def features(request: dict[str, Any]) -> dict[str, Any]:
-    """Feature maps of a bundled or uploaded image under kernels from the bank, as in ``convlab draw features``."""
+    """Feature maps of a bundled or uploaded image under kernels from the bank, as in ``convlab draw features``.
+
+    Request: ``image`` (a bundled name or an uploaded PNG/JPEG as a data URL), ``kernels`` (names from the
+    bank; an empty list gives no maps, a missing one sobel_x and sobel_y).
+
+    Response: ``image`` (H, W) grey 0..1 after shrinking, ``original_size`` [H, W] before it, ``shrunk``,
+    ``scale`` (the input's colours) and ``maps``: name, note, kernel, map and ``scale``, the colours the PNGs
+    use for it (colour map name, its colour stops low to high, the values at both ends, and whether values
+    go past them).
+    """
     import numpy as np
 
     from ..data import IMAGES, load_image
-    from ..viz.features import KERNELS, feature_maps
+    from ..viz.features import KERNELS, ColourScale, colour_scale, feature_maps
 
     source = request.get("image", "camera")
     if not isinstance(source, str):
@@ -296,8 +320,9 @@ def features(request: dict[str, Any]) -> dict[str, Any]:
         image = image[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32) if image.ndim == 3 else image
     else:
         image = _uploaded(source)
+    original = list(image.shape)
     image = _downscaled(image) / np.float32(255)
-    names = request.get("kernels") or ["sobel_x", "sobel_y"]
+    names = request.get("kernels", ["sobel_x", "sobel_y"])
     if not isinstance(names, list) or len(names) > 12 or any(not isinstance(n, str) for n in names):
         raise ArgumentError(
             "kernels must be a list of at most 12 kernel names", fix='kernels: ["sobel_x", "gaussian"]'
@@ -307,30 +332,48 @@ def features(request: dict[str, Any]) -> dict[str, Any]:
         raise ArgumentError(
             f"unknown kernel {unknown[0]!r}; the bank has {', '.join(KERNELS)}", fix="pick from the bank"
         )
-    maps = feature_maps(image.astype(np.float32), names)
+    maps = feature_maps(image.astype(np.float32), names) if names else []
     return {
         "image": np.round(image, 4).tolist(),
+        "original_size": original,
+        "shrunk": list(image.shape) != original,
+        "scale": _scale(ColourScale("gray", 0.0, 1.0, False, False)),
         "maps": [
             {
                 "name": m.name,
                 "note": m.description,
                 "kernel": m.kernel.tolist(),
                 "map": np.round(m.output, 4).tolist(),
+                "scale": _scale(colour_scale(m.output)),
             }
             for m in maps
         ],
     }
 
 
+def _scale(scale: Any) -> dict[str, Any]:
+    """A map's colour scale as the page draws it: the stops of the PNG's own colour map, and its range."""
+    from ..viz.style import colour_stops
+
+    return {
+        "cmap": scale.cmap,
+        "stops": colour_stops(scale.cmap),
+        "low": scale.low,
+        "high": scale.high,
+        "above": scale.above,
+        "below": scale.below,
+    }
+
+
 def presets(request: dict[str, Any]) -> dict[str, Any]:
     """What the page offers in its menus: lab matrices, the kernel bank, images, networks, limits."""
     from ..data import IMAGES
-    from ..lesson.labs import _VALUE_PRESETS
+    from ..lesson.labs import VALUE_PRESETS
     from ..network.presets import PRESETS
     from ..viz.features import KERNELS
 
     return {
-        "labs": {name: {"image": image, "kernel": kernel} for name, (image, kernel) in _VALUE_PRESETS.items()},
+        "labs": {name: {"image": image, "kernel": kernel} for name, (image, kernel) in VALUE_PRESETS.items()},
         "kernels": {
             name: {"matrix": [[value / divisor for value in row] for row in matrix], "note": note}
             for name, (matrix, divisor, note) in KERNELS.items()
@@ -346,6 +389,7 @@ HANDLERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "network": network,
     "features": features,
     "presets": presets,
+    **model_api.HANDLERS,  # the trained model's view
 }
 
 

@@ -44,6 +44,7 @@ TYPES = {
 }
 STATIC = {f"/{path.name}": path for path in STATIC_DIR.iterdir() if path.suffix in TYPES}
 STATIC["/"] = STATIC_DIR / "index.html"
+STATIC["/favicon.ico"] = STATIC_DIR / "favicon.svg"  # where a browser looks when a page names no icon
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -272,18 +273,18 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False,
 
     if not 0 <= port <= 65535:
         raise ArgumentError(
-            f"port {port} is not a port number (0 to 65535)", fix="--port 8000, or 0 for any free one"
+            f"port {port} is not a port number (0 to 65535)", fix="port=8000, or port=0 for any free one"
         )
     try:
         server = make_server(host, port, verbose)
     except socket.gaierror as error:
         raise ArgumentError(
-            f"cannot listen on {host}: {error.strerror}", fix="--host 127.0.0.1, or an address of this machine"
+            f"cannot listen on {host}: {error.strerror}", fix='host="127.0.0.1", or an address of this machine'
         ) from None
     except OSError as error:
         raise ArgumentError(
             f"cannot listen on {host}:{port}: {error.strerror}",
-            fix="pick another port with --port, or 0 for any free one",
+            fix="pick another port, e.g. port=8001, or port=0 for any free one",
         ) from None
     bound_host, bound_port = str(server.server_address[0]), int(server.server_address[1])
     url = f"http://{'127.0.0.1' if bound_host in ('0.0.0.0', '') else bound_host}:{bound_port}/"

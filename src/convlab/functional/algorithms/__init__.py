@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -117,6 +118,7 @@ def all_finite(arrays: Sequence[Array]) -> bool:
         return all(math.isfinite(float(np.sum(array))) for array in arrays)
 
 
+@lru_cache(maxsize=256)  # a layout's choice never changes; a training loop asks the same ones again
 def _auto(layout: Layout) -> Algorithm:
     """The measured rule: depthwise, 1x1, Winograd for 3x3 stride 1, FFT for large kernels, else im2col."""
     in_per_group = layout.in_channels // layout.groups

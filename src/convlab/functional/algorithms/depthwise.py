@@ -59,8 +59,7 @@ def _forward_numpy(padded: Array, weight: Array, bias: Array | None, stride: Pai
     N, C, Hp, Wp = padded.shape
     O, _, kh, kw = weight.shape
     m = O // C  # outputs per input channel
-    Ho = (Hp - dilation[0] * (kh - 1) - 1) // stride[0] + 1
-    Wo = (Wp - dilation[1] * (kw - 1) - 1) // stride[1] + 1
+    Ho, Wo = output_length((Hp, Wp), (kh, kw), stride, (0, 0), dilation)
     out = np.empty((N, C, m, Ho, Wo), dtype=weight.dtype)
     kernels = weight.reshape(C, m, kh, kw)
 
@@ -118,11 +117,6 @@ def _compiled(work: int) -> bool:
     return work >= COMPILED_MIN_WORK
 
 
-def _output_size(size: Pair, kernel: Pair, stride: Pair, padding: Pad2d, dilation: Pair) -> Pair:
-    sizes = [output_length(*axis) for axis in zip(size, kernel, stride, map(sum, padding), dilation)]
-    return (sizes[0], sizes[1])
-
-
 def forward_zero_padded(
     input: Array, weight: Array, bias: Array | None, padding: Pad2d, stride: Pair, dilation: Pair, groups: int
 ) -> Array:
@@ -132,7 +126,7 @@ def forward_zero_padded(
     """
     N, _, H, W = input.shape
     O, _, kh, kw = weight.shape
-    Ho, Wo = _output_size((H, W), (kh, kw), stride, padding, dilation)
+    Ho, Wo = output_length((H, W), (kh, kw), stride, (sum(padding[0]), sum(padding[1])), dilation)
     if not _compiled(N * O * Ho * Wo * kh * kw):
         return _forward_numpy(pad2d(input, padding), weight, bias, stride, dilation)
     from . import depthwise_kernels

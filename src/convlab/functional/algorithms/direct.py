@@ -48,7 +48,7 @@ def forward_zero_padded(
     """
     N, _, H, W = input.shape
     O, C_g, kh, kw = weight.shape
-    Ho, Wo = (output_length(*axis) for axis in zip((H, W), (kh, kw), stride, map(sum, padding), dilation))
+    Ho, Wo = output_length((H, W), (kh, kw), stride, (sum(padding[0]), sum(padding[1])), dilation)
     if groups != 1 or N * O * Ho * Wo * C_g * kh * kw < COMPILED_MIN_WORK:
         return im2col.forward(pad2d(input, padding), weight, bias, stride, dilation, groups)
     from . import direct_kernels

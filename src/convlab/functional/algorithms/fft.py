@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..._args import Array, Pair
-from . import im2col
+from . import workspace
 from .adjoint import input_grad_by_forward
 
 __all__ = ["TILE", "forward", "input_grad", "weight_grad"]
@@ -36,6 +36,8 @@ __all__ = ["TILE", "forward", "input_grad", "weight_grad"]
 TILE = 736
 """Output rows/columns per overlap-save tile; FFT lengths are TILE + span - 1 rounded up to a fast size.
 Measured on 2048x2048 images: 736 (FFTs of about 768) beat 256, 480, 992 and the whole image by 1.4-2x."""
+CHUNK_BYTES = 64 * 2**20
+"""Upper bound for one chunk of spectra (images are taken whole until it is reached)."""
 
 
 def _fft() -> tuple[Callable[..., Array], Callable[..., Array], Callable[[int], int]]:
@@ -100,7 +102,7 @@ def forward(padded: Array, weight: Array, bias: Array | None, stride: Pair, dila
     spectra_k = rfft2(np.ascontiguousarray(kernel[:, :, ::-1, ::-1]), s=(fh, fw)).astype(_complex(weight))
     full = np.empty((N, O, full_h, full_w), dtype=weight.dtype)
     per_image = (C + O) * fh * (fw // 2 + 1) * 2 * weight.itemsize
-    for chunk in im2col._chunks(N, per_image):
+    for chunk in workspace.chunks(N, per_image, CHUNK_BYTES):
         for top in range(0, full_h, tile_h):
             for left in range(0, full_w, tile_w):
                 rows, cols = min(tile_h, full_h - top), min(tile_w, full_w - left)
@@ -149,7 +151,7 @@ def weight_grad(
     C_g, O_g = C // groups, O // groups
     total = np.zeros((groups, O_g, C_g, fh, fw // 2 + 1), dtype=_complex(padded))
     per_image = (C + O) * fh * (fw // 2 + 1) * 2 * padded.itemsize
-    for chunk in im2col._chunks(N, per_image, 4 * im2col.WORKSPACE_BYTES):
+    for chunk in workspace.chunks(N, per_image, 4 * CHUNK_BYTES):
         x = rfft2(padded[chunk], s=(fh, fw)).astype(_complex(padded))
         g = np.conj(rfft2(spread[chunk], s=(fh, fw))).astype(_complex(padded))
         n = x.shape[0]

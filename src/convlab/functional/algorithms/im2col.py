@@ -21,13 +21,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..._args import Array, Pair
 from ..geometry import output_length
-from . import parallel, workspace
+from . import parallel, threads, workspace
 from .compiled import kernel, prange
 
 __all__ = ["Forward", "forward", "input_grad", "weight_grad", "windows"]
@@ -35,8 +36,10 @@ __all__ = ["Forward", "forward", "input_grad", "weight_grad", "windows"]
 Forward = Callable[[Array, Array, "Array | None", Pair, Pair, int], Array]
 """The signature every algorithm's forward shares."""
 
-WORKSPACE_BYTES = 64 * 2**20
-"""Upper bound for one chunk of columns; whole images are taken until it is reached."""
+WORKSPACE_BYTES = 16 * 2**20
+"""Upper bound for one chunk of columns; whole images are taken until it is reached. A quarter of the workspace
+cache's default limit, so the two or three workspaces of one call (and of its gradients) stay cached from call
+to call instead of being allocated, and faulted in, afresh: a per-image GEMM runs no slower on fewer images."""
 
 
 def windows(padded: Array, kernel_size: Pair, stride: Pair, dilation: Pair, output_size: Pair) -> Array:
@@ -50,17 +53,15 @@ def windows(padded: Array, kernel_size: Pair, stride: Pair, dilation: Pair, outp
     """
     (kh, kw), (sh, sw), (dh, dw), (Ho, Wo) = kernel_size, stride, dilation, output_size
     n_stride, c_stride, h_stride, w_stride = padded.strides
-    return as_strided(
-        padded,
-        shape=(padded.shape[0], padded.shape[1], kh, kw, Ho, Wo),
-        strides=(n_stride, c_stride, h_stride * dh, w_stride * dw, h_stride * sh, w_stride * sw),
-        writeable=False,
-    )
-
-
-def _output_size(padded_size: Pair, kernel_size: Pair, stride: Pair, dilation: Pair) -> Pair:
-    h, w = (output_length(p, k, s, 0, d) for p, k, s, d in zip(padded_size, kernel_size, stride, dilation))
-    return (h, w)
+    shape = (padded.shape[0], padded.shape[1], kh, kw, Ho, Wo)
+    strides = (n_stride, c_stride, h_stride * dh, w_stride * dw, h_stride * sh, w_stride * sw)
+    if not padded.flags.c_contiguous:
+        return as_strided(padded, shape=shape, strides=strides, writeable=False)
+    # a contiguous array is its own buffer: a view on it costs a third of as_strided, which matters on small calls
+    # (NumPy still checks that every window lies inside the buffer)
+    view: Array = np.ndarray(shape, padded.dtype, buffer=padded, strides=strides)
+    view.flags.writeable = False
+    return view
 
 
 COMPILED_MIN_VALUES = 1 << 16
@@ -118,12 +119,6 @@ def _unpack_add(columns: Array, first: int, stride: Pair, dilation: Pair, grad_p
                         grad_padded[first + image, c, row, j * sw + b * dw] += columns[image, c, a, b, i, j]
 
 
-def _chunks(batch: int, bytes_per_image: int, budget: int | None = None) -> list[slice]:
-    """Whole images at a time, as many as fit the workspace budget (at least one)."""
-    step = max(1, (WORKSPACE_BYTES if budget is None else budget) // max(1, bytes_per_image))
-    return [slice(start, min(start + step, batch)) for start in range(0, batch, step)]
-
-
 WIDE_BELOW = 1024
 """Output positions per image below which images are laid side by side in one wide GEMM: per-image
 products of (out x in*k*k) @ (in*k*k x positions) are too narrow for BLAS to run at speed."""
@@ -168,13 +163,18 @@ def forward(padded: Array, weight: Array, bias: Array | None, stride: Pair, dila
     """
     N, C = padded.shape[:2]
     O, C_g, kh, kw = weight.shape
-    Ho, Wo = _output_size(padded.shape[2:], (kh, kw), stride, dilation)
+    Ho, Wo = output_length((padded.shape[2], padded.shape[3]), (kh, kw), stride, (0, 0), dilation)
     K, L = C_g * kh * kw, Ho * Wo
     view = windows(padded, (kh, kw), stride, dilation, (Ho, Wo))
     w = weight.reshape(groups, O // groups, K)
     out = np.empty((N, O, Ho, Wo), dtype=weight.dtype)
+    if N * C * kh * kw * L < COMPILED_MIN_VALUES:  # small: one copy and one batched product, no bookkeeping
+        np.matmul(
+            w, np.ascontiguousarray(view).reshape(N, groups, K, L), out=out.reshape(N, groups, O // groups, L)
+        )
+        return _add_bias(out, bias)
     wide = L < WIDE_BELOW
-    for chunk in _chunks(N, C * kh * kw * L * padded.itemsize):
+    for chunk in workspace.chunks(N, C * kh * kw * L * padded.itemsize, WORKSPACE_BYTES):
         n = chunk.stop - chunk.start
         with _packed(padded, view, chunk, stride, dilation, wide) as columns:
             if wide:  # one GEMM for all images of the chunk, then back to (n, O, H_out, W_out)
@@ -183,6 +183,15 @@ def forward(padded: Array, weight: Array, bias: Array | None, stride: Pair, dila
                     parallel.copy(out[chunk].reshape(n, O, L), result.reshape(O, n, L).transpose(1, 0, 2), axis=1)
             else:  # a GEMM per image, straight into NCHW
                 parallel.matmul(w, columns.reshape(n, groups, K, L), out[chunk].reshape(n, groups, O // groups, L))
+    return _add_bias(out, bias)
+
+
+def _add_bias(out: Array, bias: Array | None) -> Array:
+    """Add each output channel's bias to its whole plane, in place.
+
+    Shape:
+        out (N, O, H_out, W_out), bias (O,) or None
+    """
     if bias is not None:
         out += bias[:, None, None]
     return out
@@ -201,7 +210,7 @@ def input_grad(
     C, (dh, dw), (sh, sw) = C_g * groups, dilation, stride
     w_t = weight.reshape(groups, O // groups, C_g * kh * kw).transpose(0, 2, 1)
     grad_padded = np.zeros((N, C, *padded_size), dtype=weight.dtype)
-    for chunk in _chunks(N, C * kh * kw * Ho * Wo * weight.itemsize):
+    for chunk in workspace.chunks(N, C * kh * kw * Ho * Wo * weight.itemsize, WORKSPACE_BYTES):
         n = chunk.stop - chunk.start
         grad = grad_output[chunk].reshape(n, groups, O // groups, Ho * Wo)
         if n * C * kh * kw * Ho * Wo >= COMPILED_MIN_VALUES:
@@ -219,6 +228,29 @@ def input_grad(
     return grad_padded
 
 
+class _Sum:
+    """A sum of matrix products: the first goes straight into the result, the others through a borrowed workspace
+    (a weight gradient summed over images then needs no second array of its size when one product makes it)."""
+
+    def __init__(self, shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
+        self._sum = np.zeros(shape, dtype=dtype)  # zeros: an empty batch sums to nothing
+        self._started = False
+
+    def add(self, a: Array, b: Array) -> None:
+        """Add ``a @ b``."""
+        if not self._started:
+            parallel.matmul(a, b, self._sum)
+            self._started = True
+            return
+        with workspace.borrow(self._sum.shape, self._sum.dtype) as part:
+            parallel.matmul(a, b, part)
+            self._sum += part
+
+    def total(self) -> Array:
+        total: Array = self._sum
+        return total
+
+
 def weight_grad(
     padded: Array, grad_output: Array, kernel_size: Pair, stride: Pair, dilation: Pair, groups: int
 ) -> Array:
@@ -231,24 +263,73 @@ def weight_grad(
     _, O, Ho, Wo = grad_output.shape
     (kh, kw), C_g = kernel_size, C // groups
     K, L = C_g * kh * kw, Ho * Wo
+    if stride == (1, 1) and L >= WIDE_BELOW and N * C * K * L >= COMPILED_MIN_VALUES and _edges_finite(padded, Wo):
+        return _weight_grad_by_rows(padded, grad_output, kernel_size, dilation, groups)
     view = windows(padded, kernel_size, stride, dilation, (Ho, Wo))
-    grad_weight = np.zeros((groups, O // groups, K), dtype=padded.dtype)
+    grad_weight = _Sum((groups, O // groups, K), padded.dtype)
     wide = L < WIDE_BELOW
-    part = np.empty_like(grad_weight)
-    for chunk in _chunks(N, (C * kh * kw + O) * L * padded.itemsize):
+    for chunk in workspace.chunks(N, (C * kh * kw + O) * L * padded.itemsize, WORKSPACE_BYTES):
         n = chunk.stop - chunk.start
         with _packed(padded, view, chunk, stride, dilation, wide) as columns:
             if wide:  # one GEMM over every position of every image: (out, positions) @ (positions, in*k*k)
                 side_by_side = columns.reshape(groups, K, n * L)
                 with workspace.borrow((O, n, L), grad_output.dtype) as grad:
                     parallel.copy(grad, grad_output[chunk].reshape(n, O, L).transpose(1, 0, 2), axis=0)
-                    by_output = grad.reshape(groups, O // groups, n * L)
-                    parallel.matmul(by_output, side_by_side.transpose(0, 2, 1), part)
-                grad_weight += part
+                    grad_weight.add(grad.reshape(groups, O // groups, n * L), side_by_side.transpose(0, 2, 1))
                 continue
             per_image_columns = columns.reshape(n, groups, K, L)
             per_image = grad_output[chunk].reshape(n, groups, O // groups, L)
             for image in range(n):  # long enough rows: a GEMM per image runs at full speed
-                parallel.matmul(per_image[image], per_image_columns[image].transpose(0, 2, 1), part)
-                grad_weight += part
-    return grad_weight.reshape(O, C_g, kh, kw)
+                grad_weight.add(per_image[image], per_image_columns[image].transpose(0, 2, 1))
+    return grad_weight.total().reshape(O, C_g, kh, kw)
+
+
+def _edges_finite(padded: Array, width: int) -> bool:
+    """Whether the columns :func:`_weight_grad_by_rows` multiplies by its zero columns are all finite (0 * Inf is
+    NaN, which would reach weights whose windows never saw the Inf): the first and last ``W_pad - width``."""
+    edge = padded.shape[3] - width
+    with np.errstate(over="ignore", invalid="ignore"):
+        return all(math.isfinite(float(np.sum(part))) for part in (padded[..., :edge], padded[..., width:]))
+
+
+def _weight_grad_by_rows(
+    padded: Array, grad_output: Array, kernel_size: Pair, dilation: Pair, groups: int
+) -> Array:
+    """The stride-1 weight gradient without copying any window: one GEMM per kernel offset and image.
+
+    Flattened, the padded image's rows follow each other, so the cells kernel offset (a, b) reads for every
+    output are one contiguous run of ``flat = padded.reshape(N, C, H_pad * W_pad)``, starting at
+    ``a * dh * W_pad + b * dw``, if each output row is taken W_pad long: the gradient, widened to W_pad columns
+    with zeros, multiplies the extra cells by 0. So ``dW[:, :, a, b] = sum_n grad_wide[n] @ flat[n, :, run].T``,
+    with no im2col columns at all. The images are split over the threads, each summing its own.
+
+    Shape:
+        padded (N, C, H_pad, W_pad), grad_output (N, O, H_out, W_out) -> (O, C/groups, kH, kW)
+    """
+    N, C, Hp, Wp = padded.shape
+    _, O, Ho, Wo = grad_output.shape
+    (kh, kw), (dh, dw), C_g, O_g = kernel_size, dilation, C // groups, O // groups
+    run = (Ho - 1) * Wp + Wo  # the last row needs only its W_out cells: the run then ends inside the image
+    flat = np.ascontiguousarray(padded).reshape(N, groups, C_g, Hp * Wp)
+    parts = min(threads.get_num_threads(), N)
+    sums = np.zeros((parts, kh, kw, groups, O_g, C_g), dtype=padded.dtype)
+    with workspace.borrow((N, O, Ho, Wp), grad_output.dtype) as wide:
+        wide[..., Wo:] = 0
+        parallel.copy(wide[..., :Wo], grad_output, axis=1)
+        by_row = wide.reshape(N, groups, O_g, Ho * Wp)[..., :run]
+
+        def images(part: int) -> None:
+            with workspace.borrow((groups, O_g, C_g), padded.dtype) as product:
+                for n in range(part, N, parts):
+                    for a in range(kh):
+                        for b in range(kw):
+                            start = a * dh * Wp + b * dw
+                            np.matmul(
+                                by_row[n], flat[n, :, :, start : start + run].transpose(0, 2, 1), out=product
+                            )
+                            sums[part, a, b] += product
+
+        threads.apply_to_blas()
+        parallel.run(images, range(parts))
+    total = sums.sum(axis=0) if parts > 1 else sums[0]  # (kH, kW, groups, O/groups, C/groups)
+    return np.ascontiguousarray(total.transpose(2, 3, 4, 0, 1)).reshape(O, C_g, kh, kw)

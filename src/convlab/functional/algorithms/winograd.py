@@ -258,7 +258,7 @@ def forward(padded: Array, weight: Array, bias: Array | None, stride: Pair, dila
     out = np.empty((N, O, Hp - 2, Wp - 2), dtype=weight.dtype)
     numbers = np.array([2, 4, 5, 8], dtype=weight.dtype)  # the transforms' constants, in the data's precision
     shift = np.zeros(O, dtype=weight.dtype) if bias is None else np.ascontiguousarray(bias)
-    step = im2col._chunks(N, 36 * (C + O) * T * padded.itemsize, WORKSPACE_BYTES)[0].stop
+    step = workspace.chunks(N, 36 * (C + O) * T * padded.itemsize, WORKSPACE_BYTES)[0].stop
     for first in range(0, N, step):
         n = min(step, N - first)
         with (
@@ -282,7 +282,7 @@ def _forward_numpy(padded: Array, weight: Array, bias: Array | None, groups: int
     out = np.empty((N, O, Ho, Wo), dtype=weight.dtype)
     transform_in, transform_out = _INPUT.astype(weight.dtype), _OUTPUT.astype(weight.dtype)
     per_image = 36 * (C + O) * T * padded.itemsize
-    for chunk in im2col._chunks(N, per_image, WORKSPACE_BYTES):
+    for chunk in workspace.chunks(N, per_image, WORKSPACE_BYTES):
         n = chunk.stop - chunk.start
         source = _extended(padded[chunk], (OUT * th + 2, OUT * tw + 2))
         gathered = np.empty((TILE, TILE, C, n, th, tw), dtype=padded.dtype)

@@ -26,12 +26,23 @@ import numpy as np
 from ..._args import Array
 from ...errors import ArgumentError
 
-__all__ = ["borrow", "cached_bytes", "get_workspace_limit", "set_workspace_limit"]
+__all__ = ["borrow", "cached_bytes", "chunks", "get_workspace_limit", "set_workspace_limit"]
 
 DEFAULT_LIMIT_BYTES = 64 * 2**20
 """Idle workspace memory kept for the next call, by default."""
 
 Key = tuple[tuple[int, ...], str]
+
+
+def chunks(batch: int, bytes_per_image: int, budget: int) -> list[slice]:
+    """Whole images at a time, as many as fit ``budget`` bytes of scratch memory (at least one).
+
+    Example:
+        >>> chunks(5, bytes_per_image=100, budget=250)
+        [slice(0, 2, None), slice(2, 4, None), slice(4, 5, None)]
+    """
+    step = max(1, budget // max(1, bytes_per_image))
+    return [slice(start, min(start + step, batch)) for start in range(0, batch, step)]
 
 
 class _Cache:

@@ -38,6 +38,7 @@ function matrixText(matrix) {
 }
 
 // ----- tabs -------------------------------------------------------------------------------------------
+// One Tab stop for the tab bar: the selected tab has tabindex 0, the others -1; arrows, Home and End move.
 function selectTab(tab) {
   for (const button of document.querySelectorAll('[role="tab"]')) {
     const selected = button === tab;
@@ -48,10 +49,18 @@ function selectTab(tab) {
 }
 
 // ----- grids ------------------------------------------------------------------------------------------
+// Large grids get smaller cells, so a 30x30 input still leaves room for the explanation beside it.
+function density(columns) { return columns > 20 ? "tiny" : columns > 12 ? "dense" : ""; }
+
 function drawGrid(table, matrix, options = {}) {
   table.replaceChildren();
+  table.classList.remove("dense", "tiny");
+  const size = density(matrix.length ? matrix[0].length : 0);
+  if (size) table.classList.add(size);
+  if (options.focusable) table.setAttribute("role", "grid");
   matrix.forEach((row, i) => {
     const tr = document.createElement("tr");
+    if (options.focusable) tr.setAttribute("role", "row");
     row.forEach((value, j) => {
       const td = document.createElement("td");
       td.textContent = number(value);
@@ -60,11 +69,38 @@ function drawGrid(table, matrix, options = {}) {
         const [[top, bottom], [left, right]] = options.padding;
         if (i < top || i >= matrix.length - bottom || j < left || j >= row.length - right) td.classList.add("pad");
       }
-      if (options.focusable) { td.tabIndex = 0; td.setAttribute("aria-label", `out[${i}, ${j}] = ${number(value)}`); }
+      if (options.focusable) {  // one Tab stop for the whole grid: arrow keys move inside it
+        td.setAttribute("role", "gridcell");
+        td.tabIndex = i === 0 && j === 0 ? 0 : -1;
+        td.setAttribute("aria-label", `out[${i}, ${j}] = ${number(value)}`);
+      }
       tr.appendChild(td);
     });
     table.appendChild(tr);
   });
+}
+
+// Arrow keys, Home and End move the focus inside an output grid; the focused cell keeps the one Tab stop.
+function gridKeys(table, event) {
+  const td = event.target.closest("td");
+  if (!td) return;
+  const rows = table.rows.length, cols = rows ? table.rows[0].cells.length : 0;
+  let i = Number(td.dataset.i), j = Number(td.dataset.j);
+  const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+  if (moves[event.key]) { i += moves[event.key][0]; j += moves[event.key][1]; }
+  else if (event.key === "Home") { j = 0; if (event.ctrlKey) i = 0; }
+  else if (event.key === "End") { j = cols - 1; if (event.ctrlKey) i = rows - 1; }
+  else return;
+  event.preventDefault();
+  i = Math.max(0, Math.min(rows - 1, i)); j = Math.max(0, Math.min(cols - 1, j));
+  focusCell(table, i, j);
+}
+
+function focusCell(table, i, j) {
+  const target = table.rows[i] && table.rows[i].cells[j];
+  if (!target) return;
+  for (const cell of table.querySelectorAll("td[tabindex]")) cell.tabIndex = cell === target ? 0 : -1;
+  target.focus();
 }
 
 function highlight(table, rows, cols) {
@@ -77,7 +113,22 @@ function highlight(table, rows, cols) {
 
 function markCurrent(table, i, j) {
   for (const td of table.querySelectorAll("td")) {
-    td.classList.toggle("current", Number(td.dataset.i) === i && Number(td.dataset.j) === j);
+    const current = Number(td.dataset.i) === i && Number(td.dataset.j) === j;
+    td.classList.toggle("current", current);
+    if (td.hasAttribute("tabindex")) td.tabIndex = current ? 0 : -1;  // Tab comes back to the cell last explained
+  }
+}
+
+function paragraphs(box, lines) {
+  box.replaceChildren(...lines.map((line) => { const p = document.createElement("p"); p.textContent = line; return p; }));
+}
+
+// After an error nothing of the last answer stays on the page, so no old number reads as the new one's.
+function clearResults(ids) {
+  for (const id of ids) {
+    const element = $(id);
+    if (element.tagName === "CANVAS") { element.getContext("2d").clearRect(0, 0, element.width, element.height); element.hidden = true; }
+    else element.replaceChildren();
   }
 }
 
@@ -96,10 +147,14 @@ async function updatePlayground() {
   try {
     conv = await api("conv", playgroundRequest());
     showError(null);
-  } catch (error) { showError(error); return; }
+  } catch (error) {
+    conv = null; showError(error);
+    clearResults(["padded", "output", "where", "arithmetic", "formula"]);
+    return;
+  }
   drawGrid($("padded"), conv.padded[0], { padding: conv.padding });
   drawGrid($("output"), conv.output[0], { focusable: true });
-  $("formula").replaceChildren(...conv.formula.map((line) => { const p = document.createElement("p"); p.textContent = line; return p; }));
+  paragraphs($("formula"), conv.formula);
   explainCell(0, 0);
 }
 
@@ -136,18 +191,25 @@ async function updateChannels() {
     channels = await api("conv", { input: $("mc-input").value, kernel: $("mc-kernel").value,
                                    bias: Number($("mc-bias").value) });
     showError(null);
-  } catch (error) { showError(error); return; }
+  } catch (error) {
+    channels = null; showError(error);
+    clearResults(["mc-channels", "mc-output", "mc-sum"]);
+    return;
+  }
   const box = $("mc-channels");
   box.replaceChildren();
   channels.padded.forEach((plane, c) => {
     const figure = document.createElement("figure");
+    figure.className = "channel";
     const caption = document.createElement("figcaption");
     caption.textContent = `channel ${c} and its kernel`;
     const grid = document.createElement("table"); grid.className = "grid"; grid.id = `mc-grid-${c}`;
-    const kernel = document.createElement("table"); kernel.className = "grid";
+    grid.setAttribute("aria-label", `input channel ${c}`);
+    const kernel = document.createElement("table"); kernel.className = "grid"; kernel.id = `mc-kernel-${c}`;
+    kernel.setAttribute("aria-label", `kernel for channel ${c}`);
     drawGrid(grid, plane, { padding: channels.padding });
     drawGrid(kernel, channels.kernel[0][c]);
-    figure.append(caption, grid, kernel);
+    figure.append(caption, labelled(`input channel ${c}`, grid), labelled(`kernel for channel ${c}`, kernel));
     box.appendChild(figure);
   });
   drawGrid($("mc-output"), channels.output[0], { focusable: true });
@@ -164,37 +226,66 @@ function explainChannels(i, j) {
   const parts = cell.terms.map((term) => number(term.total));
   if (cell.bias !== null) parts.push(`bias ${number(cell.bias)}`);
   lines.push(`sum over channels: ${parts.join(" + ")} = ${number(cell.value)}`);
-  $("mc-sum").replaceChildren(...lines.map((line) => { const p = document.createElement("p"); p.textContent = line; return p; }));
+  paragraphs($("mc-sum"), lines);
+}
+
+function labelled(text, element) {
+  const part = document.createElement("div"); part.className = "part";
+  const label = document.createElement("span"); label.className = "part-label"; label.textContent = text;
+  part.append(label, element);
+  return part;
 }
 
 // ----- image ------------------------------------------------------------------------------------------
 let uploaded = null;
 
-function paint(canvas, matrix, diverging) {
+function hexColour(hex) { return [1, 3, 5].map((k) => parseInt(hex.slice(k, k + 2), 16)); }
+
+// The colour of value v on a scale: linear between the PNG colour map's stops, clipped at both ends.
+function colourOf(scale, v) {
+  const stops = scale.stops, span = scale.high - scale.low || 1;
+  const t = Math.max(0, Math.min(1, (v - scale.low) / span)) * (stops.length - 1);
+  const k = Math.min(stops.length - 2, Math.floor(t)), f = t - k;
+  const a = hexColour(stops[k]), b = hexColour(stops[k + 1]);
+  return a.map((x, c) => Math.round(x + (b[c] - x) * f));
+}
+
+function paint(canvas, matrix, scale) {
   const height = matrix.length, width = matrix[0].length;
   canvas.width = width; canvas.height = height;
   const context = canvas.getContext("2d"), pixels = context.createImageData(width, height);
-  let limit = 0;
-  for (const row of matrix) for (const v of row) limit = Math.max(limit, Math.abs(v));
-  limit = limit || 1;
   matrix.forEach((row, i) => row.forEach((v, j) => {
-    let r, g, b;
-    if (diverging) {  // blue for negative, white at zero, orange for positive: not red against green
-      const t = Math.max(-1, Math.min(1, v / limit));
-      if (t < 0) { r = 255 + t * 210; g = 255 + t * 150; b = 255 + t * 40; }
-      else { r = 255 - t * 20; g = 255 - t * 130; b = 255 - t * 235; }
-    } else { r = g = b = Math.round(255 * Math.max(0, Math.min(1, v))); }
-    const k = 4 * (i * width + j);
+    const [r, g, b] = colourOf(scale, v), k = 4 * (i * width + j);
     pixels.data[k] = r; pixels.data[k + 1] = g; pixels.data[k + 2] = b; pixels.data[k + 3] = 255;
   }));
   context.putImageData(pixels, 0, 0);
 }
 
-function figureWith(canvas, title, note) {
+// A colour bar under each map, as in the PNGs: its stops left to right, the values at both ends (and 0 in
+// the middle of a diverging scale), an arrow where values go past an end.
+function legend(scale) {
+  const box = document.createElement("div"); box.className = "colour-legend";
+  box.dataset.cmap = scale.cmap; box.dataset.low = scale.low; box.dataset.high = scale.high;
+  const bar = document.createElement("span"); bar.className = "bar";
+  bar.style.background = `linear-gradient(to right, ${scale.stops.join(", ")})`;
+  const ticks = document.createElement("span"); ticks.className = "ticks";
+  const values = [scale.low, ...(scale.low < 0 && scale.high > 0 ? [0] : []), scale.high];
+  ticks.replaceChildren(...values.map((v, k) => {
+    const tick = document.createElement("span");
+    const past = (k === 0 && scale.below) ? "< " : (k === values.length - 1 && scale.above) ? "> " : "";
+    tick.textContent = past + number(v); return tick;
+  }));
+  box.setAttribute("role", "img");
+  box.setAttribute("aria-label", `colour scale ${scale.cmap} from ${number(scale.low)} to ${number(scale.high)}`);
+  box.append(bar, ticks);
+  return box;
+}
+
+function figureWith(canvas, title, note, scale) {
   const figure = document.createElement("figure");
   const caption = document.createElement("figcaption"); caption.textContent = title;
   const small = document.createElement("small"); small.textContent = note || "";
-  figure.append(caption, canvas, small);
+  figure.append(caption, canvas, legend(scale), small);
   return figure;
 }
 
@@ -204,15 +295,20 @@ async function updateImage() {
   try {
     answer = await api("features", { image: uploaded || $("image-select").value, kernels });
     showError(null);
-  } catch (error) { showError(error); return; }
+  } catch (error) { showError(error); clearResults(["maps"]); return; }
   const maps = $("maps");
   maps.replaceChildren();
-  const input = document.createElement("canvas"); paint(input, answer.image, false);
-  maps.appendChild(figureWith(input, "input", `${answer.image.length} x ${answer.image[0].length} grey`));
+  const input = document.createElement("canvas"); paint(input, answer.image, answer.scale);
+  const [height, width] = [answer.image.length, answer.image[0].length];
+  const size = answer.shrunk
+    ? `shrunk from ${answer.original_size[0]} x ${answer.original_size[1]} to ${height} x ${width} grey ` +
+      `(this page works on at most ${presets.limits.image_side} pixels a side)`
+    : `${height} x ${width} grey`;
+  maps.appendChild(figureWith(input, "input", size, answer.scale));
   for (const map of answer.maps) {
-    const canvas = document.createElement("canvas"); paint(canvas, map.map, true);
+    const canvas = document.createElement("canvas"); paint(canvas, map.map, map.scale);
     canvas.dataset.kernel = map.name;
-    maps.appendChild(figureWith(canvas, map.name, `${map.note}; kernel ${matrixText(map.kernel)}`));
+    maps.appendChild(figureWith(canvas, map.name, `${map.note}; kernel ${matrixText(map.kernel)}`, map.scale));
   }
 }
 
@@ -224,7 +320,11 @@ async function updateNetwork() {
   try {
     network = await api("network", { model: $("model").value, input: $("net-input").value });
     showError(null);
-  } catch (error) { showError(error); return; }
+  } catch (error) {
+    network = null; showError(error);
+    clearResults(["net-table", "problems", "rf-text", "rf-canvas"]);
+    return;
+  }
   const table = $("net-table");
   table.replaceChildren();
   const head = document.createElement("tr");
@@ -254,7 +354,11 @@ async function updateNetwork() {
     li.textContent = `${problem.severity}: ${problem.line}`; return li;
   }));
   if (!network.problems.length) { const li = document.createElement("li"); li.textContent = "convlab check: no problems"; list.appendChild(li); }
-  if (!network.final) { $("rf-text").textContent = "fix the errors above to see the receptive field"; return; }
+  if (!network.final) {
+    clearResults(["rf-canvas"]);
+    $("rf-text").textContent = "fix the errors above to see the receptive field";
+    return;
+  }
   const [, , outH, outW] = network.final.output_shape;
   $("unit-i").max = outH - 1; $("unit-j").max = outW - 1;
   $("unit-i").value = Math.floor(outH / 2); $("unit-j").value = Math.floor(outW / 2);
@@ -263,10 +367,11 @@ async function updateNetwork() {
 
 async function drawField() {
   if (!network || !network.final) return;
-  if (!photo) photo = (await api("features", { image: "camera", kernels: ["identity"] })).image;
+  if (!photo) photo = await api("features", { image: "camera", kernels: [] });
   const canvas = $("rf-canvas"), context = canvas.getContext("2d");
+  canvas.hidden = false;
   const [, , height, width] = network.input_shape;
-  const scratch = document.createElement("canvas"); paint(scratch, photo, false);
+  const scratch = document.createElement("canvas"); paint(scratch, photo.image, photo.scale);
   context.imageSmoothingEnabled = true;
   context.drawImage(scratch, 0, 0, canvas.width, canvas.height);
   const final = network.final, i = Number($("unit-i").value), j = Number($("unit-j").value);
@@ -313,6 +418,7 @@ async function start() {
     const pick = (event) => { const td = event.target.closest("td"); if (td) explain(Number(td.dataset.i), Number(td.dataset.j)); };
     table.addEventListener("mouseover", pick);
     table.addEventListener("focusin", pick);
+    table.addEventListener("keydown", (event) => gridKeys(table, event));
   }
   $("step").addEventListener("click", step);
   $("play").addEventListener("click", togglePlay);
@@ -347,10 +453,14 @@ async function start() {
   tabs.forEach((tab, index) => {
     tab.addEventListener("click", () => selectTab(tab));
     tab.addEventListener("keydown", (event) => {
-      const move = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
-      if (move) { const next = tabs[(index + move + tabs.length) % tabs.length]; selectTab(next); next.focus(); }
+      const targets = { ArrowRight: index + 1, ArrowLeft: index - 1, Home: 0, End: tabs.length - 1 };
+      if (!(event.key in targets)) return;
+      event.preventDefault();
+      const next = tabs[(targets[event.key] + tabs.length) % tabs.length];
+      selectTab(next); next.focus();
     });
   });
+  selectTab(tabs[0]);
   await updatePlayground();
   await updateChannels();
   await updateImage();
