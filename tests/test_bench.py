@@ -181,4 +181,8 @@ def test_a_training_worker_reports_its_step() -> None:
     result = measure_training("convlab", case, repeat=2, warmup=0)
     assert result["n"] == 2
     assert result["op"] == "train step"
+    # the runner reads a training worker's report as it reads a layer worker's (memory per step included)
+    row = runner._aggregate(case, "train step", [result])
+    assert row["rss_call_bytes"] >= 0
+    assert row["seconds"] > 0
     assert {c.name for c in TRAINING_CASES} == {"train resnet block 3x3 64->64 32x32", "train digits_cnn 1x8x8"}

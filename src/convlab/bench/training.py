@@ -163,6 +163,7 @@ def measure_training(
     for _ in range(warmup):
         step()
     times = time_calls(step, lambda: None, repeat, budget, least)
+    rss_call, _ = peak_extra_rss(step)  # a later step: what every step needs once workspaces are cached
     return {
         "peer": peer,
         "case": case.name,
@@ -172,6 +173,7 @@ def measure_training(
         **summarize(times),
         "rss_extra_bytes": rss,
         "rss_method": rss_method,
+        "rss_call_bytes": rss_call,
         "traced_peak_bytes": None,
     }
 

@@ -19,7 +19,7 @@ def add_parser(commands: Any) -> None:
         "alternating over rounds; convlab and PyTorch also with 1 thread, for the speed-up from threads.\n"
         "Writes <timestamp>.json, .md and .png (with matplotlib) to the output folder and\n"
         "prints the tables. The full suite takes several minutes, --quick under two.\n"
-        "Needs PyTorch, SciPy and matplotlib: pip install 'convlab[bench,test]'.",
+        "Needs PyTorch, SciPy and matplotlib: pip install -e '.[bench,test]' in a convlab checkout.",
         epilog="examples:\n  convlab bench --quick\n  convlab bench --only resnet18\n"
         "  convlab bench --write-docs   (from a checkout: updates docs/performance.md and .png)",
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -260,7 +260,7 @@ def torch_library() -> Any:
     except ImportError:
         raise ConvlabError(
             "PyTorch is not installed, so layers cannot be moved to or from it",
-            fix="pip install torch==2.13.0   (or: pip install 'convlab[test]')",
+            fix="pip install torch==2.13.0   (or, in a convlab checkout: pip install -e '.[test]')",
         ) from None
     return torch
 
