@@ -93,15 +93,5 @@ def run(args: argparse.Namespace) -> int:
 
 def render(lab: Any, formula: bool = False) -> list[str]:
     """The lab's printout: title and values, or title and shapes, then the formula if asked or changed."""
-    from ..lesson.labs import ValueLab
-
-    lines = [lab.title]
-    if isinstance(lab, ValueLab):
-        lines.append(str(lab.output))
-        return lines
-    lines += [f"input: {lab.input_shape}", f"output: {lab.output_shape}"]
-    if lab.show_parameters:
-        lines += [f"weight: {lab.weight_shape}", f"bias: {lab.bias_shape}"]
-    if formula or lab.changed:
-        lines += [f"  layer: {lab.layer!r}", *(f"  {line}" for line in lab.derivation)]
+    lines: list[str] = lab.lines(formula)
     return lines

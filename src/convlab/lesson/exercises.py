@@ -29,6 +29,15 @@ class Verdict:
     correct: bool
     message: str  # on a right answer: why it is right; on a wrong one: a hint
 
+    def __str__(self) -> str:
+        return f"{'right' if self.correct else 'not yet'}: {self.message}"
+
+    def _repr_html_(self) -> str:
+        from .._display import html
+
+        mark = "\N{CHECK MARK} right" if self.correct else "\N{BALLOT X} not yet"
+        return html.block(html.heading(mark), html.lines([self.message]))
+
 
 @dataclass(frozen=True)
 class Exercise:

@@ -80,6 +80,54 @@ class Trace:
         """Sum over channels plus bias: recomputed from the terms, equal to ``value``."""
         return sum(term.total for term in self.terms) + (self.bias or 0.0)
 
+    def __repr__(self) -> str:
+        """One line a terminal can show: where the value is and its arithmetic (the arrays stay attributes)."""
+        i, j = self.position
+        sums = "; ".join(equation(term) for term in self.terms)
+        return f"<Trace out[{i}, {j}] = {number(self.value).strip('()')}: {sums}>"
+
+    def _repr_html_(self) -> str:
+        """Each channel's padded input with the window highlighted (padding hatched), its patch and kernel,
+        the arithmetic line, then the sum with the bias and the value."""
+        from .._display import html
+        from .grid_text import cell_text
+
+        def cells(values: Array) -> list[list[str]]:
+            return [[cell_text(v) for v in row] for row in values.tolist()]
+
+        i, j = self.position
+        (top, bottom), (left, right) = self.padding
+        height, width = self.padded.shape[1:]
+        padding = {
+            (r, c)
+            for r in range(height)
+            for c in range(width)
+            if not (top <= r < height - bottom and left <= c < width - right)
+        }
+        window = {(r, c) for r in self.rows for c in self.cols}
+        parts = [
+            html.heading(
+                f"out[{i}, {j}] reads input rows {span(self.input_rows)}, cols {span(self.input_cols)} "
+                f"(stride {self.stride}, dilation {self.dilation})"
+            )
+        ]
+        for term in self.terms:
+            caption = f"input channel {term.channel}" + (" (padded)" if padding else "")
+            parts.append(
+                "<div>"
+                + html.grid(cells(self.padded[term.channel]), window=window, padding=padding, caption=caption)
+                + html.grid(cells(term.patch), caption="patch")
+                + html.grid(cells(term.kernel), caption="kernel")
+                + "</div>"
+            )
+            parts.append(html.lines([equation(term)]))
+        if len(self.terms) > 1 or self.bias is not None:
+            shares = [number(term.total) for term in self.terms]
+            shares += [f"bias {number(self.bias)}"] if self.bias is not None else []
+            parts.append(html.lines([f"sum: {' + '.join(shares)} = {number(self.total).strip('()')}"]))
+        parts.append(html.heading(f"out[{i}, {j}] = {cell_text(self.value)}"))
+        return html.block(*parts)
+
 
 def number(value: float) -> str:
     """A value as the lesson writes it: ``3``, ``0.5``, and ``(-1)`` in parentheses when negative."""

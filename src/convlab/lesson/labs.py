@@ -115,6 +115,24 @@ class ValueLab:
     def title(self) -> str:
         return f"{self.name}_lab"
 
+    def lines(self, formula: bool = False) -> list[str]:
+        """The lab's printout as the lesson shows it: its title, then ``print(out)``."""
+        return [self.title, str(self.output)]
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+    def _repr_html_(self) -> str:
+        """The printout, and beside it image, kernel and output as grids of numbers."""
+        from .._display import html
+        from .grid_text import cell_text
+
+        def matrix(values: Array, caption: str) -> str:
+            return html.grid([[cell_text(v) for v in row] for row in values.tolist()], caption=caption)
+
+        grids = matrix(self.image, "image") + matrix(self.kernel, "kernel") + matrix(self.output, "output")
+        return html.block(html.lines(self.lines()), f"<div>{grids}</div>")
+
 
 @dataclass(frozen=True)
 class ShapeLab:
@@ -147,6 +165,24 @@ class ShapeLab:
     @property
     def bias_shape(self) -> tuple[int, ...]:
         return tuple(self.layer.bias.shape)
+
+    def lines(self, formula: bool = False) -> list[str]:
+        """The lab's printout as the lesson shows it, then the layer and the output-size formula with these
+        numbers when ``formula`` is asked for or the lesson's settings were changed."""
+        lines = [self.title, f"input: {self.input_shape}", f"output: {self.output_shape}"]
+        if self.show_parameters:
+            lines += [f"weight: {self.weight_shape}", f"bias: {self.bias_shape}"]
+        if formula or self.changed:
+            lines += [f"  layer: {self.layer!r}", *(f"  {line}" for line in self.derivation)]
+        return lines
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+    def _repr_html_(self) -> str:
+        from .._display import html
+
+        return html.block(html.lines(self.lines(formula=True)))
 
 
 def _check_name(name: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from .receptive_field import ReceptiveField
@@ -56,7 +56,26 @@ def share(part: int, whole: int) -> str:
     return "<0.1%" if percent < 0.1 else f"{percent:.1f}%"
 
 
-def summary_table(summary: Summary) -> str:
+class Table(NamedTuple):
+    """A table's parts, written once and rendered as text (the terminal) or HTML (a notebook)."""
+
+    title: str
+    header: tuple[str, ...]
+    rows: Sequence[Sequence[str]]
+    right: set[int]  # right-aligned columns (numbers)
+    footer: list[str]
+
+    def text(self) -> str:
+        return "\n".join([self.title, *aligned(self.header, self.rows, self.right), *self.footer])
+
+    def html(self) -> str:
+        from .._display import html
+
+        footer = html.lines(self.footer) if self.footer else ""
+        return html.block(html.table(self.header, self.rows, right=self.right, caption=self.title), footer)
+
+
+def summary_parts(summary: Summary) -> Table:
     header: tuple[str, ...] = (
         "layer", "kind", "input shape", "output shape", "kernel", "params", "params %", "MACs", "memory", "RF",
         "jump", "start",
@@ -81,17 +100,20 @@ def summary_table(summary: Summary) -> str:
     ]
     if not summary.fields_known:  # read by running the model: no wiring, so no receptive fields to show
         header, rows = header[:-3], [row[:-3] for row in rows]
-    lines = [f"{summary.model} on input {summary.input_shape}", *aligned(header, rows, set(range(5, 12)))]
-    lines.append(
+    footer = [
         f"total: {summary.total_params:,} params ({summary.trainable_params:,} trainable), "
         f"{count(summary.total_macs)} MACs, {size_in_bytes(summary.total_memory_bytes)} of activations "
         f"(float32, batch {summary.input_shape[0]})"
-    )
-    lines += [f"note: {note}" for note in summary.notes]
-    return "\n".join(lines)
+    ]
+    footer += [f"note: {note}" for note in summary.notes]
+    return Table(f"{summary.model} on input {summary.input_shape}", header, rows, set(range(5, 12)), footer)
 
 
-def receptive_table(result: ReceptiveField) -> str:
+def summary_table(summary: Summary) -> str:
+    return summary_parts(summary).text()
+
+
+def receptive_parts(result: ReceptiveField) -> Table:
     header = ("layer", "kind", "output shape", "RF", "jump", "start", "via")
     rows = [
         (
@@ -105,13 +127,14 @@ def receptive_table(result: ReceptiveField) -> str:
         )
         for layer in result.layers
     ]
-    lines = [f"{result.model} on input {result.input_shape}", *aligned(header, rows, {3, 4, 5})]
     final = result.final
-    lines.append(
-        f"receptive field of {final.name}: {pair_text(final.rf)} input pixels, jump {pair_text(final.jump)}"
-    )
+    footer = [f"receptive field of {final.name}: {pair_text(final.rf)} input pixels, jump {pair_text(final.jump)}"]
     if result.path:
-        lines.append(f"set by the path: {' -> '.join(result.path)}")
+        footer.append(f"set by the path: {' -> '.join(result.path)}")
     if result.check is not None:
-        lines.append(result.check.text)
-    return "\n".join(lines)
+        footer.append(result.check.text)
+    return Table(f"{result.model} on input {result.input_shape}", header, rows, {3, 4, 5}, footer)
+
+
+def receptive_table(result: ReceptiveField) -> str:
+    return receptive_parts(result).text()

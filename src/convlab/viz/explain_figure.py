@@ -46,6 +46,14 @@ class ExplainPicture:
             self.image.save(temporary)
         return target
 
+    def _repr_png_(self) -> bytes:
+        """The picture, inline in a notebook."""
+        import io
+
+        buffer = io.BytesIO()
+        self.image.save(buffer, format="PNG")
+        return buffer.getvalue()
+
 
 def _text_lines(trace: Trace) -> tuple[str, ...]:
     """The lines of ``convlab explain``'s text that the picture writes: header, where, each channel's sum,
