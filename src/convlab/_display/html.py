@@ -34,7 +34,7 @@ def heading(text: str) -> str:
 def lines(text: Iterable[str]) -> str:
     """Lines of text kept as they are (a terminal's output), in a monospace block."""
     body = escape("\n".join(text))
-    return f'<pre style="{FONT}; margin: 4px 0; white-space: pre">{body}</pre>'
+    return f'<pre style="{FONT}; margin: 4px 0; white-space: pre-wrap">{body}</pre>'
 
 
 def block(*parts: str) -> str:
