@@ -46,7 +46,6 @@ Run the cells from top to bottom. Every result shows itself: tables as tables, e
 window highlighted, pictures inline.
 """),
     code("""
-%matplotlib inline
 import numpy as np
 
 import convlab

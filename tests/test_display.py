@@ -347,3 +347,14 @@ def test_an_explain_picture_shows_as_png() -> None:
     png = _decoded(picture._repr_png_())
     assert png.format == "PNG"
     assert png.size == picture.image.size
+
+
+def test_figures_show_as_png_without_pyplot() -> None:
+    """The viz figures are drawn without pyplot, so a notebook's matplotlib hook never sees them: they show
+    themselves."""
+    from convlab.viz import params_figure
+
+    figure = params_figure()
+    png = _decoded(figure._repr_png_())
+    assert png.format == "PNG"
+    assert png.size == tuple(round(inches * figure.dpi) for inches in figure.get_size_inches())
