@@ -97,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         from .options import command_flags, in_flags
 
-        error = in_flags(error, command_flags(args))  # the API's fix, as this command's flags
+        error = in_flags(error, command_flags(args), f"convlab {args.command}")  # the API's fix, as this command
         fix = f" (fix: {error.fix})" if error.fix else ""
         print(f"convlab: error: {error.message}{fix}", file=sys.stderr)
         return 2

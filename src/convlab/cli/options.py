@@ -7,7 +7,7 @@ import argparse
 import re
 from dataclasses import replace
 
-from ..errors import ConvlabError
+from ..errors import Call, ConvlabError, python_value, with_note
 
 
 def int_or_pair(text: str) -> int | tuple[int, int]:
@@ -74,18 +74,36 @@ def command_flags(args: argparse.Namespace) -> dict[str, str]:
     return {**own, **declared}
 
 
-def in_flags(error: ConvlabError, flags: dict[str, str]) -> ConvlabError:
+def in_flags(error: ConvlabError, flags: dict[str, str], command: str = "convlab") -> ConvlabError:
     """``error`` with its Python fix (``at=(2, 2)``) written as the command's flags (``--at 2,2``).
 
     ``flags`` maps the API's argument names to the command's flags; ``force=True`` becomes the bare
-    flag. An error whose fix names none of them comes back as it is.
+    flag. A fix that is a call to make again (a :class:`~convlab.errors.Call`) becomes the running
+    ``command`` (``"convlab lab"``) with the call's positional arguments as its words. An error whose
+    fix names none of them comes back as it is.
     """
+    if error.call is not None:
+        return error.with_fix(as_command(error.call, flags, command))
     if error.fix is None or not flags:
         return error
     diagnosis = error.diagnosis
     if diagnosis is not None:
         diagnosis = replace(diagnosis, fix=as_flags(diagnosis.fix, flags))
     return error.with_fix(as_flags(error.fix, flags), diagnosis)
+
+
+def as_command(call: Call, flags: dict[str, str], command: str) -> str:
+    """A call to make again (``labs.run("size", stride=2)``) as the command that makes it
+    (``convlab lab size --stride 2``): its positional arguments are the command's words."""
+    words = [command, *(_shell_word(str(value)) for value in call.args)]
+    named = {name: flags.get(name, "--" + name.replace("_", "-")) for name, _ in call.kwargs}
+    words += [as_flags(f"{name}={python_value(value)}", named) for name, value in call.kwargs]
+    return with_note(" ".join(words), call.note)
+
+
+def _shell_word(text: str) -> str:
+    """``1 0; 0 -1`` -> ``"1 0; 0 -1"``: a value the shell would split (or end at ``;``) is quoted."""
+    return f'"{text}"' if re.search(r"[\s;|&<>()]", text) else text
 
 
 def as_flags(fix: str, flags: dict[str, str]) -> str:
@@ -95,6 +113,8 @@ def as_flags(fix: str, flags: dict[str, str]) -> str:
         flag, value = flags[match.group(1)], match.group(2)
         if value == "True":
             return flag
+        if value[0] in "'\"" and re.search(r"[\s;]", value):  # text such as "1 0; 0 -1" stays one word
+            return f"{flag} {_shell_word(value[1:-1])}"
         return f"{flag} {re.sub(_BRACKETS_AND_QUOTES, '', value)}"  # (2, 2) -> 2,2, ["sobel_x"] -> sobel_x
 
     names = "|".join(re.escape(name) for name in sorted(flags, key=len, reverse=True))

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..errors import ArgumentError, ConvlabError
+from ..errors import ArgumentError, Call, ConvlabError
 
 __all__ = ["EXERCISES", "Exercise", "Verdict", "check", "get"]
 
@@ -214,8 +214,10 @@ EXERCISES = (
 def get(number: int) -> Exercise:
     """Exercise ``number`` (1 to 5)."""
     if not 1 <= number <= len(EXERCISES):
+        nearest = min(max(number, 1), len(EXERCISES))
         raise ArgumentError(
-            f"there is no exercise {number}; they are 1 to {len(EXERCISES)}", fix="convlab exercises 2"
+            f"there is no exercise {number}; they are 1 to {len(EXERCISES)}",
+            fix=Call("convlab.lesson.exercises.get", (nearest,)),
         )
     return EXERCISES[number - 1]
 

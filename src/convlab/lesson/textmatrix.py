@@ -42,7 +42,7 @@ def parse_matrix(text: str, name: str = "matrix") -> Array:
         rows_text = re.split(r"[;\n]", stripped)
     rows_text = [row for row in rows_text if row.strip()]
     if not rows_text:
-        raise ArgumentError(f"{name} is empty", fix=f'write it row by row, e.g. --{name} "1 0; 0 -1"')
+        raise ArgumentError(f"{name} is empty", fix='write it row by row, e.g. "1 0; 0 -1"')
     rows = []
     for number, row in enumerate(rows_text, start=1):
         values = [value for value in re.split(r"[\s,]+", row.strip()) if value]
@@ -52,7 +52,7 @@ def parse_matrix(text: str, name: str = "matrix") -> Array:
             bad = next(value for value in values if not _is_number(value))
             raise ArgumentError(
                 f"{name} row {number} has {bad!r}, which is not a number",
-                fix=f'separate values by spaces and rows by ";", e.g. --{name} "1 0; 0 -1"',
+                fix='separate values by spaces and rows by ";", e.g. "1 0; 0 -1"',
             ) from None
     lengths = [len(row) for row in rows]
     if len(set(lengths)) > 1:
@@ -66,7 +66,7 @@ def parse_matrix(text: str, name: str = "matrix") -> Array:
         row, col = np.argwhere(~np.isfinite(matrix))[0]
         raise ArgumentError(
             f"{name} row {row + 1} has {rows[row][col]!r}, which is not a finite float32 number",
-            fix=f'use finite values (float32 reaches about 3.4e38), e.g. --{name} "1 0; 0 -1"',
+            fix='use finite values (float32 reaches about 3.4e38), e.g. "1 0; 0 -1"',
         )
     return matrix
 

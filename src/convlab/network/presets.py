@@ -17,10 +17,11 @@ Example:
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 
 from ..diagnose import Diagnosis
-from ..errors import ArgumentError
+from ..errors import ArgumentError, Call
 from .graph import Graph, GraphBuilder
 from .layer_kinds import Activation, AdaptiveAvgPool, Add, BatchNorm, Flatten, Linear, conv, pool
 
@@ -201,8 +202,10 @@ def preset(name: str) -> tuple[Graph, tuple[int, int, int]]:
     another input is a mistake the check reports, not a reason to rebuild the layers.
     """
     if name not in PRESETS:
+        close = difflib.get_close_matches(str(name), PRESETS, n=1)
         raise ArgumentError(
-            f"there is no preset {name!r}; the presets are {', '.join(PRESETS)}", fix="convlab summary resnet18"
+            f"there is no preset {name!r}; the presets are {', '.join(PRESETS)}",
+            fix=Call("convlab.network.presets.preset", (close[0] if close else "resnet18",)),
         )
     build, input_shape = PRESETS[name]
     return build().built_for(input_shape), input_shape
