@@ -76,26 +76,6 @@ def _written(name: str, *arguments: str) -> str:
     return f"{name}({','.join(given)})" if given else name
 
 
-def _convolution_layer(layer: Any, op: Any, input_shape: Shape, seed: int, dtype: Any) -> Any:
-    """A Conv or ConvTranspose op as its convlab.nn layer, reading ``input_shape``'s channels."""
-    settings = op._settings()
-    return layer(input_shape[1], op.out_channels, op.kernel_size, **settings, bias=op.bias, dtype=dtype, seed=seed)
-
-
-def _convolution_token(name: str, op: Any, *extra: str) -> str:
-    """``conv3x3(64,s2,p1)``: a Conv or ConvTranspose op in the layer-string language."""
-    return _written(
-        f"{name}{op.kernel_size[0]}x{op.kernel_size[1]}",
-        str(op.out_channels),
-        _setting("s", op.stride, (1, 1)),
-        _setting("p", op.padding, (0, 0)),
-        *extra,
-        _setting("d", op.dilation, (1, 1)),
-        "" if op.groups == 1 else f"g{op.groups}",
-        "" if op.bias else "nobias",
-    )
-
-
 def _averaging(shape: tuple[int, ...]) -> Any:
     """Positive weights summing to 1 over each output: the probe's values can never cancel."""
     return _np().full(shape, 1.0 / math.prod(shape[1:]))
@@ -113,8 +93,65 @@ def _convolution_settings(layer: Any) -> dict[str, Any]:
     }
 
 
+class _Convolution(Op):
+    """What Conv and ConvTranspose declare alike: a kernel window, channels read from what arrives unless a
+    layer declared them, the convlab.nn layer they build, and their layer string."""
+
+    out_channels: int
+    kernel_size: Pair
+    stride: Pair
+    padding: Pair | str
+    dilation: Pair
+    groups: int
+    bias: bool
+    in_channels: int | None  # declared by a torch or convlab layer; None: whatever arrives
+
+    def window(self) -> Pair | None:
+        return self.kernel_size
+
+    def inferred(self, inputs: list[Shape]) -> dict[str, int]:
+        return {"in_channels": inputs[0][1]} if self.in_channels is None and len(inputs[0]) == 4 else {}
+
+    def fallback_output(self, inputs: list[Shape], name: str) -> Shape | None:
+        if self.in_channels is None or len(inputs[0]) != 4:
+            return None
+        return self.output_shape([(inputs[0][0], self.in_channels, *inputs[0][2:])], name)
+
+    @classmethod
+    def from_nn(cls, layer: Any) -> Op:
+        return cls.from_torch(layer, type(layer).__name__)  # convlab's layer has torch's attributes
+
+    def _settings(self) -> dict[str, Any]:
+        """The settings its functional call takes, as keywords."""
+        return {"stride": self.stride, "padding": self.padding, "dilation": self.dilation, "groups": self.groups}
+
+    def layer(self, input_shape: Shape, seed: int, dtype: Any) -> Any:
+        layer = getattr(_nn(), self.nn_layers[0])
+        settings = self._settings()
+        return layer(
+            input_shape[1], self.out_channels, self.kernel_size, **settings, bias=self.bias, dtype=dtype, seed=seed
+        )
+
+    def token(self) -> str:
+        """``conv3x3(64,s2,p1)``: the kind with the kernel, then the settings that differ."""
+        return _written(
+            f"{self.kind}{self.kernel_size[0]}x{self.kernel_size[1]}",
+            str(self.out_channels),
+            _setting("s", self.stride, (1, 1)),
+            _setting("p", self.padding, (0, 0)),
+            *self._extra_tokens(),
+            _setting("d", self.dilation, (1, 1)),
+            "" if self.groups == 1 else f"g{self.groups}",
+            "" if self.bias else "nobias",
+        )
+
+    def _extra_tokens(self) -> tuple[str, ...]:
+        """Settings of its own, written after the padding."""
+        return ()
+
+
 @dataclass(frozen=True)
-class Conv(Op):
+class Conv(_Convolution):
     out_channels: int
     kernel_size: Pair
     stride: Pair = (1, 1)
@@ -122,7 +159,7 @@ class Conv(Op):
     dilation: Pair = (1, 1)
     groups: int = 1
     bias: bool = True
-    in_channels: int | None = None  # declared by a torch or convlab layer; None: whatever arrives
+    in_channels: int | None = None
     kind: ClassVar[str] = "conv"
     names: ClassVar[tuple[str, ...]] = ("conv",)
     settings: ClassVar[tuple[str, ...]] = ("k", "s", "p", "d", "g", "nobias")
@@ -131,9 +168,6 @@ class Conv(Op):
     torch_modules: ClassVar[tuple[str, ...]] = ("Conv2d",)
     nn_layers: ClassVar[tuple[str, ...]] = ("Conv2d",)
     convolves: ClassVar[bool] = True
-
-    def window(self) -> Pair | None:
-        return self.kernel_size
 
     def traps(self, name: str) -> list[Diagnosis]:
         pads = conv_padding(self.padding, kernel_size=self.kernel_size, stride=self.stride, dilation=self.dilation)
@@ -172,14 +206,6 @@ class Conv(Op):
 
     def macs(self, inputs: list[Shape], output: Shape) -> int:
         return math.prod(output) * (inputs[0][1] // self.groups) * math.prod(self.kernel_size)
-
-    def inferred(self, inputs: list[Shape]) -> dict[str, int]:
-        return {"in_channels": inputs[0][1]} if self.in_channels is None and len(inputs[0]) == 4 else {}
-
-    def fallback_output(self, inputs: list[Shape], name: str) -> Shape | None:
-        if self.in_channels is None or len(inputs[0]) != 4:
-            return None
-        return self.output_shape([(inputs[0][0], self.in_channels, *inputs[0][2:])], name)
 
     def pads(self) -> Pair:
         """The (top, left) zero padding, "same" and "valid" resolved."""
@@ -222,13 +248,6 @@ class Conv(Op):
         padding = module.padding if isinstance(module.padding, str) else pair(module.padding, "padding", minimum=0)
         return conv(module.out_channels, padding=padding, **_convolution_settings(module))
 
-    @classmethod
-    def from_nn(cls, layer: Any) -> Op:
-        return cls.from_torch(layer, type(layer).__name__)  # convlab's layer has torch's attributes
-
-    def _settings(self) -> dict[str, Any]:
-        return {"stride": self.stride, "padding": self.padding, "dilation": self.dilation, "groups": self.groups}
-
     def forward(self, inputs: list[Any], params: Params, algorithm: str = "auto") -> Any:
         F = _functional()
         return F.conv2d(inputs[0], params["weight"], params.get("bias"), **self._settings(), algorithm=algorithm)
@@ -243,15 +262,9 @@ class Conv(Op):
         one = replace(self, out_channels=1, groups=1, bias=False, in_channels=None)
         return one, {"weight": _averaging((1, shape[1], *self.kernel_size))}
 
-    def layer(self, input_shape: Shape, seed: int, dtype: Any) -> Any:
-        return _convolution_layer(_nn().Conv2d, self, input_shape, seed, dtype)
-
-    def token(self) -> str:
-        return _convolution_token("conv", self)
-
 
 @dataclass(frozen=True)
-class ConvTranspose(Op):
+class ConvTranspose(_Convolution):
     out_channels: int
     kernel_size: Pair
     stride: Pair = (1, 1)
@@ -270,9 +283,6 @@ class ConvTranspose(Op):
     nn_layers: ClassVar[tuple[str, ...]] = ("ConvTranspose2d",)
     uneven_fields: ClassVar[bool] = True  # a stride-2 upsampling alternates between two field sizes
 
-    def window(self) -> Pair | None:
-        return self.kernel_size
-
     def output_shape(self, inputs: list[Shape], name: str) -> Shape:
         n, c, h, w = spatial(inputs[0], name, self.kind)
         if self.in_channels is not None and c != self.in_channels:
@@ -290,14 +300,6 @@ class ConvTranspose(Op):
             (h, w), self.kernel_size, self.stride, self.padding, self.output_padding, self.dilation
         )
         return (n, self.out_channels, *size)
-
-    def inferred(self, inputs: list[Shape]) -> dict[str, int]:
-        return {"in_channels": inputs[0][1]} if self.in_channels is None and len(inputs[0]) == 4 else {}
-
-    def fallback_output(self, inputs: list[Shape], name: str) -> Shape | None:
-        if self.in_channels is None or len(inputs[0]) != 4:
-            return None
-        return self.output_shape([(inputs[0][0], self.in_channels, *inputs[0][2:])], name)
 
     def params(self, inputs: list[Shape]) -> int:
         c = inputs[0][1]
@@ -352,10 +354,6 @@ class ConvTranspose(Op):
             **_convolution_settings(module),
         )
 
-    @classmethod
-    def from_nn(cls, layer: Any) -> Op:
-        return cls.from_torch(layer, type(layer).__name__)  # convlab's layer has torch's attributes
-
     def _settings(self) -> dict[str, Any]:
         return {
             "stride": self.stride,
@@ -380,11 +378,8 @@ class ConvTranspose(Op):
         weight = _np().full((shape[1], 1, *self.kernel_size), 1.0 / math.prod(self.kernel_size))
         return one, {"weight": weight}
 
-    def layer(self, input_shape: Shape, seed: int, dtype: Any) -> Any:
-        return _convolution_layer(_nn().ConvTranspose2d, self, input_shape, seed, dtype)
-
-    def token(self) -> str:
-        return _convolution_token("convT", self, _setting("op", self.output_padding, (0, 0)))
+    def _extra_tokens(self) -> tuple[str, ...]:
+        return (_setting("op", self.output_padding, (0, 0)),)
 
 
 @dataclass(frozen=True)
