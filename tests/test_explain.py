@@ -9,7 +9,8 @@ from hypothesis import given, settings
 import convlab.functional as F
 from convlab.cli import main
 from convlab.errors import ArgumentError
-from convlab.lesson.explain import equation, explain, explain_all
+from convlab.lesson.explain import explain, explain_all
+from convlab.lesson.explain_text import equation
 from tests.oracle import count, floor_of, torch_conv2d
 from tests.strategies import ConvConfig, conv_configs
 

@@ -71,10 +71,18 @@ def _inputs(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     return image, kernel, bias
 
 
+def _use_colour(choice: str) -> bool:
+    """Colour only on a terminal that is not asked to avoid it (``NO_COLOR``, ``TERM=dumb``)."""
+    import os
+
+    if choice in ("always", "never"):
+        return choice == "always"
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
 def run(args: argparse.Namespace) -> int:
     from ..lesson.explain import explain, explain_all
     from ..lesson.explain_text import trace_text
-    from ..lesson.grid_text import use_colour
 
     image, kernel, bias = _inputs(args)
     settings = {
@@ -84,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         "padding_mode": args.padding_mode,
         "out_channel": args.channel,
     }
-    colour = use_colour(args.color)
+    colour = _use_colour(args.color)
     if not args.all:
         trace = explain(image, kernel, bias, args.at, **settings)
         print("\n".join(trace_text(trace, colour)))

@@ -211,7 +211,8 @@ def _correlation(out: Path) -> list[str]:
     import numpy as np
 
     from ..functional import conv2d
-    from ..lesson.explain import equation, explain
+    from ..lesson.explain import explain
+    from ..lesson.explain_text import equation
     from ..lesson.labs import value_lab
 
     lab = value_lab("manual_conv")

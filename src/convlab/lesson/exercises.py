@@ -46,7 +46,8 @@ def _integers(text: str) -> list[int]:
 
 def _exercise_1(answer: str) -> Verdict:
     """Open-ended: run Lab 1 with the learner's kernel and explain what it does."""
-    from .explain import equation, explain
+    from .explain import explain
+    from .explain_text import equation
     from .labs import value_lab
 
     try:

@@ -1,4 +1,5 @@
-"""One output cell's explanation as text: the window on the padded input, patch and kernel, the sum.
+"""One output cell's explanation as text: the window on the padded input, patch and kernel, the sum, and
+the pieces every interface writes it with (``equation``, ``number``, ``span``).
 
 ``convlab explain`` prints it and the explanation picture quotes its lines, so
 both say the same thing.
@@ -8,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .explain import Trace, equation, number, span
+from .explain import ChannelTerm, Trace
 from .grid_text import cell_text, grid
 
-__all__ = ["trace_text"]
+__all__ = ["equation", "number", "span", "trace_text"]
 
 
 def trace_text(trace: Trace, colour: bool = False, done: Sequence[Trace] | None = None) -> list[str]:
@@ -65,3 +66,33 @@ def trace_text(trace: Trace, colour: bool = False, done: Sequence[Trace] | None 
         lines.append("output so far:")
         lines += grid(trace.output, highlight={trace.position}, colour=colour, blank=blank)
     return lines
+
+
+def number(value: float) -> str:
+    """A value as the lesson writes it: ``3``, ``0.5``, and ``(-1)`` in parentheses when negative."""
+    text = cell_text(value)
+    return f"({text})" if text.startswith("-") else text
+
+
+def span(values: tuple[int, ...]) -> str:
+    """The rows (or columns) a window read: ``0..2`` when neighbouring, ``0, 2, 4`` when dilation skips some."""
+    if len(values) == 1:
+        return f"{values[0]}"
+    if values[1] - values[0] == 1:
+        return f"{values[0]}..{values[-1]}"
+    return ", ".join(str(value) for value in values)
+
+
+def equation(term: ChannelTerm) -> str:
+    """The lesson's arithmetic for one channel: ``1*1 + 2*0 + 5*0 + 3*(-1) = -2``.
+
+    Example:
+        >>> from convlab.lesson.explain import explain
+        >>> trace = explain([[1, 2, 0, 0], [5, 3, 0, 4], [2, 1, 3, 1], [0, 2, 1, 2]], [[1, 0], [0, -1]], at=(1, 0))
+        >>> equation(trace.terms[0])
+        '5*1 + 3*0 + 2*0 + 1*(-1) = 4'
+    """
+    products = " + ".join(
+        f"{number(p)}*{number(k)}" for p, k in zip(term.patch.ravel().tolist(), term.kernel.ravel().tolist())
+    )
+    return f"{products} = {number(term.total).strip('()')}"

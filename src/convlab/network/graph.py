@@ -85,13 +85,6 @@ def spatial(shape: Shape, name: str, kind: str) -> tuple[int, int, int, int]:
     return shape[0], shape[1], shape[2], shape[3]
 
 
-def compact(value: Pair | str) -> str:
-    """A pair as one number when both are equal (``3``), else ``3x5``."""
-    if isinstance(value, str):
-        return value
-    return str(value[0]) if value[0] == value[1] else f"{value[0]}x{value[1]}"
-
-
 def largest(fields: list[Field]) -> tuple[Field, int]:
     """The largest field over the merged branches, and which branch it is."""
     if any(f.size is None for f in fields):

@@ -23,8 +23,9 @@ from typing import Any, ClassVar
 from .._args import Pair, as_int, conv_padding, pair
 from ..diagnose import Diagnosis, channel_mismatch, linear_mismatch, norm_mismatch, quiet_traps
 from ..errors import ArgumentError, ShapeError
-from .graph import Field, LayerString, Op, Params, Shape, compact, in_layer, largest, named, spatial
+from .graph import Field, LayerString, Op, Params, Shape, in_layer, largest, named, spatial
 from .shapes import Uncovered, conv2d_output_size, conv_transpose2d_output_size, pool2d_output_size, uncovered
+from .tables import pair_text
 
 __all__ = [
     "KINDS",
@@ -67,7 +68,7 @@ def _nn() -> Any:
 
 def _setting(label: str, value: Pair | str, default: Pair) -> str:
     """One layer-string setting (``s2``, ``p1x2``, ``psame``), or "" where it has its default."""
-    return "" if value == default else f"{label}{compact(value)}"
+    return "" if value == default else f"{label}{pair_text(value)}"
 
 
 def _written(name: str, *arguments: str) -> str:
@@ -226,7 +227,7 @@ class Conv(_Convolution):
             ("d", self.dilation, (1, 1)),
         ):
             if value != default:
-                text += f", {label}{compact(value)}"
+                text += f", {label}{pair_text(value)}"
         if self.groups != 1:
             text += f", g{self.groups}"
         return f"conv {text}"
@@ -330,7 +331,7 @@ class ConvTranspose(_Convolution):
         return Field((size[0], size[1]), (jump[0], jump[1]), (start[0], start[1])), 0
 
     def describe(self) -> str:
-        return f"convT {self.kernel_size[0]}x{self.kernel_size[1]}, {self.out_channels}, s{compact(self.stride)}"
+        return f"convT {self.kernel_size[0]}x{self.kernel_size[1]}, {self.out_channels}, s{pair_text(self.stride)}"
 
     @classmethod
     def from_string(cls, layer: LayerString) -> Op:
@@ -437,11 +438,11 @@ class Pool(Op):
         return fields[0].through(self.span(), self.stride, self.padding), 0
 
     def describe(self) -> str:
-        text = f"{self.kind} {compact(self.kernel_size)}"
+        text = f"{self.kind} {pair_text(self.kernel_size)}"
         if self.stride != self.kernel_size:
-            text += f", s{compact(self.stride)}"
+            text += f", s{pair_text(self.stride)}"
         if self.padding != (0, 0):
-            text += f", p{compact(self.padding)}"
+            text += f", p{pair_text(self.padding)}"
         return text
 
     @classmethod
@@ -520,7 +521,7 @@ class Pool(Op):
 
     def token(self) -> str:
         return _written(
-            f"{self.mode}pool{compact(self.kernel_size)}",
+            f"{self.mode}pool{pair_text(self.kernel_size)}",
             _setting("s", self.stride, self.kernel_size),
             _setting("p", self.padding, (0, 0)),
             _setting("d", self.dilation, (1, 1)),
@@ -555,7 +556,7 @@ class AdaptiveAvgPool(Op):
         return fields[0].through(kernel, stride, (0, 0)), 0
 
     def describe(self) -> str:
-        return f"adaptiveavgpool {compact(self.output_size)}"
+        return f"adaptiveavgpool {pair_text(self.output_size)}"
 
     @classmethod
     def from_string(cls, layer: LayerString) -> Op:

@@ -29,9 +29,13 @@ def number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
 
 
-def pair_text(value: tuple[float, float] | None, joiner: str = "x") -> str:
+def pair_text(value: tuple[float, float] | str | None, joiner: str = "x") -> str:
+    """A pair as one number when both are equal (``3``), else ``3x5``; a word ("same") as it is; None (a
+    field that covers everything) as "global"."""
     if value is None:
         return "global"
+    if isinstance(value, str):
+        return value
     return number(value[0]) if value[0] == value[1] else f"{number(value[0])}{joiner}{number(value[1])}"
 
 

@@ -145,7 +145,8 @@ def _conv(request: dict[str, Any]) -> dict[str, Any]:
     """
     import numpy as np
 
-    from ..lesson.explain import equation, explain_all
+    from ..lesson.explain import explain_all
+    from ..lesson.explain_text import equation
     from ..network.shapes import conv2d_derivation
 
     image = _matrix(request.get("input"), "input", 3)
