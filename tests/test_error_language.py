@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import convlab
 from convlab.cli import build_parser, main
-from convlab.cli.options import command_flags, in_flags
+from convlab.cli.fixes import command_flags, in_flags
 from convlab.errors import ArgumentError, Call, ConvlabError, ShapeError
 from convlab.lesson import exercises, labs
 from convlab.network.shapes import conv2d_output_size

@@ -95,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if args.debug or not isinstance(error, ConvlabError):
             raise
-        from .options import command_flags, in_flags
+        from .fixes import command_flags, in_flags
 
         error = in_flags(error, command_flags(args), f"convlab {args.command}")  # the API's fix, as this command
         fix = f" (fix: {error.fix})" if error.fix else ""
