@@ -368,8 +368,8 @@ def same_with_stride(kernel: tuple[int, int], stride: tuple[int, int], dilation:
         f"padding='same' is not supported with stride={stride} (PyTorch refuses it too)",
         (
             "'same' keeps H and W unchanged, which a stride above 1 cannot do",
-            f"padding={explicit} gives about H/stride; for exactly ceil(H/stride) solve it: "
-            f"convlab size --input H --kernel {kernel[0]} --stride {stride[0]} --want same",
+            f"padding={explicit} gives about H/stride; exactly ceil(H/stride) may need more padding on one "
+            "side than the other, which solve_padding finds",
         ),
         "'same' was meant as TensorFlow's ceil(H/stride), which PyTorch does not offer",
         f"padding={explicit}   # or convlab.shapes.solve_padding(H, {kernel[0]}, {stride[0]}) for the exact pads",
