@@ -18,14 +18,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._args import Pair, as_int, conv_padding, pair
 from ..diagnose import Diagnosis, channel_mismatch, linear_mismatch, norm_mismatch, quiet_traps
 from ..errors import ArgumentError, ShapeError
-from .graph import Field, LayerString, Op, Params, Shape, in_layer, largest, named, spatial
+from .graph import Field, Op, Params, Shape, in_layer, largest, named, spatial
 from .shapes import Uncovered, conv2d_output_size, conv_transpose2d_output_size, pool2d_output_size, uncovered
 from .tables import pair_text
+
+if TYPE_CHECKING:
+    from .layer_strings import LayerString
 
 __all__ = [
     "KINDS",
