@@ -121,6 +121,8 @@ def test_colour_marks_the_window_on_request(capsys: pytest.CaptureFixture[str]) 
         (["--image", "1 2; 3 4"], "needs --lab, or both --image and --kernel"),
         (["--lab", "manual_conv", "--channel", "2"], "out_channel 2 does not exist"),
         (["--image", "1 x; 3 4", "--kernel", "1"], "'x', which is not a number"),
+        (["--image", "1 2; 3 4 | 5 6", "--kernel", "1"], "image channels have different shapes"),
+        (["--image", "1 2 | 3 x", "--kernel", "1"], "image channel 1 row 1 has 'x'"),
         (["--image", "1 2; 3 4", "--kernel", "nan"], "kernel row 1 has nan, which is not a finite"),
         (["--image", "1 2; 3 1e39", "--kernel", "1"], "image row 2 has 1e+39, which is not a finite"),
     ],

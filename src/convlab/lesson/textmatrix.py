@@ -22,7 +22,7 @@ from .._args import Array
 from .._readers import read_npy, read_picture
 from ..errors import ArgumentError, ArgumentTypeError
 
-__all__ = ["is_picture", "load_array", "load_matrix", "parse_matrix"]
+__all__ = ["is_picture", "load_array", "load_matrix", "parse_channels", "parse_matrix"]
 
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
@@ -128,11 +128,25 @@ def load_array(source: str, name: str = "matrix", max_ndim: int = 4) -> Array:
     if Path(source).suffix.lower() == ".npy" and Path(source).is_file():
         return np.asarray(read_npy(source, name, max_ndim), dtype=np.float32)
     if "|" in source:
-        channels = [parse_matrix(part, f"{name} channel {c}") for c, part in enumerate(source.split("|"))]
-        if len({channel.shape for channel in channels}) > 1:
-            raise ArgumentError(
-                f"{name} channels have different shapes {[channel.shape for channel in channels]}",
-                fix="give every channel (between the | signs) the same rows and columns",
-            )
-        return np.stack(channels)
+        return parse_channels(source, name)
     return load_matrix(source, name)
+
+
+def parse_channels(text: str, name: str = "matrix") -> Array:
+    """Typed text with channels split by ``|``: ``"1 2; 3 4 | 5 6; 7 8"`` -> (2, 2, 2); without a ``|``, the
+    one matrix (rows, cols). Text only: it never reads a file.
+
+    Raises:
+        ArgumentError: a channel :func:`parse_matrix` refuses, or channels of different shapes.
+    """
+    import numpy as np
+
+    if "|" not in text:
+        return parse_matrix(text, name)
+    channels = [parse_matrix(part, f"{name} channel {c}") for c, part in enumerate(text.split("|"))]
+    if len({channel.shape for channel in channels}) > 1:
+        raise ArgumentError(
+            f"{name} channels have different shapes {[channel.shape for channel in channels]}",
+            fix="give every channel (between the | signs) the same rows and columns",
+        )
+    return np.stack(channels)
