@@ -180,7 +180,7 @@ def _run_python(fix: str | None) -> object:
 def _as_command(error: ConvlabError, argv: list[str]) -> str:
     """The error's fix as the command ``argv`` would write it, through the one translation ``main`` uses."""
     args = build_parser().parse_args(argv)
-    written = in_flags(error, command_flags(args), f"convlab {args.command}").fix
+    written = in_flags(error, command_flags(args), args.command_parser.prog).fix
     assert written is not None
     return written
 

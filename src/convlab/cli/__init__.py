@@ -97,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         from .fixes import command_flags, in_flags
 
-        error = in_flags(error, command_flags(args), f"convlab {args.command}")  # the API's fix, as this command
+        error = in_flags(error, command_flags(args), args.command_parser.prog)  # the API's fix, as this command
         fix = f" (fix: {error.fix})" if error.fix else ""
         print(f"convlab: error: {error.message}{fix}", file=sys.stderr)
         return 2

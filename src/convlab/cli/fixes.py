@@ -11,7 +11,7 @@ from dataclasses import replace
 from ..errors import Call, ConvlabError, python_value, with_note
 
 _BRACKETS_AND_QUOTES = re.compile(r"[\[\]()\s\"']")
-_NOT_OPTIONS = frozenset({"run", "command", "picture", "debug", "flags"})  # argparse's own, and the dispatch
+_NOT_OPTIONS = frozenset({"run", "command", "command_parser", "picture", "debug", "flags"})  # the dispatch
 
 
 def command_flags(args: argparse.Namespace) -> dict[str, str]:
