@@ -99,7 +99,8 @@ COMMAND_FIXES = [
     (["draw", "explain", "--lab", "manual_conv", "--channel", "2", "--out", "{out}.png"], "--channel 0"),
     (["draw", "rf", "conv5x5(8)", "--input", "1x4x4", "--out", "{out}.png"], "conv5x5(8,p1)"),
     (["draw", "params", "--kernel-size", "0", "--out", "{out}.png"], "use --kernel-size 1 or larger"),
-    (["draw", "gallery", "--out", "{file}"], "--out convlab-gallery"),
+    (["draw", "gallery", "--out", "{file}"], "another name, e.g. --out a-file-2"),
+    (["tour", "--out", "{full}"], "--force to write into it, or another folder, e.g. --out full-2"),
     (["flatten", "--outputs", "0"], "use --outputs 1 or larger"),
     (["exercises", "9"], "convlab exercises 5"),
     (["serve", "--port", "99999"], "--port 8000, or --port 0 for any free one"),
@@ -111,7 +112,11 @@ def test_every_command_writes_its_fix_in_its_own_flags(
     argv: list[str], fix: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     (tmp_path / "a-file").write_text("")
-    argv = [part.format(out=tmp_path / "picture", file=tmp_path / "a-file") for part in argv]
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "kept.txt").write_text("")
+    argv = [
+        part.format(out=tmp_path / "picture", file=tmp_path / "a-file", full=tmp_path / "full") for part in argv
+    ]
     line = _cli_error(argv, capsys)
     written = line.partition("(fix: ")[2]
     assert fix in written
@@ -265,3 +270,17 @@ def test_a_text_matrix_fix_stays_one_word_on_the_command_line() -> None:
     command = _as_command(raised.value, ["lab", "manual_conv"])
     assert command == '--kernel "1 0; 0 -1"'
     assert main(["lab", "manual_conv", *shlex.split(command)]) == 0
+
+
+def test_an_output_folder_in_the_way_is_fixed_in_python_from_python(tmp_path: Path) -> None:
+    from convlab.viz.gallery import gallery
+
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(ArgumentError) as in_the_way:
+        gallery(tmp_path / "a-file")
+    assert in_the_way.value.fix == 'another name, e.g. out="a-file-2"'
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "kept.txt").write_text("")
+    with pytest.raises(ArgumentError) as not_empty:
+        gallery(tmp_path / "full")
+    assert not_empty.value.fix == 'force=True to write into it, or another folder, e.g. out="full-2"'
