@@ -24,7 +24,8 @@ import convlab
 import convlab.functional as F
 from convlab._display import html
 from convlab.lesson import exercises, labs
-from convlab.lesson.explain import equation, explain
+from convlab.lesson.explain import explain
+from convlab.lesson.explain_text import equation
 from convlab.lesson.flatten_cost import flatten_vs_conv
 from convlab.lesson.grid_text import cell_text
 from convlab.network.check import check

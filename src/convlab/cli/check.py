@@ -48,8 +48,8 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from ..network.check import check
+    from .fixes import as_flags
     from .models import model_from_args
-    from .options import as_flags
 
     flags = {"input": "--input"}  # a preset's fix names the input it was built for
     report = check(model_from_args(args), _input(args.input))

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from .._files import output_folder, write_text
-from .options import in_flags, positive_int
+from .fixes import in_flags
+from .options import positive_int
 
 _FLAGS = {
     "lr": "--lr",

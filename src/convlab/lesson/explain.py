@@ -3,14 +3,14 @@
 A :class:`Trace` holds everything the lesson works through by hand for one
 output value: the padded input, which rows and columns the window took (through
 stride and dilation), each input channel's patch and kernel, and the bias. The
-interfaces (the ``convlab explain`` command, the web page) render it; the value
-is checked against the engine's own output, so explanation and result cannot
-disagree.
+interfaces (the ``convlab explain`` command, the web page) render it, in the words
+of :mod:`convlab.lesson.explain_text`; the value is checked against the engine's
+own output, so explanation and result cannot disagree.
 
 Example:
     >>> trace = explain([[1, 2, 0, 0], [5, 3, 0, 4], [2, 1, 3, 1], [0, 2, 1, 2]], [[1, 0], [0, -1]], at=(1, 0))
-    >>> equation(trace.terms[0])
-    '5*1 + 3*0 + 2*0 + 1*(-1) = 4'
+    >>> trace.terms[0].patch.tolist(), trace.value
+    ([[5.0, 3.0], [2.0, 1.0]], 4.0)
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ from ..functional.calls import conv2d_call
 from ..functional.geometry import ConvSettings
 from ..functional.padding import pad2d
 from ..functional.reference import window
+from .explain_text import trace_html, trace_line
 
-__all__ = ["ChannelTerm", "Trace", "equation", "explain", "explain_all", "number", "span"]
+__all__ = ["ChannelTerm", "Trace", "explain", "explain_all"]
 
 
 @dataclass(frozen=True)
@@ -82,76 +83,12 @@ class Trace:
 
     def __repr__(self) -> str:
         """One line a terminal can show: where the value is and its arithmetic (the arrays stay attributes)."""
-        i, j = self.position
-        sums = "; ".join(equation(term) for term in self.terms)
-        return f"<Trace out[{i}, {j}] = {number(self.value).strip('()')}: {sums}>"
+        return trace_line(self)
 
     def _repr_html_(self) -> str:
         """Each channel's padded input with the window highlighted (padding hatched), its patch and kernel,
         the arithmetic line, then the sum with the bias and the value."""
-        from .._display import html
-        from .grid_text import cell_text
-
-        def cells(values: Array) -> list[list[str]]:
-            return [[cell_text(v) for v in row] for row in values.tolist()]
-
-        i, j = self.position
-        (top, bottom), (left, right) = self.padding
-        height, width = self.padded.shape[1:]
-        padding = {
-            (r, c)
-            for r in range(height)
-            for c in range(width)
-            if not (top <= r < height - bottom and left <= c < width - right)
-        }
-        window = {(r, c) for r in self.rows for c in self.cols}
-        parts = [
-            html.heading(
-                f"out[{i}, {j}] reads input rows {span(self.input_rows)}, cols {span(self.input_cols)} "
-                f"(stride {self.stride}, dilation {self.dilation})"
-            )
-        ]
-        for term in self.terms:
-            caption = f"input channel {term.channel}" + (" (padded)" if padding else "")
-            parts.append(
-                "<div>"
-                + html.grid(cells(self.padded[term.channel]), window=window, padding=padding, caption=caption)
-                + html.grid(cells(term.patch), caption="patch")
-                + html.grid(cells(term.kernel), caption="kernel")
-                + "</div>"
-            )
-            parts.append(html.lines([equation(term)]))
-        if len(self.terms) > 1 or self.bias is not None:
-            shares = [number(term.total) for term in self.terms]
-            shares += [f"bias {number(self.bias)}"] if self.bias is not None else []
-            parts.append(html.lines([f"sum: {' + '.join(shares)} = {number(self.total).strip('()')}"]))
-        parts.append(html.heading(f"out[{i}, {j}] = {cell_text(self.value)}"))
-        return html.block(*parts)
-
-
-def number(value: float) -> str:
-    """A value as the lesson writes it: ``3``, ``0.5``, and ``(-1)`` in parentheses when negative."""
-    text = f"{float(value):.4g}"
-    if text == "-0":
-        text = "0"
-    return f"({text})" if text.startswith("-") else text
-
-
-def span(values: tuple[int, ...]) -> str:
-    """The rows (or columns) a window read: ``0..2`` when neighbouring, ``0, 2, 4`` when dilation skips some."""
-    if len(values) == 1:
-        return f"{values[0]}"
-    if values[1] - values[0] == 1:
-        return f"{values[0]}..{values[-1]}"
-    return ", ".join(str(value) for value in values)
-
-
-def equation(term: ChannelTerm) -> str:
-    """The lesson's arithmetic for one channel: ``1*1 + 2*0 + 5*0 + 3*(-1) = -2``."""
-    products = " + ".join(
-        f"{number(p)}*{number(k)}" for p, k in zip(term.patch.ravel().tolist(), term.kernel.ravel().tolist())
-    )
-    return f"{products} = {number(term.total).strip('()')}"
+        return trace_html(self)
 
 
 def _as_batch(array: object, name: str) -> object:

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 
 def count(value: float) -> str:
-    """1234567 -> '1.23M' (MACs)."""
+    """1234567 -> '1.23M': a count of parameters or multiply-adds."""
     for unit, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
         if value >= scale:
             return f"{value / scale:.2f}{unit}"
@@ -19,20 +19,27 @@ def count(value: float) -> str:
 
 
 def size_in_bytes(value: float) -> str:
+    """3 * 2**20 -> '3.0 MiB'."""
     for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if value >= scale:
             return f"{value / scale:.1f} {unit}"
     return f"{value:g} B"
 
 
-def number(value: float) -> str:
+def _whole_or_tenths(value: float) -> str:
+    """3.0 -> '3', 2.5 -> '2.5': a field's size or jump, whole where it is."""
     return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
 
 
-def pair_text(value: tuple[float, float] | None, joiner: str = "x") -> str:
+def pair_text(value: tuple[float, float] | str | None, joiner: str = "x") -> str:
+    """A pair as one number when both are equal (``3``), else ``3x5``; a word ("same") as it is; None (a
+    field that covers everything) as "global"."""
     if value is None:
         return "global"
-    return number(value[0]) if value[0] == value[1] else f"{number(value[0])}{joiner}{number(value[1])}"
+    if isinstance(value, str):
+        return value
+    first, second = (_whole_or_tenths(v) for v in value)
+    return first if value[0] == value[1] else f"{first}{joiner}{second}"
 
 
 def aligned(header: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> list[str]:

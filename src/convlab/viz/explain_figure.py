@@ -58,8 +58,7 @@ class ExplainPicture:
 def _text_lines(trace: Trace) -> tuple[str, ...]:
     """The lines of ``convlab explain``'s text that the picture writes: header, where, each channel's sum,
     the sum over channels with the bias, and the result."""
-    from ..lesson.explain import equation
-    from ..lesson.explain_text import trace_text
+    from ..lesson.explain_text import equation, trace_text
 
     rendered = trace_text(trace)
     sums = {f"  {equation(term)}" for term in trace.terms}
@@ -117,7 +116,7 @@ def _cell(trace: Trace) -> int:
 
 
 def _draw(trace: Trace, lines: tuple[str, ...]) -> Image.Image:
-    from ..lesson.explain import equation
+    from ..lesson.explain_text import equation
 
     cell = _cell(trace)
     _, rows, cols = trace.padded.shape

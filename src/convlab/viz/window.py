@@ -198,7 +198,7 @@ def _explicit_padding(padding: object) -> tuple[tuple[int, int], tuple[int, int]
 
 
 def _equation(position: tuple[int, int], trace: Any, value: float) -> tuple[str, ...]:
-    from ..lesson.explain import equation, number
+    from ..lesson.explain_text import equation, number
 
     i, j = position
     term = trace.terms[0]
@@ -213,7 +213,7 @@ def _equation(position: tuple[int, int], trace: Any, value: float) -> tuple[str,
 
 def _frames(traces: list[Any], values: Array, offset: tuple[int, int] | None) -> tuple[Frame, ...]:
     """Frames from traces; ``offset`` turns grid rows into input rows (None: say grid rows instead)."""
-    from ..lesson.explain import span
+    from ..lesson.explain_text import span
 
     frames = []
     for trace in traces:

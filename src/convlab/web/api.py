@@ -41,16 +41,10 @@ def _matrix(value: object, name: str, max_ndim: int) -> Any:
     """A nested list from the page as a float32 array, or a "1 2; 3 4" string."""
     import numpy as np
 
-    from ..lesson.textmatrix import parse_matrix
+    from ..lesson.textmatrix import parse_channels
 
     if isinstance(value, str):  # typed text only: a request never names a file on the server
-        planes = [parse_matrix(part, f"{name} channel {c}") for c, part in enumerate(value.split("|"))]
-        if len({plane.shape for plane in planes}) > 1:
-            raise ArgumentError(
-                f"{name} channels have different shapes {[p.shape for p in planes]}",
-                fix="give every channel (between the | signs) the same rows and columns",
-            )
-        array = planes[0] if len(planes) == 1 else np.stack(planes)
+        array = parse_channels(value, name)
     else:
         try:
             array = np.asarray(value, dtype=np.float32)
@@ -145,7 +139,8 @@ def _conv(request: dict[str, Any]) -> dict[str, Any]:
     """
     import numpy as np
 
-    from ..lesson.explain import equation, explain_all
+    from ..lesson.explain import explain_all
+    from ..lesson.explain_text import equation
     from ..network.shapes import conv2d_derivation
 
     image = _matrix(request.get("input"), "input", 3)
