@@ -6,8 +6,8 @@ function render({ model, el }) {
   const later = debouncer();
   const controls = document.createElement("div"); controls.className = "controls";
   controls.append(
-    control(model, "image", "input channels, separated by |", textarea(3, "input channels"), later),
-    control(model, "kernels", "one kernel per channel, separated by |", textarea(2, "kernels"), later),
+    control(model, "image", "input channels, separated by |", textarea(11, "input channels"), later),
+    control(model, "kernels", "one kernel per channel, separated by |", textarea(8, "kernels"), later),
     control(model, "bias", "bias", text("bias"), later));
   const error = document.createElement("div"); error.className = "error-box"; error.setAttribute("role", "alert");
   const planesBox = document.createElement("div"); planesBox.className = "channels";

@@ -23,12 +23,14 @@ function text(label) {
   return element;
 }
 
+// A trait's value as the text of its control: a matrix one row a line, planes between | lines, a pair "1, 2".
 function settingText(value) {
   if (value === null || value === undefined) return "";
+  const rows = (matrix) => matrix.map((row) => row.map(number).join(" ")).join("\n");
   if (Array.isArray(value) && value.length && Array.isArray(value[0]) && Array.isArray(value[0][0])) {
-    return value.map(matrixText).join(" | ");  // planes of a multi-channel image
+    return value.map(rows).join("\n|\n");  // the planes of a multi-channel image
   }
-  if (Array.isArray(value) && value.length && Array.isArray(value[0])) return matrixText(value);
+  if (Array.isArray(value) && value.length && Array.isArray(value[0])) return rows(value);
   if (Array.isArray(value)) return value.join(", ");
   return String(value);
 }

@@ -8,8 +8,8 @@ function render({ model, el }) {
   mode.setAttribute("aria-label", "padding mode");
   const controls = document.createElement("div"); controls.className = "controls";
   controls.append(
-    control(model, "image", "input (rows separated by ;)", textarea(4, "input matrix"), later),
-    control(model, "kernel", "kernel", textarea(2, "kernel matrix"), later),
+    control(model, "image", "input (a row a line, or rows separated by ;)", textarea(5, "input matrix"), later),
+    control(model, "kernel", "kernel", textarea(3, "kernel matrix"), later),
     control(model, "stride", "stride", text("stride"), later),
     control(model, "padding", "padding (or same, valid)", text("padding"), later),
     control(model, "dilation", "dilation", text("dilation"), later),
