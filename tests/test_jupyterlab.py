@@ -67,8 +67,9 @@ def _get(url: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A running JupyterLab over a scratch root holding the notebook; yields the notebook's URL."""
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """A running JupyterLab over a scratch root holding the notebook; yields the notebook's URL and the URL
+    of the server's sessions."""
     root = tmp_path_factory.mktemp("lab")
     shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
     home = tmp_path_factory.mktemp("jupyter-home")  # no user settings, workspaces or news get in
@@ -99,7 +100,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             if server.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"JupyterLab did not start:\n{(home / 'server.log').read_text()[-3000:]}")
             time.sleep(0.5)
-        yield f"{base}/lab/tree/{NOTEBOOK.name}?token={token}"
+        yield f"{base}/lab/tree/{NOTEBOOK.name}?token={token}", f"{base}/api/sessions?token={token}"
     finally:
         # the server's own shutdown: kernels stopped, then the process ends
         request = urllib.request.Request(f"{base}/api/shutdown", method="POST")
@@ -113,14 +114,48 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         log.close()
 
 
+def _wait_for_an_idle_kernel(sessions: str) -> None:
+    """Until the server says the notebook's kernel has started and waits for code."""
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(sessions, timeout=10) as response:
+            states = [
+                session["kernel"]["execution_state"] for session in json.load(response) if session.get("kernel")
+            ]
+        if "idle" in states:
+            return
+        time.sleep(0.5)
+    pytest.fail(f"the notebook's kernel did not start within {WAIT_MS // 1000} s")
+
+
 def _cell(page: object, tag_text: str) -> object:
     """The notebook cell whose code contains ``tag_text``."""
     return page.locator(".jp-CodeCell", has_text=tag_text).first  # type: ignore[attr-defined]
 
 
-def _run(page: object, cell: object) -> None:
-    cell.locator(".jp-InputArea-editor").click()  # type: ignore[attr-defined]
-    page.keyboard.press("Shift+Enter")  # type: ignore[attr-defined]
+KERNEL_DIALOG = ".jp-Dialog .jp-mod-accept"  # "Select Kernel", which JupyterLab may ask when a start was slow
+
+
+def _run(page: object, cell: object, shown: str) -> None:
+    """Run ``cell`` (Shift+Enter in its editor) until ``shown`` (a selector of what it draws) is on the page.
+
+    On a loaded machine JupyterLab may ask which kernel to use, or drop a run sent while its kernel
+    connection was still settling; the test then takes the notebook's own kernel (Python 3) and runs the
+    cell again, waiting longer each time.
+    """
+    dialog = page.locator(KERNEL_DIALOG)  # type: ignore[attr-defined]
+    for attempt in range(1, 5):
+        if dialog.count():  # it covers the notebook: nothing can be clicked until it is answered
+            dialog.click()
+        cell.locator(".jp-InputArea-editor").click()  # type: ignore[attr-defined]
+        page.keyboard.press("Shift+Enter")  # type: ignore[attr-defined]
+        try:
+            page.wait_for_selector(f"{shown}, {KERNEL_DIALOG}", timeout=20_000 * attempt)  # type: ignore[attr-defined]
+        except sync_api.TimeoutError:
+            continue
+        if not dialog.count():
+            return
+    pytest.fail(f"JupyterLab did not run the cell that shows {shown} in four tries")
 
 
 def _shown_output(widget: object) -> np.ndarray:
@@ -143,7 +178,8 @@ def _screenshots(page: object, playground: object, channels: object) -> None:
         page.screenshot(path=str(GALLERY / f"jupyterlab-{name}.png"))  # type: ignore[attr-defined]
 
 
-def test_the_playground_widget_in_jupyterlab_follows_its_stride(lab: str) -> None:
+def test_the_playground_widget_in_jupyterlab_follows_its_stride(lab: tuple[str, str]) -> None:
+    notebook, sessions = lab
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu", "--no-first-run"]
@@ -151,12 +187,12 @@ def test_the_playground_widget_in_jupyterlab_follows_its_stride(lab: str) -> Non
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.set_default_timeout(WAIT_MS)
-            page.goto(lab)
+            page.goto(notebook)
             page.wait_for_selector(".jp-Notebook .jp-CodeCell")
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")  # the kernel is up
-            _run(page, _cell(page, "Playground()"))
+            _wait_for_an_idle_kernel(sessions)
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")  # and the page knows
+            _run(page, _cell(page, "Playground()"), ".convlab-playground table.output td")
             widget = page.locator(".convlab-playground").first
-            widget.locator("table.output td").first.wait_for()
             expected = F.conv2d(LAB1_IMAGE[None, None], LAB1_KERNEL[None, None])[0, 0]
             np.testing.assert_array_equal(_shown_output(widget), expected)
 
@@ -178,9 +214,8 @@ def test_the_playground_widget_in_jupyterlab_follows_its_stride(lab: str) -> Non
             assert arithmetic.text_content() == "2*1 + 1*0 + 0*0 + 2*(-1) = 0   →   out[1, 0] = 0"
 
             channels = _cell(page, "Channels()")  # the second widget: per-channel sums and the bias
-            _run(page, channels)
+            _run(page, channels, ".convlab-channels table.output td")
             mixed = page.locator(".convlab-channels").first
-            mixed.locator("table.output td").first.wait_for()
             expected = F.conv2d(CHANNELS_IMAGE[None], CHANNELS_KERNELS[None], np.array([0.5]))[0, 0]
             np.testing.assert_array_equal(_shown_output(mixed), expected)
             mixed.locator("table.output td[data-i='0'][data-j='1']").hover()
@@ -194,10 +229,19 @@ def test_the_playground_widget_in_jupyterlab_follows_its_stride(lab: str) -> Non
             )
 
             readback = _cell(page, "playground.stride")
-            _run(page, readback)
+            _run(page, readback, ".jp-CodeCell:has-text('playground.stride') .jp-OutputArea-output")
             output = readback.locator(".jp-OutputArea-output")
-            output.first.wait_for()
             assert "stride: 2" in output.first.text_content()
+            _run(page, _cell(page, "playground.padding = 1"), ".convlab-playground table.output tr:nth-child(3)")
+            expected = F.conv2d(LAB1_IMAGE[None, None], LAB1_KERNEL[None, None], stride=2, padding=1)[0, 0]
+            np.testing.assert_array_equal(_shown_output(widget), expected)  # set in Python, redrawn in the cell
+            assert widget.locator("input[aria-label='padding']").input_value() == "1"
+            assert widget.locator("table.padded td.pad").count() == 6 * 6 - 4 * 4
             _screenshots(page, widget, mixed)
+        except Exception:
+            GALLERY.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(GALLERY / "jupyterlab-failure.png"))  # what the page showed
+            print(f"the page at the failure: {GALLERY / 'jupyterlab-failure.png'}")
+            raise
         finally:
             browser.close()
