@@ -130,6 +130,12 @@ def test_bad_values_from_python_are_errors_in_the_trait_too() -> None:
     assert w.error == ""
 
 
+def test_an_output_beyond_float64_is_an_error_not_an_infinity_sent_to_the_cell() -> None:
+    w = Playground(image=[[1e308, 1e308], [1e308, 1e308]], kernel=[[1, 1], [1, 1]])
+    assert "beyond float64" in w.error
+    assert w.answer == {}
+
+
 def test_the_widget_refuses_more_products_than_it_can_show() -> None:
     w = Playground(image=np.zeros((80, 80)), kernel=np.ones((9, 9)))
     assert "products" in w.error

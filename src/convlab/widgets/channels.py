@@ -13,7 +13,7 @@ from ..errors import ArgumentError, ShapeError
 from ..functional import conv2d
 from ..lesson.explain_cells import explain_cells
 from .assets import module
-from .explained import Explained, check_products, planes_from_text, rows_array
+from .explained import Explained, check_output, planes_from_text, rows_array
 
 __all__ = ["Channels"]
 
@@ -86,7 +86,7 @@ class Channels(Explained):
             )
         bias = None if self.bias is None else rows_array([self.bias], "bias", (1,))
         output = conv2d(image[None], kernels[None], bias)[0, 0]
-        check_products(output, kernels)
+        check_output(output, kernels)
         self._sums = np.stack(
             [conv2d(image[None, c : c + 1], kernels[None, c : c + 1])[0, 0] for c in range(len(image))]
         )

@@ -23,7 +23,7 @@ from .assets import styles
 __all__ = [
     "MAX_PRODUCTS",
     "Explained",
-    "check_products",
+    "check_output",
     "matrix_from_text",
     "plain",
     "planes_from_text",
@@ -134,7 +134,8 @@ class Explained(anywidget.AnyWidget):
 
     def _recompute(self, change: object = None) -> None:
         try:
-            answer, output = self._explain()
+            with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported by check_output
+                answer, output = self._explain()
         except ConvlabError as error:
             self._output, self.answer, self.error = None, {}, str(error)
             return
@@ -156,9 +157,14 @@ class Explained(anywidget.AnyWidget):
             setattr(self, name, value)
 
 
-def check_products(output: Array, kernel: Array) -> None:
-    """Refuse settings whose explanation would hold more products than a cell shows comfortably: one
-    product per output value and kernel cell (the kernel of every input channel)."""
+def check_output(output: Array, kernel: Array) -> None:
+    """Refuse an output the cell cannot show: values beyond float64 (JSON has no inf), or an explanation
+    with more products than a cell shows comfortably (one per output value and kernel cell, the kernels of
+    every input channel counted)."""
+    if not np.all(np.isfinite(output)):
+        raise ArgumentError(
+            "the output holds values beyond float64 (inf or nan)", fix="use smaller numbers in the image or kernel"
+        )
     products = output.size * kernel.size
     if products > MAX_PRODUCTS:
         raise ArgumentError(

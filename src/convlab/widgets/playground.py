@@ -14,7 +14,7 @@ from ..lesson.labs import VALUE_PRESETS
 from .assets import module
 from .explained import (
     Explained,
-    check_products,
+    check_output,
     matrix_from_text,
     rows_array,
     setting_from_text,
@@ -87,5 +87,5 @@ class Playground(Explained):
             "padding_mode": self.padding_mode,
         }
         output = conv2d(image[None, None], kernel[None, None], **settings)[0, 0]
-        check_products(output, kernel)
+        check_output(output, kernel)
         return explain_cells(image[None], kernel[None, None], **settings), output
