@@ -215,6 +215,14 @@ def test_the_playground_widget_in_jupyterlab_follows_its_stride(lab: tuple[str, 
             widget.locator("table.output td[data-i='1'][data-j='0']").hover()  # out[1, 0] explained
             arithmetic = widget.locator(".arithmetic")
             assert arithmetic.text_content() == "2*1 + 1*0 + 0*0 + 2*(-1) = 0   →   out[1, 0] = 0"
+            widget.locator("table.output td[data-i='0'][data-j='0']").focus()
+            page.keyboard.press("ArrowDown")  # a value down, not JupyterLab's next cell
+            assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "out[1, 0] = 0"
+            page.keyboard.press("ArrowRight")
+            assert arithmetic.text_content() == "3*1 + 1*0 + 1*0 + 2*(-1) = 1   →   out[1, 1] = 1"
+            cells = page.locator(".jp-Notebook .jp-Cell").count()
+            page.keyboard.press("b")  # in the widget a letter is not JupyterLab's "insert a cell below"
+            assert page.locator(".jp-Notebook .jp-Cell").count() == cells
 
             channels = _cell(page, "Channels()")  # the second widget: per-channel sums and the bias
             _run(page, channels, ".convlab-channels table.output td")

@@ -2,7 +2,7 @@
 // grids.js and controls.js come in front of this file (see assets.py).
 
 function render({ model, el }) {
-  el.classList.add("convlab", "convlab-widget", "convlab-channels");
+  widgetBox(el, "channels");
   const later = debouncer();
   const controls = document.createElement("div"); controls.className = "controls";
   controls.append(

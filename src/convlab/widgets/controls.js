@@ -68,6 +68,15 @@ function grid(label, className) {
   return table;
 }
 
+// The widget's box: the page's colours (.convlab), and JupyterLab's notebook shortcuts kept out, so keys
+// pressed on an output value or in a box stay in the widget ("b" is not "insert a cell below"). JupyterLab
+// looks for the attribute from the focused element up, and the focused element matches its shortcuts
+// first, so the attribute goes on whatever takes the focus.
+function widgetBox(el, kind) {
+  el.classList.add("convlab", "convlab-widget", `convlab-${kind}`);
+  el.addEventListener("focusin", (event) => event.target.setAttribute("data-lm-suppress-shortcuts", "true"));
+}
+
 // Redraws on any change of these traits; returns what stops it (anywidget calls it when the view goes).
 function redrawOn(model, names, draw) {
   for (const name of names) model.on(`change:${name}`, draw);

@@ -1,7 +1,7 @@
 // convlab.widgets.Playground: the explorer page's playground in a notebook cell (controls.js in front).
 
 function render({ model, el }) {
-  el.classList.add("convlab", "convlab-widget", "convlab-playground");
+  widgetBox(el, "playground");
   const later = debouncer();
   const mode = document.createElement("select");
   for (const name of ["zeros", "reflect", "replicate", "circular"]) { const o = document.createElement("option"); o.textContent = name; mode.appendChild(o); }
