@@ -1,11 +1,15 @@
-"""The playground widget in a real JupyterLab, driven in headless Chromium.
+"""The notebook widgets in a real JupyterLab, driven in headless Chromium.
 
 Starts ``python -m jupyterlab`` on 127.0.0.1 (a free port, a token, no browser) over a scratch folder
 holding a copy of notebooks/convolution-basics.ipynb, with PYTHONPATH leading to this checkout; opens the
-notebook, runs the cell tagged "playground", changes the stride in the widget's own control and checks the
-grid it shows against convlab.functional.conv2d, then runs the next cell to read ``playground.stride``
-back in Python. Needs Debian's chromium, the playwright package and the notebook extra; skipped without
-them. CONVLAB_SCREENSHOTS=docs/gallery refreshes docs/gallery/jupyterlab-playground.png.
+notebook and runs its widget cells (found by their code: the cells tagged playground, playground-output,
+playground-set and channels). In the Playground it types a refused stride (convlab's message shows), then
+stride 2, and checks the grid shown against convlab.functional.conv2d, one value's arithmetic, the arrow
+keys inside the grid and that keys pressed there stay out of JupyterLab's shortcuts; it checks Channels'
+sums and bias, reads ``playground.stride`` back in a cell and sets ``playground.padding = 1`` from Python.
+The server stops through its shutdown API. Needs Debian's chromium, the playwright package and the notebook
+extra; skipped without them outside CI. CONVLAB_SCREENSHOTS=docs/gallery refreshes
+docs/gallery/jupyterlab-playground.png and jupyterlab-channels.png.
 """
 
 from __future__ import annotations
