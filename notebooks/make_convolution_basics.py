@@ -345,10 +345,52 @@ exercises.check(5, "x.transpose(0, 3, 1, 2)")
         """
 ## The playground
 
-Edit an input and a kernel, change the stride, padding and dilation, and hover any output value to see
-where it came from. (Outside a notebook, `convlab serve` opens the same playground in a browser.)
+Slide a kernel over an image yourself. Every number below is computed by convlab's engine; hover or focus
+an output value to see its window on the padded input and the lesson's arithmetic, *patch × kernel → sum*.
+Edit the input, the kernel, the stride, the padding or the dilation in the widget, or set them from Python
+(`playground.stride = 2`): the two stay in step. (Outside a notebook, `convlab serve` opens the same
+playground in a browser.)
 """,
         "playground-here",
+    ),
+    code(
+        """
+from convlab.widgets import Playground
+
+playground = Playground()  # Lab 1's image and kernel; try stride 2 or padding 1
+playground
+""",
+        "playground",
+    ),
+    code(
+        """
+# What the widget shows, read back in Python: run this after changing a setting above.
+print("stride:", playground.stride, "padding:", playground.padding, "dilation:", playground.dilation)
+print(playground.error or playground.output)
+""",
+        "playground-output",
+    ),
+    code(
+        """
+# Settings are traits: set one from Python and the widget above redraws.
+playground.padding = 1
+""",
+        "playground-set",
+    ),
+    md("""
+## Channels
+
+With several input channels, each channel has its own kernel. Each channel gives its own sum, and the
+output value is those sums plus the bias. Hover an output value to see them add up.
+"""),
+    code(
+        """
+from convlab.widgets import Channels
+
+channels = Channels()  # three 3x3 input channels, one 2x2 kernel each, bias 0.5
+channels
+""",
+        "channels",
     ),
     md("""
 ## Kernels are learned

@@ -34,6 +34,7 @@ LAYERS = {
     "viz": 7,
     "bench": 7,
     "web": 8,
+    "widgets": 8,  # notebook widgets: an interface beside the page (they read its static files, never import it)
     "cli": 9,
     "__init__": 10,
     "__main__": 10,

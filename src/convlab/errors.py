@@ -27,6 +27,7 @@ __all__ = [
     "Call",
     "ConvlabError",
     "ConvlabWarning",
+    "DependencyError",
     "DtypeError",
     "ResourceError",
     "ShapeError",
@@ -141,6 +142,10 @@ class DtypeError(ConvlabError, TypeError):
 
 class ResourceError(ConvlabError, MemoryError):
     """The work asked for needs more memory than the machine has; refused before allocating it."""
+
+
+class DependencyError(ConvlabError, ImportError):
+    """An optional part of convlab needs a package that is not installed (its extra names it)."""
 
 
 class StateError(ConvlabError, RuntimeError):

@@ -139,9 +139,7 @@ def _conv(request: dict[str, Any]) -> dict[str, Any]:
     """
     import numpy as np
 
-    from ..lesson.explain import explain_all
-    from ..lesson.explain_text import equation
-    from ..network.shapes import conv2d_derivation
+    from ..lesson.explain_cells import explain_cells
 
     image = _matrix(request.get("input"), "input", 3)
     kernel = _matrix(request.get("kernel"), "kernel", 4)
@@ -159,45 +157,7 @@ def _conv(request: dict[str, Any]) -> dict[str, Any]:
     bias = _bias(request.get("bias"), kernel.shape[0])
     settings = _settings(request)
     _check_work(image, kernel, settings)
-    cells, output = [], []
-    for o in range(kernel.shape[0]):
-        traces = explain_all(image, np.ascontiguousarray(kernel), bias, out_channel=o, **settings)
-        height, width = traces[0].output.shape
-        output.append(traces[0].output.tolist())
-        cells.append(
-            [
-                [
-                    {
-                        "rows": list(trace.rows),
-                        "cols": list(trace.cols),
-                        "terms": [
-                            {"channel": term.channel, "equation": equation(term), "total": term.total}
-                            for term in trace.terms
-                        ],
-                        "bias": trace.bias,
-                        "value": trace.value,
-                    }
-                    for trace in traces[i * width : (i + 1) * width]
-                ]
-                for i in range(height)
-            ]
-        )
-    first = traces[0]
-    (top, bottom), (left, right) = first.padding
-    kh, kw = kernel.shape[2:]
-    formula = [
-        conv2d_derivation(image.shape[1], kh, first.stride[0], first.padding[0], first.dilation[0], "H"),
-        conv2d_derivation(image.shape[2], kw, first.stride[1], first.padding[1], first.dilation[1], "W"),
-    ]
-    return {
-        "output": output,
-        "padded": first.padded.tolist(),
-        "padding": [[top, bottom], [left, right]],
-        "input_shape": list(image.shape),
-        "kernel": kernel.tolist(),
-        "formula": formula,
-        "cells": cells,
-    }
+    return explain_cells(image, kernel, bias, **settings)
 
 
 def _on_the_page(text: str) -> str:
