@@ -95,7 +95,8 @@ def _layout(
     ("layout", "expected"),
     [
         (_layout((3, 3)), "winograd"),
-        (_layout((3, 3), channels=512, size=(9, 9)), "im2col"),  # 8 images x 4 tiles: too few for Winograd
+        (_layout((3, 3), channels=512, size=(9, 9)), "winograd"),  # 8 images x 4 tiles: 32, enough
+        (Layout((3, 3), (1, 1), (1, 1), 1, 512, 512, (9, 9), 4), "im2col"),  # 4 images x 4 tiles: too few
         (_layout((3, 3), channels=4), "im2col"),
         (_layout((3, 3), stride=(2, 2)), "im2col"),
         (_layout((3, 3), channels=16, stride=(2, 2)), "im2col"),
