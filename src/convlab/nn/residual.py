@@ -6,6 +6,8 @@ import functools
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
+
 from .._args import Array
 from ..errors import ArgumentTypeError, ShapeError
 from .module import Module, torch_library
@@ -54,8 +56,8 @@ class Residual(Module):
 
     def forward(self, input: object) -> Array:
         out = self.body(input)
-        skipped = input if self.shortcut is None else self.shortcut(input)
-        shape = getattr(skipped, "shape", None)
+        skipped = np.asarray(input) if self.shortcut is None else self.shortcut(input)  # the body took lists too
+        shape = skipped.shape
         if out.shape != shape:
             raise ShapeError(
                 f"Residual: the body gives {out.shape} but the shortcut gives {shape}; "
