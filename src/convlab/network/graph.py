@@ -87,12 +87,21 @@ def spatial(shape: Shape, name: str, kind: str) -> tuple[int, int, int, int]:
 
 
 def largest(fields: list[Field]) -> tuple[Field, int]:
-    """The largest field over the merged branches, and which branch it is."""
+    """The field of merged branches: the union of theirs (with the largest's jump), and which branch is largest.
+
+    Each axis's union runs from the lowest first cell to the highest last one, so a tiled run that
+    reads it reads every branch's field even where one is not centred inside the other.
+    """
     if any(f.size is None for f in fields):
         index = next(i for i, f in enumerate(fields) if f.size is None)
         return fields[index], index
     index = max(range(len(fields)), key=lambda i: fields[i].size)  # type: ignore[arg-type, return-value]
-    return fields[index], index
+    sized = [(f.start, f.size) for f in fields if f.size is not None]
+    lows = [min(start[a] - (size[a] - 1) / 2 for start, size in sized) for a in range(2)]
+    highs = [max(start[a] + (size[a] - 1) / 2 for start, size in sized) for a in range(2)]
+    size = (highs[0] - lows[0] + 1, highs[1] - lows[1] + 1)
+    start = ((lows[0] + highs[0]) / 2, (lows[1] + highs[1]) / 2)
+    return Field(size, fields[index].jump, start), index
 
 
 class Op:
