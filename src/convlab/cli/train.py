@@ -266,7 +266,7 @@ def _train(args: argparse.Namespace, task: Task) -> int:
     if args.torch:
         metrics["torch"] = _against_torch(recipe, layers, task, initial, train, history.step_losses)
     save_model(model, folder / "model.npz", input_shape=task.input_shape, classes=classes)
-    _figures(folder, model, history, test, classes, predict(model, test[0]))
+    _figures(folder, model, history, test, classes, predict(model, test[0], args.batch_size))
     _json(folder / "metrics.json", metrics)
     print(f"Files in {folder}/: {', '.join(sorted(path.name for path in folder.iterdir()))}")
     return 0
