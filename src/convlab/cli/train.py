@@ -112,7 +112,8 @@ def add_parser(commands: Any) -> None:
             description=f"Train a CNN on {task.about}, with a progress bar, then write metrics.json, model.npz "
             "(weights and architecture: convlab.train.load_model reads it alone), filters.png (every "
             "first-layer kernel), features.png (one test image's feature maps at each depth), curves.png "
-            "and confusion.png. The learning rate follows a cosine schedule down to 0 over the epochs.",
+            "and confusion.png, and says how many first-layer kernels are edge-like (metrics.json: first_layer). "
+            "The learning rate follows a cosine schedule down to 0 over the epochs.",
         )
         command.add_argument(
             "--model",
