@@ -300,7 +300,7 @@ def _first_layer(weight: Any) -> dict[str, Any]:
     mean = sum(match.cosine for match in matches) / len(matches)
     print(
         f"first layer: {len(like)} of {len(matches)} {size} kernels edge-like (cosine >= {EDGE_LIKE} to an "
-        f"oriented edge or line detector; mean {mean:.2f}): "
+        f"oriented {'edge' if weight.shape[2] == 3 else 'edge or line'} detector; mean {mean:.2f}): "
         + ", ".join(f"{match.index} {match.orientation} {match.cosine:.2f}" for match in like)
     )
     return {
