@@ -187,7 +187,7 @@ def test_an_existing_cluster_by_its_address(tmp_path: Path, capsys: pytest.Captu
     path, image = _image(tmp_path, (1, 60, 50))
     out = tmp_path / "out.zarr"
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR
     ) as cluster:
         argv = ["apply", "conv3x3(2,p1) relu maxpool2", "--image", str(path), "--out", str(out), "--chunk", "16"]
         assert main([*argv, "--scheduler", cluster.scheduler_address]) == 0

@@ -84,8 +84,14 @@ def test_train_digits_writes_its_files_and_agrees_with_torch(
 def test_train_shapes_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     small = "conv5x5(4,p2) relu maxpool4 flatten linear(7)"
     assert main(["train", "shapes", "--model", small, "--epochs", "1", "--out", str(tmp_path)]) == 0
-    assert "2100 training and 700 test images of 1x28x28" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "2100 training and 700 test images of 1x28x28" in out
     assert read_model(tmp_path / "model.npz").classes == data.SHAPE_CLASSES
+    # how edge-like the first layer is: printed, and in metrics.json kernel by kernel
+    first = json.loads((tmp_path / "metrics.json").read_text())["first_layer"]
+    assert (first["kernels"], first["kernel_size"], len(first["matches"])) == (4, "5x5", 4)
+    assert first["edge_like"] == sum(match["cosine"] >= 0.7 for match in first["matches"])
+    assert f"first layer: {first['edge_like']} of 4 5x5 kernels edge-like" in out
 
 
 @pytest.mark.parametrize(

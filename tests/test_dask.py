@@ -149,18 +149,31 @@ def test_import_convlab_does_not_import_dask() -> None:
     assert done.stdout.strip() == "False", done.stderr
 
 
+def two_worker_processes(memory_limit: str) -> Any:
+    """A ``distributed.LocalCluster`` of two single-threaded worker processes with ``memory_limit`` each.
+
+    Its dashboard takes any free port (8787 may belong to another cluster); its logs stay quiet.
+    """
+    import logging
+
+    distributed = pytest.importorskip("distributed")
+    return distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        memory_limit=memory_limit,
+        dashboard_address=":0",
+        silence_logs=logging.CRITICAL,
+    )
+
+
 def test_a_local_cluster_of_two_worker_processes_gives_the_in_memory_result() -> None:
     """The real engine: two worker processes with a memory limit each, dask's own scheduler."""
     distributed = pytest.importorskip("distributed")
     rng = np.random.default_rng(7)
     x, w, b = rng.standard_normal((1, 2, 200, 160)), rng.standard_normal((4, 2, 5, 5)), rng.standard_normal(4)
     settings_ = {"stride": 2, "padding": 3, "dilation": 2, "padding_mode": "reflect"}
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, memory_limit="1GiB", dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
+    with two_worker_processes("1GiB") as cluster, distributed.Client(cluster) as client:
         lazy = conv2d(da.from_array(x, chunks=(1, 1, (60, 140), 80)), w, b, **settings_, algorithm="im2col")
         tiled = client.compute(lazy).result()
     whole = F.conv2d(x, w, b, **settings_, algorithm="im2col")
@@ -174,7 +187,6 @@ def _tasks_done(dask_scheduler: Any) -> int:
 @pytest.mark.slow
 def test_a_worker_killed_mid_run_still_gives_the_exact_result() -> None:
     """The cluster runs the dead worker's tasks again; every task is pure, so the result does not change."""
-    import logging
     import os
     import signal
     import time
@@ -182,17 +194,7 @@ def test_a_worker_killed_mid_run_still_gives_the_exact_result() -> None:
     distributed = pytest.importorskip("distributed")
     image = da.random.default_rng(11).standard_normal((4, 1, 256, 256), chunks=(1, 1, 32, 32))  # made by tasks
     x, w = image.compute(), np.random.default_rng(11).standard_normal((2, 1, 7, 7))
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            memory_limit="1GiB",
-            dashboard_address=None,
-            silence_logs=logging.CRITICAL,
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
+    with two_worker_processes("1GiB") as cluster, distributed.Client(cluster) as client:
         lazy = conv2d(image, w, padding=3, algorithm="im2col")
         future = client.compute(lazy)
         deadline = time.monotonic() + 120

@@ -45,26 +45,36 @@ def five_layer_network(seed: int, dtype: Any = np.float64) -> nn.Sequential:
     return model
 
 
-def magnitude_model(model: nn.Sequential) -> nn.Sequential:
+def magnitude_model(model: nn.Module) -> nn.Module:
     """The same network on magnitudes: |weights|, and BatchNorm's scale and shift as magnitudes.
 
     Run on |x| it gives the size of the numbers every output summed (activations and pooling are
-    monotone on non-negative values), the scale the engine's tolerance is a fraction of.
+    monotone on non-negative values, and a residual block adds its branches' magnitudes), the scale
+    the engine's tolerance is a fraction of.
     """
-    magnitudes = copy.deepcopy(model)
-    for layer in magnitudes:
-        if isinstance(layer, nn.Conv2d):
-            layer.weight = np.abs(layer.weight)
-            if layer.bias is not None:
-                layer.bias = np.abs(layer.bias)
-        if isinstance(layer, nn.BatchNorm2d):
-            scale = np.abs(layer.weight) / np.sqrt(layer.running_var + layer.eps)
-            layer.bias = np.abs(layer.bias) + np.abs(layer.running_mean) * scale
-            layer.weight = np.abs(layer.weight)
-            layer.running_mean = np.zeros_like(layer.running_mean)
-        if isinstance(layer, nn.Tanh):
-            magnitudes.layers[magnitudes.layers.index(layer)] = nn.ReLU()  # |tanh(a)| <= |a|
-    return magnitudes
+    return _magnitudes(copy.deepcopy(model)).eval()
+
+
+def _magnitudes(layer: nn.Module) -> nn.Module:
+    """``layer`` (a copy, changed in place) on magnitudes; containers take their parts' magnitudes."""
+    if isinstance(layer, nn.Sequential):
+        return nn.Sequential(*(_magnitudes(part) for part in layer))
+    if isinstance(layer, nn.Residual):
+        return nn.Residual(
+            _magnitudes(layer.body), None if layer.shortcut is None else _magnitudes(layer.shortcut)
+        )
+    if isinstance(layer, nn.Conv2d):
+        layer.weight = np.abs(layer.weight)
+        if layer.bias is not None:
+            layer.bias = np.abs(layer.bias)
+    if isinstance(layer, nn.BatchNorm2d):
+        scale = np.abs(layer.weight) / np.sqrt(layer.running_var + layer.eps)
+        layer.bias = np.abs(layer.bias) + np.abs(layer.running_mean) * scale
+        layer.weight = np.abs(layer.weight)
+        layer.running_mean = np.zeros_like(layer.running_mean)
+    if isinstance(layer, nn.Tanh):
+        return nn.ReLU()  # |tanh(a)| <= |a|
+    return layer
 
 
 @settings(max_examples=25)
@@ -141,3 +151,116 @@ def test_a_float32_model_refuses_a_float64_input_as_the_engine_does() -> None:
 
     with warnings.catch_warnings(), pytest.raises(DtypeError):
         apply(nn.Conv2d(1, 2, 3), da.zeros((1, 1, 8, 8), dtype=np.float64, chunks=4))
+
+
+def basic_block(channels_in: int, channels_out: int, stride: int, seed: int, dtype: Any) -> nn.Residual:
+    """ResNet's basic block: two 3x3 convolutions with BatchNorm; a 1x1 shortcut where the shape changes."""
+    body = nn.Sequential(
+        nn.Conv2d(channels_in, channels_out, 3, stride=stride, padding=1, bias=False, seed=seed, dtype=dtype),
+        nn.BatchNorm2d(channels_out, dtype=dtype),
+        nn.ReLU(),
+        nn.Conv2d(channels_out, channels_out, 3, padding=1, bias=False, seed=seed + 1, dtype=dtype),
+        nn.BatchNorm2d(channels_out, dtype=dtype),
+    )
+    if stride == 1 and channels_in == channels_out:
+        return nn.Residual(body)
+    shortcut = nn.Sequential(
+        nn.Conv2d(channels_in, channels_out, 1, stride=stride, bias=False, seed=seed + 2, dtype=dtype),
+        nn.BatchNorm2d(channels_out, dtype=dtype),
+    )
+    return nn.Residual(body, shortcut)
+
+
+def resnet_style_network(seed: int, dtype: Any = np.float64) -> nn.Sequential:
+    """A small ResNet: a 7x7 stride-2 stem and max pooling, an identity block and a downsampling block,
+    then the global head (average pooling, flatten, linear) that no tile can make."""
+    model = nn.Sequential(
+        nn.Conv2d(2, 4, 7, stride=2, padding=3, bias=False, seed=seed, dtype=dtype),
+        nn.BatchNorm2d(4, dtype=dtype),
+        nn.ReLU(),
+        nn.MaxPool2d(3, stride=2, padding=1),
+        basic_block(4, 4, 1, seed + 1, dtype),
+        nn.ReLU(),
+        basic_block(4, 8, 2, seed + 4, dtype),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(8, 5, seed=seed + 7, dtype=dtype),
+    )
+    rng = np.random.default_rng(seed)
+    for _, norm in _norms(model):
+        norm.running_mean[...] = rng.standard_normal(norm.num_features)
+        norm.running_var[...] = rng.random(norm.num_features) + 0.5
+        norm.weight[...] = rng.standard_normal(norm.num_features)
+        norm.bias[...] = rng.standard_normal(norm.num_features)
+    model.eval()
+    return model
+
+
+def _norms(layer: nn.Module, path: str = "") -> list[tuple[str, nn.BatchNorm2d]]:
+    if isinstance(layer, nn.BatchNorm2d):
+        return [(path, layer)]
+    return [found for name, child in layer.named_children() for found in _norms(child, f"{path}.{name}")]
+
+
+@settings(max_examples=20)
+@given(
+    seed=st.integers(0, 2**16),
+    size=st.tuples(st.integers(60, 180), st.integers(60, 180)),
+    data=st.data(),
+)
+def test_a_resnet_style_model_tile_by_tile_equals_its_front_on_the_whole_image(
+    seed: int, size: Any, data: Any
+) -> None:
+    """Residual blocks: the halo reaches through the body and the shortcut, and the two are added per tile."""
+    count("dask.apply residual blocks vs in-memory")
+    model = resnet_style_network(seed)
+    front = nn.Sequential(*model.layers[:8])
+    x = np.random.default_rng(seed).standard_normal((1, 2, *size))
+    chunks = (1, 2, *(chunking(data.draw, n) for n in size))
+    with pytest.warns(ConvlabWarning, match=r"layers 0 to 7 only; layer 8 \(AdaptiveAvgPool2d"):
+        lazy = apply(model, da.from_array(x, chunks=chunks))
+    whole = front(x)
+    assert lazy.shape == whole.shape
+    check(
+        "dask.apply resnet", lazy.compute(scheduler="sync"), whole, magnitude_model(front)(np.abs(x)), inputs=(x,)
+    )
+
+
+def test_a_resnet_style_front_in_many_tiles_and_float32() -> None:
+    """Chunks of 56 cells, just over the front's 51-cell field: 4 x 3 tiles, each reading its halo through
+    the stem, both blocks' bodies and the downsampling shortcut."""
+    front = nn.Sequential(*resnet_style_network(3).layers[:8])
+    x = np.random.default_rng(3).standard_normal((2, 2, 224, 168))
+    lazy = apply(front, da.from_array(x, chunks=(1, 2, 56, 56)))
+    assert (len(lazy.chunks[2]), len(lazy.chunks[3])) == (4, 3)
+    check("resnet tiles", lazy.compute(), front(x), magnitude_model(front)(np.abs(x)), inputs=(x,))
+    single = nn.Sequential(*resnet_style_network(3, np.float32).layers[:8])
+    x32 = x.astype(np.float32)
+    tiled = apply(single, da.from_array(x32, chunks=(1, 2, 56, 56))).compute()
+    check("resnet float32", tiled, single(x32), magnitude_model(single)(np.abs(x32)), inputs=(x32,))
+
+
+def test_a_residual_block_that_holds_a_transposed_convolution_is_refused() -> None:
+    block = nn.Residual(nn.Sequential(nn.Conv2d(1, 1, 2, stride=2), nn.ConvTranspose2d(1, 1, 2, stride=2)))
+    with pytest.raises(ArgumentError, match="holds a transposed convolution"):
+        apply(block, da.zeros((1, 1, 16, 16), chunks=8))
+    with pytest.raises(StateError, match="training mode"):
+        apply(
+            nn.Residual(nn.Sequential(nn.Conv2d(1, 1, 3, padding=1), nn.BatchNorm2d(1))),
+            da.zeros((1, 1, 8, 8), chunks=4),
+        )
+
+
+@pytest.mark.parametrize("band_bytes", [1, 40_000])
+def test_tiles_too_large_for_the_band_memory_run_band_by_band_with_the_same_result(
+    band_bytes: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """1 byte: every band makes one output row; 40 kB: a few rows. Each band reads its own halo."""
+    import convlab.dask.model
+
+    monkeypatch.setattr(convlab.dask.model, "BAND_BYTES", band_bytes)
+    for model in (five_layer_network(6), nn.Sequential(*resnet_style_network(6).layers[:8])):
+        x = np.random.default_rng(6).standard_normal((2, 2, 150, 130))
+        tiled = apply(model, da.from_array(x, chunks=(1, 2, 75, 65))).compute(scheduler="sync")
+        check("bands", tiled, model(x), magnitude_model(model)(np.abs(x)), inputs=(x,))

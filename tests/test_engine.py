@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import convlab
@@ -301,3 +301,68 @@ def test_winograd_never_uses_a_stale_weight_transform() -> None:
     close(layer(x), w)
     layer.weight -= 0.1 * np.sign(layer.weight)  # an optimizer step, in place
     close(layer(x), np.asarray(layer.weight))
+
+
+def test_winograd_input_gradient_never_uses_a_stale_flipped_transform() -> None:
+    """The input gradient's transform (of the flipped kernels) is kept under the weight too: a change in place
+    between two calls, and a forward in between that keeps the unflipped transform, both recompute it."""
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((2, 16, 40, 40))
+    w = rng.standard_normal((24, 16, 3, 3))
+    grad = rng.standard_normal((2, 24, 40, 40))
+
+    def close(weight: np.ndarray) -> None:
+        actual = F.conv2d_input_grad(x.shape, weight, grad, padding=1, algorithm="winograd")
+        expected = torch.nn.grad.conv2d_input(x.shape, torch.tensor(weight), torch.tensor(grad), padding=1)
+        np.testing.assert_allclose(actual, expected.numpy(), rtol=0, atol=1e-10 * np.abs(expected.numpy()).max())
+
+    close(w)
+    close(w)  # reused
+    F.conv2d(x, w, padding=1, algorithm="winograd")  # the forward's transform beside it
+    w[7, 2, 0, 1] -= 2.0
+    close(w)
+    w *= -0.5
+    F.conv2d(x, w, padding=1, algorithm="winograd")
+    close(w)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    batch=st.integers(1, 3),
+    channels=st.integers(1, 20),
+    out_channels=st.integers(1, 20),
+    height=st.integers(1, 40),
+    width=st.integers(1, 40),
+    padding=st.tuples(*[st.integers(0, 4)] * 4),
+    groups=st.sampled_from([1, 2]),
+    seed=st.integers(0, 2**16),
+)
+@example(batch=3, channels=20, out_channels=20, height=40, width=37, padding=(0, 3, 4, 1), groups=2, seed=1)
+def test_winograd_input_gradient_matches_torch_for_any_zero_padding(
+    batch: int,
+    channels: int,
+    out_channels: int,
+    height: int,
+    width: int,
+    padding: tuple[int, int, int, int],
+    groups: int,
+    seed: int,
+) -> None:
+    """The input gradient for the input's own cells (grad_output placed 2 - padding down and right, cut where
+    the padding is wider than 2), on the NumPy and the compiled path, against PyTorch in float64."""
+    top, bottom, left, right = padding
+    if height + top + bottom < 3 or width + left + right < 3:
+        return  # no output at all: conv2d itself refuses it
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, channels * groups, height, width))
+    w = rng.standard_normal((out_channels * groups, channels, 3, 3))
+    xt = torch.tensor(x, requires_grad=True)
+    out = torch.nn.functional.conv2d(
+        torch.nn.functional.pad(xt, (left, right, top, bottom)), torch.tensor(w), groups=groups
+    )
+    grad = rng.standard_normal(tuple(out.shape))
+    out.backward(torch.tensor(grad))
+    explicit = ((top, bottom), (left, right))  # uneven, as "same" and layer strings can make it
+    actual = winograd.input_grad_zero_padded(w, grad, (height, width), explicit, (1, 1), (1, 1), groups)
+    tolerance = 1e-12 * (np.abs(w).sum() * np.abs(grad).max() + 1)
+    np.testing.assert_allclose(actual, xt.grad.numpy(), rtol=0, atol=tolerance)  # type: ignore[union-attr]

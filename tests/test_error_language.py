@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +12,10 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import convlab
-from convlab.cli import main
-from convlab.errors import ArgumentError, ShapeError
+from convlab.cli import build_parser, main
+from convlab.cli.fixes import command_flags, in_flags
+from convlab.errors import ArgumentError, Call, ConvlabError, ShapeError
+from convlab.lesson import exercises, labs
 from convlab.network.shapes import conv2d_output_size
 from convlab.viz.features import feature_maps
 
@@ -96,9 +99,10 @@ COMMAND_FIXES = [
     (["draw", "explain", "--lab", "manual_conv", "--channel", "2", "--out", "{out}.png"], "--channel 0"),
     (["draw", "rf", "conv5x5(8)", "--input", "1x4x4", "--out", "{out}.png"], "conv5x5(8,p1)"),
     (["draw", "params", "--kernel-size", "0", "--out", "{out}.png"], "use --kernel-size 1 or larger"),
-    (["draw", "gallery", "--out", "{file}"], "--out convlab-gallery"),
+    (["draw", "gallery", "--out", "{file}"], "another name, e.g. --out a-file-2"),
+    (["tour", "--out", "{full}"], "--force to write into it, or another folder, e.g. --out full-2"),
     (["flatten", "--outputs", "0"], "use --outputs 1 or larger"),
-    (["exercises", "9"], "convlab exercises 2"),
+    (["exercises", "9"], "convlab exercises 5"),
     (["serve", "--port", "99999"], "--port 8000, or --port 0 for any free one"),
 ]
 
@@ -108,7 +112,11 @@ def test_every_command_writes_its_fix_in_its_own_flags(
     argv: list[str], fix: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     (tmp_path / "a-file").write_text("")
-    argv = [part.format(out=tmp_path / "picture", file=tmp_path / "a-file") for part in argv]
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "kept.txt").write_text("")
+    argv = [
+        part.format(out=tmp_path / "picture", file=tmp_path / "a-file", full=tmp_path / "full") for part in argv
+    ]
     line = _cli_error(argv, capsys)
     written = line.partition("(fix: ")[2]
     assert fix in written
@@ -154,3 +162,125 @@ def test_library_errors_never_suggest_flags() -> None:
         feature_maps("/no/such/picture.txt", ["sobel_x"])
     assert raised.value.fix is not None
     assert raised.value.fix.startswith('image="camera"')
+
+
+# --- a fix that is a call to make again: Python gets the call, the command line the command -------------------
+
+
+def _python_fix(raising: object) -> ConvlabError:
+    """The error ``raising()`` raises, checked to carry its fix as a call."""
+    with pytest.raises(ConvlabError) as raised:
+        raising()  # type: ignore[operator]
+    assert isinstance(raised.value.call, Call)
+    assert raised.value.fix == str(raised.value.call)
+    return raised.value
+
+
+def _run_python(fix: str | None) -> object:
+    """Run a Python fix as written (its note is a comment), as a user pasting it would."""
+    assert fix is not None
+    return eval(fix, {"convlab": convlab})
+
+
+def _as_command(error: ConvlabError, argv: list[str]) -> str:
+    """The error's fix as the command ``argv`` would write it, through the one translation ``main`` uses."""
+    args = build_parser().parse_args(argv)
+    written = in_flags(error, command_flags(args), args.command_parser.prog).fix
+    assert written is not None
+    return written
+
+
+def _command_words(fix: str) -> list[str]:
+    """``convlab lab edge   # note`` -> ``["lab", "edge"]``, the words a shell would give ``main``."""
+    words = shlex.split(fix, comments=True)
+    assert words[0] == "convlab"
+    return words[1:]
+
+
+@settings(max_examples=30, deadline=None)
+@given(number=st.integers(-(10**6), 10**6).filter(lambda n: not 1 <= n <= 5))
+def test_an_exercise_that_does_not_exist_is_fixed_by_the_nearest_one_in_python(number: int) -> None:
+    error = _python_fix(lambda: exercises.get(number))
+    nearest = 1 if number < 1 else 5
+    assert error.fix == f"convlab.lesson.exercises.get({nearest})"
+    assert _run_python(error.fix) is exercises.EXERCISES[nearest - 1]
+
+
+@settings(max_examples=10, deadline=None)
+@given(number=st.integers(6, 10**6))
+def test_an_exercise_that_does_not_exist_is_fixed_by_the_command_on_the_command_line(number: int) -> None:
+    import contextlib
+    import io
+
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        assert main(["exercises", str(number)]) == 2
+    assert stderr.getvalue().strip().endswith("(fix: convlab exercises 5)")
+
+
+@pytest.mark.parametrize(("name", "fixed"), [("edg", "edge"), ("Size", "size"), ("nothing", "manual_conv")])
+def test_a_lab_that_does_not_exist(name: str, fixed: str, capsys: pytest.CaptureFixture[str]) -> None:
+    error = _python_fix(lambda: labs.run(name))
+    assert error.fix is not None
+    assert error.fix.startswith(f'convlab.lesson.labs.run("{fixed}")')
+    assert _run_python(error.fix).name == fixed  # type: ignore[attr-defined]
+
+    line = _cli_error(["lab", name], capsys)
+    command = line.partition("(fix: ")[2].rstrip(")")
+    assert command.startswith(f"convlab lab {fixed}")
+    assert not PYTHON_ASSIGNMENT.search(command)
+    assert main(_command_words(command)) == 0
+    assert capsys.readouterr().out.startswith(f"{fixed}_lab")
+
+
+def test_a_lab_option_that_does_not_exist(capsys: pytest.CaptureFixture[str]) -> None:
+    """The command line refuses an unknown flag itself; a fix the lab writes reads as the command all the same."""
+    error = _python_fix(lambda: labs.run("size", strid=1))
+    assert error.fix == 'convlab.lesson.labs.run("size", stride=1)   # the closest option'
+    assert _run_python(error.fix).layer.stride == (1, 1)  # type: ignore[attr-defined]
+
+    command = _as_command(error, ["lab", "size"])
+    assert command == "convlab lab size --stride 1   # the closest option"
+    assert main(_command_words(command)) == 0
+    assert "output: (1, 2, 6, 6)" in capsys.readouterr().out  # Lab 3's 6x6 input, padded by 1, now stride 1
+
+    unlike_any = _python_fix(lambda: labs.run("edge", zzz=1))
+    assert unlike_any.fix == 'convlab.lesson.labs.run("edge")   # with options from the list above'
+    assert _as_command(unlike_any, ["lab", "edge"]) == "convlab lab edge   # with options from the list above"
+
+
+def test_a_preset_that_does_not_exist(capsys: pytest.CaptureFixture[str]) -> None:
+    from convlab.network.presets import preset
+
+    error = _python_fix(lambda: preset("resnet1"))
+    assert error.fix == 'convlab.network.presets.preset("resnet18")'
+    graph, input_shape = _run_python(error.fix)  # type: ignore[misc]
+    assert (graph.nodes[0].name, input_shape) == ("conv1", (3, 224, 224))  # ResNet's stem, at its published size
+
+    command = _as_command(error, ["summary", "resnet1"])
+    assert command == "convlab summary resnet18"
+    assert main(_command_words(command)) == 0
+    assert "resnet18" in capsys.readouterr().out
+
+
+def test_a_text_matrix_fix_stays_one_word_on_the_command_line() -> None:
+    with pytest.raises(ArgumentError) as raised:
+        labs.run("manual_conv", kernel=[[[1, 0]], [[0, 1]]])
+    assert raised.value.fix == 'kernel="1 0; 0 -1"'
+    command = _as_command(raised.value, ["lab", "manual_conv"])
+    assert command == '--kernel "1 0; 0 -1"'
+    assert main(["lab", "manual_conv", *shlex.split(command)]) == 0
+
+
+def test_an_output_folder_in_the_way_is_fixed_in_python_from_python(tmp_path: Path) -> None:
+    from convlab.viz.gallery import gallery
+
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(ArgumentError) as in_the_way:
+        gallery(tmp_path / "a-file")
+    assert in_the_way.value.fix == 'another name, e.g. out="a-file-2"'
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "kept.txt").write_text("")
+    with pytest.raises(ArgumentError) as not_empty:
+        gallery(tmp_path / "full")
+    assert not_empty.value.fix == 'force=True to write into it, or another folder, e.g. out="full-2"'

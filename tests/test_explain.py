@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -9,7 +11,8 @@ from hypothesis import given, settings
 import convlab.functional as F
 from convlab.cli import main
 from convlab.errors import ArgumentError
-from convlab.lesson.explain import equation, explain, explain_all
+from convlab.lesson.explain import explain, explain_all
+from convlab.lesson.explain_text import equation
 from tests.oracle import count, floor_of, torch_conv2d
 from tests.strategies import ConvConfig, conv_configs
 
@@ -118,6 +121,8 @@ def test_colour_marks_the_window_on_request(capsys: pytest.CaptureFixture[str]) 
         (["--image", "1 2; 3 4"], "needs --lab, or both --image and --kernel"),
         (["--lab", "manual_conv", "--channel", "2"], "out_channel 2 does not exist"),
         (["--image", "1 x; 3 4", "--kernel", "1"], "'x', which is not a number"),
+        (["--image", "1 2; 3 4 | 5 6", "--kernel", "1"], "image channels have different shapes"),
+        (["--image", "1 2 | 3 x", "--kernel", "1"], "image channel 1 row 1 has 'x'"),
         (["--image", "1 2; 3 4", "--kernel", "nan"], "kernel row 1 has nan, which is not a finite"),
         (["--image", "1 2; 3 1e39", "--kernel", "1"], "image row 2 has 1e+39, which is not a finite"),
     ],
@@ -134,3 +139,37 @@ def test_bad_input_is_one_line_and_exit_code_2(
 def test_position_outside_is_refused_by_the_api() -> None:
     with pytest.raises(ArgumentError, match=r"position \(0, 5\)"):
         explain(IMAGE, KERNEL, at=(0, 5))
+
+
+@pytest.mark.parametrize(
+    "operands",
+    [
+        ["--lab", "edge", "--at", "1,2"],
+        ["--image", "1 2 0; 3 4 1; 0 1 2 | 5 6 1; 7 8 0; 1 0 3", "--kernel", "1 1; 1 -1", "--bias", "0.5"],
+        ["--lab", "manual_conv", "--kernel", "0 1; -1 0", "--padding", "1", "--stride", "2", "--at", "2,1"],
+    ],
+    ids=["a lab", "two channels, one 2-D kernel", "a lab with its kernel replaced"],
+)
+def test_explain_and_its_picture_read_the_same_operands_and_say_the_same_sums(
+    operands: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["explain", *operands]) == 0
+    text = capsys.readouterr().out.splitlines()
+    assert main(["draw", "explain", *operands, "--out", str(tmp_path / "explain.png")]) == 0
+    drawn = capsys.readouterr().out.splitlines()[:-1]  # the last line says which file it wrote
+    assert drawn
+    assert {line.strip() for line in drawn} <= {line.strip() for line in text}  # the picture quotes them
+    assert drawn[-1] == text[-1]  # out[i, j] = the value
+
+
+def test_only_the_window_picture_pads_each_side_by_hand(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sides = ["--lab", "manual_conv", "--padding", "1,0,0,2"]
+    assert main(["draw", "window", *sides, "--no-strip", "--out", str(tmp_path / "w.gif")]) == 0
+    assert capsys.readouterr().out.splitlines()[0].endswith("-> output 4x5")  # (4+1+0-2)+1, (4+0+2-2)+1
+    for command in (["explain"], ["draw", "explain", "--out", str(tmp_path / "e.png")]):
+        with pytest.raises(SystemExit) as refused:  # argparse refuses it: the flag's help never offers it
+            main([*command, *sides])
+        assert refused.value.code == 2
+        assert "--padding: expected a number or two" in capsys.readouterr().err

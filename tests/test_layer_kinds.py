@@ -15,8 +15,8 @@ from convlab.errors import ArgumentError, ArgumentTypeError
 from convlab.network import layer_kinds, runner
 from convlab.network.check import check
 from convlab.network.from_torch import trace
-from convlab.network.graph import Field, LayerString, Op, Params, Shape, spatial
-from convlab.network.layer_strings import parse_stack
+from convlab.network.graph import Field, Op, Params, Shape, spatial
+from convlab.network.layer_strings import LayerString, parse_stack
 from convlab.network.receptive_field import receptive_field
 from convlab.network.summary import summary
 

@@ -117,6 +117,21 @@ def test_max_pool2d_layer(dtype: Any, cfg: Any, layout: str) -> None:
     assert_layer_matches_torch(torch.nn.MaxPool2d(**cfg.max_kwargs()), x, layout, backward=inside, seed=cfg.seed)
 
 
+@settings(max_examples=30)
+@given(pool_configs())
+def test_max_pool2d_layer_gradient_is_the_same_in_training_and_in_eval(cfg: Any) -> None:
+    # in training the layer keeps forward's winners for backward; in eval it searches them again
+    x = cfg.input(np.float64)
+    layer = nn.MaxPool2d(**cfg.max_kwargs())
+    out = layer(x)
+    grad = np.random.default_rng(cfg.seed).standard_normal(out.shape)
+    kept = layer.backward(grad)
+    layer.eval()
+    np.testing.assert_array_equal(layer(x), out)
+    np.testing.assert_array_equal(layer.backward(grad), kept)
+    np.testing.assert_array_equal(kept, F.max_pool2d_grad(x, grad, **cfg.max_kwargs()))
+
+
 @DTYPES
 @settings(max_examples=60)
 @given(pool_configs(dilated=False), st.sampled_from(LAYOUTS))

@@ -22,6 +22,7 @@ LAYERS = {
     "_files": 2,  # safe file writing, reading and memory limits, shared by the interfaces
     "_readers": 2,
     "_memory": 2,
+    "_display": 2,  # notebook display: HTML strings and small PNG plots, used by the result classes
     "functional": 3,
     "nn": 4,
     "network": 5,
@@ -33,6 +34,7 @@ LAYERS = {
     "viz": 7,
     "bench": 7,
     "web": 8,
+    "widgets": 8,  # notebook widgets: an interface beside the page (they read its static files, never import it)
     "cli": 9,
     "__init__": 10,
     "__main__": 10,

@@ -10,7 +10,7 @@ import torch
 from hypothesis import given, settings
 
 import convlab.functional as F
-from convlab.errors import ArgumentError
+from convlab.errors import ArgumentError, ArgumentTypeError, ShapeError
 from tests.oracle import check, count, tensor
 from tests.strategies import PoolConfig, pool_configs
 
@@ -27,6 +27,8 @@ def test_max_pool2d_forward_indices_and_gradient_match_torch(dtype: Any, cfg: Po
     grad = np.random.default_rng(cfg.seed + 1).standard_normal(out.shape).astype(dtype)
     ours = F.max_pool2d_grad(x, grad, **cfg.max_kwargs())
     magnitudes = F.max_pool2d_grad(x, np.abs(grad), **cfg.max_kwargs())
+    # the winners forward found give the same gradient as searching them again
+    np.testing.assert_array_equal(F.max_pool2d_grad(x, grad, **cfg.max_kwargs(), indices=indices), ours)
     # the loop twin agrees everywhere, windows wholly in the padding included
     loop_out, loop_indices = F.max_pool2d(x, **cfg.max_kwargs(), return_indices=True, algorithm="reference")
     np.testing.assert_array_equal(loop_out, out)
@@ -117,3 +119,20 @@ def test_avg_pool_divisor_at_a_padded_corner(count_include_pad: bool) -> None:
 def test_pooling_runs_the_auto_path_or_the_lessons_loop_and_nothing_else(pool: Any) -> None:
     with pytest.raises(ArgumentError, match=r"algorithm must be 'auto' or 'reference' for pooling, got 'im2col'"):
         pool(np.ones((1, 4, 4)), 2, algorithm="im2col")
+
+
+def test_max_pool_grad_refuses_indices_that_max_pool2d_did_not_give() -> None:
+    x = np.arange(16.0).reshape(1, 1, 4, 4)
+    grad = np.ones((1, 1, 2, 2))
+    _, indices = F.max_pool2d(x, 2, return_indices=True)
+    np.testing.assert_array_equal(indices, [[[[5, 7], [13, 15]]]])
+    with pytest.raises(ArgumentTypeError, match="indices must be integers, got dtype float64"):
+        F.max_pool2d_grad(x, grad, 2, indices=indices.astype(np.float64))
+    with pytest.raises(ShapeError, match=r"indices of shape \(1, 1, 1, 2\) do not match grad_output"):
+        F.max_pool2d_grad(x, grad, 2, indices=indices[:, :, :1])
+    with pytest.raises(ArgumentError, match=r"indices hold 16, outside the 4x4 input plane \(0..15\)"):
+        F.max_pool2d_grad(x, grad, 2, indices=indices + 1)
+    # a cell that wins two overlapping windows collects both gradients
+    overlapping = F.max_pool2d_grad(x, np.ones((1, 1, 3, 3)), 2, stride=1, indices=np.full((1, 1, 3, 3), 15))
+    assert overlapping[0, 0, 3, 3] == 9
+    assert overlapping.sum() == 9

@@ -109,20 +109,24 @@ def test_compiled_and_numpy_paths_agree(cfg: PoolConfig) -> None:
     np.testing.assert_array_equal(compiled, numpy_path)
 
 
-def test_nan_and_minus_infinity_windows_as_torch() -> None:
+@pytest.mark.parametrize("work", [0, 2**62], ids=["compiled", "numpy"])
+def test_nan_and_minus_infinity_windows_as_torch(work: int) -> None:
     """NaN beats everything (the last NaN of a window wins the index); an all -inf window reports its first
-    cell inside the input."""
-    x = np.random.default_rng(0).standard_normal((1, 2, 9, 9))
+    cell inside the input; ties go to the first cell. Both paths, with and without forward's indices."""
+    x = np.random.default_rng(0).standard_normal((1, 3, 9, 9))
     x[0, 0, 1, 1] = x[0, 0, 2, 2] = np.nan
     x[0, 1, :4, :4] = -np.inf
-    grad = np.ones((1, 2, 5, 5))
-    with threshold(0):
+    x[0, 2, :5, :5] = 0.0
+    grad = np.ones((1, 3, 5, 5))
+    with threshold(work):
         out, indices = F.max_pool2d(x, 3, 2, padding=1, return_indices=True)
         grad_x = F.max_pool2d_grad(x, grad, 3, 2, padding=1)
+        kept = F.max_pool2d_grad(x, grad, 3, 2, padding=1, indices=indices)
     theirs, their_indices, their_grad = torch_max(x, grad, {"kernel_size": 3, "stride": 2, "padding": 1})
     np.testing.assert_array_equal(out, theirs)
     np.testing.assert_array_equal(indices, their_indices)
     np.testing.assert_array_equal(grad_x, their_grad)
+    np.testing.assert_array_equal(kept, their_grad)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

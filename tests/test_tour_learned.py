@@ -16,7 +16,7 @@ from PIL import Image
 from convlab.cli import tour
 from convlab.data import digits, trained_digits_model
 from convlab.errors import ShapeError
-from convlab.lesson.edge_kernels import EDGE_DETECTORS, edge_matches
+from convlab.lesson.edge_kernels import EDGE_DETECTORS, edge_detectors, edge_matches
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +110,31 @@ def test_the_match_is_the_largest_cosine_whatever_the_brightness_and_contrast(
             assert cosines[list(EDGE_DETECTORS).index(match.orientation)] == pytest.approx(max(cosines), abs=1e-6)
 
 
-def test_kernels_that_are_not_3x3_are_refused_with_a_fix() -> None:
-    with pytest.raises(ShapeError, match=r"weight has shape \(4, 1, 5, 5\), not \(C_out, C_in, 3, 3\)") as caught:
-        edge_matches(np.zeros((4, 1, 5, 5)))
+def test_kernels_that_are_not_odd_and_square_are_refused_with_a_fix() -> None:
+    refusal = r"weight has shape \(4, 1, 4, 4\), not \(C_out, C_in, k, k\) with k odd"
+    with pytest.raises(ShapeError, match=refusal) as caught:
+        edge_matches(np.zeros((4, 1, 4, 4)))
     assert "model[0].weight" in (caught.value.fix or "")
+
+
+@pytest.mark.parametrize("size", [5, 7])
+def test_larger_kernels_meet_edges_and_lines_each_its_own_best_match(size: int) -> None:
+    detectors = edge_detectors(size)
+    assert len(detectors) == 8
+    for name, (detector, (bright, dark)) in detectors.items():
+        found, flipped = edge_matches(np.stack([detector, -detector])[:, None])
+        assert (found.orientation, found.bright, flipped.orientation, flipped.bright) == (name, bright, name, dark)
+        assert found.cosine == pytest.approx(1.0)
+        assert found.edge_like
+
+
+def test_a_5x5_step_is_an_edge_a_stripe_a_line_and_noise_neither() -> None:
+    step = np.where(np.arange(5) >= 3, 1.0, 0.0)[None, :].repeat(5, axis=0)  # bright on the right
+    stripe = np.where(np.arange(5) == 2, 1.0, 0.0)[:, None].repeat(5, axis=1)  # a bright horizontal row
+    noise = np.random.default_rng(0).standard_normal((5, 5))
+    step_match, stripe_match, noise_match = edge_matches(np.stack([step, stripe, noise])[:, None])
+    assert (step_match.orientation, step_match.bright) == ("vertical edge", "on the right")
+    assert (stripe_match.orientation, stripe_match.bright) == ("horizontal line", "on the line")
+    assert step_match.edge_like
+    assert stripe_match.edge_like
+    assert not noise_match.edge_like

@@ -110,6 +110,8 @@ def test_features_of_a_bundled_and_an_uploaded_image() -> None:
     ("path", "body", "status", "phrase"),
     [
         ("/api/conv", {"input": "1 2; 3", "kernel": "1"}, 400, "different lengths"),
+        ("/api/conv", {"input": "1 2; 3 4 | 5 6", "kernel": "1"}, 400, "input channels have different shapes"),
+        ("/api/conv", {"input": "1 2 | 3 x", "kernel": "1"}, 400, "input channel 1 row 1 has 'x'"),
         ("/api/conv", {"input": [[1, 2], [3, 4]], "kernel": [[1, 2, 3], [4, 5, 6], [7, 8, 9]]}, 400, "overshoots"),
         ("/api/conv", {"input": np.zeros((65, 65)).tolist(), "kernel": [[1]]}, 400, "more than this page allows"),
         ("/api/conv", {"input": [[1, 2], [3, 4]], "kernel": [[1]], "stride": 0}, 400, "stride must be positive"),

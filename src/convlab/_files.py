@@ -37,8 +37,11 @@ def _cannot_write(where: Path, error: OSError) -> ArgumentError:
     )
 
 
-def make_folder(folder: str | os.PathLike[str], option: str = "--out") -> Path:
+def make_folder(folder: str | os.PathLike[str], option: str | None = None) -> Path:
     """Create ``folder`` (and its parents) if missing and check that files can be written in it.
+
+    ``option`` names the command-line flag that gave the folder, for a command's message; without it
+    the message speaks of the folder alone, as a Python caller gave it.
 
     Raises:
         ArgumentError: it or a parent is a file, or the system refuses (no permission, /proc, read-only).
@@ -46,9 +49,10 @@ def make_folder(folder: str | os.PathLike[str], option: str = "--out") -> Path:
     path = Path(folder)
     for parent in (path, *path.parents):
         if parent.exists() and not parent.is_dir():
+            given = f"{option} {str(folder)!r}" if option else f"the folder {str(folder)!r}"
             raise ArgumentError(
-                f"{option} {str(folder)!r}: {str(parent)!r} is a file, not a folder",
-                fix=f"pass {option} a path whose folders are folders",
+                f"{given}: {str(parent)!r} is a file, not a folder",
+                fix="choose a path whose folders are folders",
             )
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -65,16 +69,20 @@ def make_folder(folder: str | os.PathLike[str], option: str = "--out") -> Path:
 def output_folder(folder: str | os.PathLike[str], force: bool, command: str) -> Path:
     """A folder for a command's files: created if missing; one that is not empty only with ``force``.
 
+    Its fixes are Python (``force=True``, ``out="..."``), as every fix is; a command shows them as its
+    flags (``--force``, ``--out ...``).
+
     Raises:
         ArgumentError: ``folder`` is a file, is not empty (without ``force``), or cannot be written.
     """
     path = Path(folder)
+    another = f'out="{path.name or "convlab"}-2"'
     if path.exists() and not path.is_dir():
-        raise ArgumentError(f"{path} exists and is not a folder", fix="pass --out with another name")
+        raise ArgumentError(f"{path} exists and is not a folder", fix=f"another name, e.g. {another}")
     if path.is_dir() and any(path.iterdir()) and not force:
         raise ArgumentError(
             f"{path}/ is not empty; {command} will not overwrite it",
-            fix="pass --force to write into it, or --out another folder",
+            fix=f"force=True to write into it, or another folder, e.g. {another}",
         )
     return make_folder(path)
 

@@ -120,13 +120,7 @@ def channel_mismatch(
             f"weight = weight[:, :1]   # or build it as nn.Conv2d({C}, {O}, {kh}, groups={C})",
             f"nn.Conv2d({C}, {O}, {kh}, groups={C})",
         )
-    # A square image tells the layout: equal H and W axes are the spatial ones.
-    if (
-        len(given) == 3
-        and given[2] == expected
-        and given[0] != expected
-        and (given[0] == given[1] or given[1] != given[2])
-    ):
+    if len(given) == 3 and _channels_last(given, expected):
         return Diagnosis(
             "hwc-image",
             f"{op}: the image {given} looks like (H, W, C) with C = {expected}, as PIL and Matplotlib read "
@@ -136,12 +130,7 @@ def channel_mismatch(
             "x = x.transpose(2, 0, 1)[None]   # (H, W, C) -> (1, C, H, W)",
             "x = x.permute(2, 0, 1).unsqueeze(0)",
         )
-    if (
-        len(given) == 4
-        and given[3] == expected
-        and given[1] != expected
-        and (given[1] == given[2] or given[2] != given[3])
-    ):
+    if len(given) == 4 and _channels_last(given[1:], expected):
         return Diagnosis(
             "channels-last",
             f"{op}: the input {given} looks like (N, H, W, C) with C = {expected}; "
@@ -197,6 +186,16 @@ def channel_mismatch(
         f"{layer}   # in_channels = C of the input",
         layer,
     )
+
+
+def _channels_last(image: tuple[int, ...], channels: int) -> bool:
+    """Whether an image's three axes read as (H, W, C) with C = ``channels`` rather than (C, H, W).
+
+    The last axis must be the channel count and the first must not; when both could be, a square image
+    tells: its equal H and W axes are the spatial ones.
+    """
+    first, middle, last = image
+    return last == channels and first != channels and (first == middle or middle != last)
 
 
 def kernel_too_large(
@@ -369,8 +368,8 @@ def same_with_stride(kernel: tuple[int, int], stride: tuple[int, int], dilation:
         f"padding='same' is not supported with stride={stride} (PyTorch refuses it too)",
         (
             "'same' keeps H and W unchanged, which a stride above 1 cannot do",
-            f"padding={explicit} gives about H/stride; for exactly ceil(H/stride) solve it: "
-            f"convlab size --input H --kernel {kernel[0]} --stride {stride[0]} --want same",
+            f"padding={explicit} gives about H/stride; exactly ceil(H/stride) may need more padding on one "
+            "side than the other, which solve_padding finds",
         ),
         "'same' was meant as TensorFlow's ceil(H/stride), which PyTorch does not offer",
         f"padding={explicit}   # or convlab.shapes.solve_padding(H, {kernel[0]}, {stride[0]}) for the exact pads",

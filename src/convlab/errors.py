@@ -13,6 +13,7 @@ catches those keeps working.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -23,13 +24,54 @@ if TYPE_CHECKING:
 __all__ = [
     "ArgumentError",
     "ArgumentTypeError",
+    "Call",
     "ConvlabError",
     "ConvlabWarning",
+    "DependencyError",
     "DtypeError",
     "ResourceError",
     "ShapeError",
     "StateError",
 ]
+
+
+@dataclass(frozen=True)
+class Call:
+    """A fix that is a call to make again: the function, its arguments, and a note.
+
+    Each interface writes it in its own language: Python as the call
+    (``convlab.lesson.labs.run("edge")``, what ``str`` gives), the command line as the running
+    command with the positional arguments as its words and the keywords as its flags
+    (``convlab lab edge``).
+
+    Args:
+        function: the function as Python reaches it from ``convlab``, e.g. "convlab.lesson.labs.run".
+        args: the positional arguments, in order.
+        kwargs: the keyword arguments as (name, value) pairs.
+        note: a few words after the call, the same in every language.
+    """
+
+    function: str
+    args: tuple[object, ...] = ()
+    kwargs: tuple[tuple[str, object], ...] = ()
+    note: str = ""
+
+    def __str__(self) -> str:
+        written = [python_value(value) for value in self.args]
+        written += [f"{name}={python_value(value)}" for name, value in self.kwargs]
+        return with_note(f"{self.function}({', '.join(written)})", self.note)
+
+
+def python_value(value: object) -> str:
+    """A value as Python source, strings in double quotes as every fix writes them: "edge", 2, (3, 3)."""
+    if isinstance(value, str) and '"' not in value:
+        return f'"{value}"'
+    return repr(value)
+
+
+def with_note(fix: str, note: str) -> str:
+    """``fix   # note``, the one way fixes carry a note; the fix alone when there is none."""
+    return f"{fix}   # {note}" if note else fix
 
 
 class ConvlabError(Exception):
@@ -38,13 +80,19 @@ class ConvlabError(Exception):
     Args:
         message: the first line; it must stand alone and restate the values.
         evidence: further lines with the shapes and numbers involved.
-        fix: one concrete change the user can make, ideally as code.
+        fix: one concrete change the user can make, ideally as code; a :class:`Call` when the fix is
+            to call again with other arguments, so that each interface can write it as its own command.
         diagnosis: the recognised mistake behind the error, when one was recognised.
+
+    Attributes:
+        fix: the fix as Python writes it (a call's ``str``).
+        call: the fix as a :class:`Call`, when it was given as one.
     """
 
     message: str
     evidence: tuple[str, ...]
     fix: str | None
+    call: Call | None
     diagnosis: Diagnosis | None
 
     def __init__(
@@ -52,11 +100,13 @@ class ConvlabError(Exception):
         message: str,
         *,
         evidence: Sequence[str] = (),
-        fix: str | None = None,
+        fix: str | Call | None = None,
         diagnosis: Diagnosis | None = None,
     ) -> None:
         self.message = message
         self.evidence = tuple(evidence)
+        self.call = fix if isinstance(fix, Call) else None
+        fix = None if fix is None else str(fix)
         self.fix = fix
         self.diagnosis = diagnosis
         lines = [message, *(f"  {line}" for line in self.evidence)]
@@ -66,11 +116,12 @@ class ConvlabError(Exception):
 
     def with_fix(self, fix: str | None, diagnosis: Diagnosis | None = None) -> ConvlabError:
         """The same error with its fix (and its diagnosis's) written for another caller: the command line,
-        a layer string. Returns this error itself when nothing changed."""
+        a layer string. Returns this error itself when nothing changed; a fix left as it was keeps its call."""
         diagnosis = self.diagnosis if diagnosis is None else diagnosis
         if fix == self.fix and diagnosis == self.diagnosis:
             return self
-        return type(self)(self.message, evidence=self.evidence, fix=fix, diagnosis=diagnosis)
+        same_fix: str | Call | None = self.call if fix == self.fix and self.call is not None else fix
+        return type(self)(self.message, evidence=self.evidence, fix=same_fix, diagnosis=diagnosis)
 
 
 class ArgumentError(ConvlabError, ValueError):
@@ -91,6 +142,10 @@ class DtypeError(ConvlabError, TypeError):
 
 class ResourceError(ConvlabError, MemoryError):
     """The work asked for needs more memory than the machine has; refused before allocating it."""
+
+
+class DependencyError(ConvlabError, ImportError):
+    """An optional part of convlab needs a package that is not installed (its extra names it)."""
 
 
 class StateError(ConvlabError, RuntimeError):

@@ -53,6 +53,7 @@ class Optimizer:
                     fix=f"pass a convlab.nn model's parameters, e.g. {owner}(model.parameters(), lr=0.01)",
                 )
         self.lr = _rate(lr, "lr", owner, positive=True)
+        self._checked_lr: object = self.lr  # step() checks lr again only when someone has set a new one
         self.state: list[dict[str, Array]] = [{} for _ in self.params]
 
     def zero_grad(self) -> None:
@@ -62,8 +63,10 @@ class Optimizer:
 
     def step(self) -> None:
         """Update, in place, every parameter that has a gradient."""
-        # a user may have set lr since; a schedule may have brought it down to its eta_min of 0
-        self.lr = _rate(self.lr, "lr", type(self).__name__, positive=False)
+        if self.lr is not self._checked_lr:
+            # a user may have set lr since; a schedule may have brought it down to its eta_min of 0
+            self.lr = _rate(self.lr, "lr", type(self).__name__, positive=False)
+            self._checked_lr = self.lr
         for parameter, state in zip(self.params, self.state):
             if parameter.grad is not None:
                 update = self._update(
@@ -115,8 +118,11 @@ class SGD(Optimizer):
             grad = grad + self.weight_decay * value
         if self.momentum:
             buffer = state.get("momentum_buffer")
-            buffer = grad.copy() if buffer is None else self.momentum * buffer + (1 - self.dampening) * grad
-            state["momentum_buffer"] = buffer
+            if buffer is None:
+                buffer = state["momentum_buffer"] = grad.copy()
+            else:  # in place: momentum * buffer + (1 - dampening) * grad
+                buffer *= self.momentum
+                buffer += (1 - self.dampening) * grad
             grad = grad + self.momentum * buffer if self.nesterov else buffer
         return self.lr * grad
 
@@ -152,12 +158,13 @@ class Adam(Optimizer):
         beta1, beta2 = self.betas
         if self.weight_decay:
             grad = grad + self.weight_decay * value
-        step = int(state.get("step", 0)) + 1
-        first = state.get("exp_avg", np.zeros_like(grad))
-        second = state.get("exp_avg_sq", np.zeros_like(grad))
-        first = first + (grad - first) * (1 - beta1)  # the same interpolation PyTorch computes
-        second = beta2 * second + (1 - beta2) * grad * grad
-        state.update(step=np.asarray(step), exp_avg=first, exp_avg_sq=second)
+        if not state:
+            state.update(step=np.zeros((), np.int64), exp_avg=np.zeros_like(grad), exp_avg_sq=np.zeros_like(grad))
+        state["step"] += 1
+        step, first, second = int(state["step"]), state["exp_avg"], state["exp_avg_sq"]
+        first += (grad - first) * (1 - beta1)  # in place; the same interpolation PyTorch computes
+        second *= beta2
+        second += (1 - beta2) * grad * grad
         denominator = np.sqrt(second) / math.sqrt(1 - beta2**step) + self.eps
         return (self.lr / (1 - beta1**step)) * (first / denominator)
 

@@ -95,9 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if args.debug or not isinstance(error, ConvlabError):
             raise
-        from .options import command_flags, in_flags
+        from .fixes import command_flags, in_flags
 
-        error = in_flags(error, command_flags(args))  # the API's fix, as this command's flags
+        error = in_flags(error, command_flags(args), args.command_parser.prog)  # the API's fix, as this command
         fix = f" (fix: {error.fix})" if error.fix else ""
         print(f"convlab: error: {error.message}{fix}", file=sys.stderr)
         return 2

@@ -106,7 +106,7 @@ def _cluster(args: argparse.Namespace, cores: int) -> Any:
             threads_per_worker=1,
             processes=True,
             memory_limit=args.memory_limit,
-            dashboard_address=None,
+            dashboard_address=":0",  # any free port: 8787 may belong to another cluster
             silence_logs=logging.ERROR,  # its notes on closing workers are not the user's business
         )
         client = distributed.Client(cluster)

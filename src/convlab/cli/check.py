@@ -48,8 +48,8 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from ..network.check import check
+    from .fixes import as_flags
     from .models import model_from_args
-    from .options import as_flags
 
     flags = {"input": "--input"}  # a preset's fix names the input it was built for
     report = check(model_from_args(args), _input(args.input))
@@ -83,8 +83,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"{problem.severity}: {as_flags(problem.line(torch=args.torch), flags)}")
     if report.inferred:
         print(f"inferred from the input: {'; '.join(report.inferred)}")
-    stopped = "" if report.checked == report.total else f" (stopped at layer {report.checked} of {report.total})"
-    errors, warnings = len(report.errors), len(report.problems) - len(report.errors)
-    verdict = "no problems" if not report.problems else f"{errors} error(s), {warnings} warning(s)"
-    print(f"{report.model} on input {report.input_shape}: {verdict}{stopped}")
+    print(report.verdict)
     return 0 if report.ok else 1

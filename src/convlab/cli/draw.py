@@ -8,37 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from .._files import PICTURE_SUFFIXES, writable_file
-from . import options
+from . import operands, options
 
-_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 _ANIMATION_SUFFIXES = (".gif", ".png", ".webp")  # the formats PIL writes with several frames
-
-
-def _padding(text: str) -> object:
-    """A number, h,w, same, valid, or top,bottom,left,right."""
-    from .._args import int_list
-
-    numbers = int_list(text)
-    if numbers is not None and len(numbers) == 4:
-        top, bottom, left, right = numbers
-        return ((top, bottom), (left, right))
-    return options.padding(text)
-
-
-def _operands(parser: argparse.ArgumentParser, position: bool) -> None:
-    parser.add_argument("--lab", choices=("manual_conv", "edge"), help="take image and kernel from a lab")
-    parser.add_argument("--image", help='image: "1 2; 3 4", or a .npy/.png file (read as grey 0..255)')
-    parser.add_argument("--kernel", help='kernel: "1 0; 0 -1", or a .npy file')
-    parser.add_argument("--bias", type=options.bias, help="a number added to every output value")
-    parser.add_argument("--stride", type=options.int_or_pair, default=1)
-    parser.add_argument(
-        "--padding", type=_padding, default=0, help="a number, h,w, same, valid, or top,bottom,left,right"
-    )
-    parser.add_argument("--dilation", type=options.int_or_pair, default=1)
-    parser.add_argument("--padding-mode", default="zeros", choices=("zeros", "reflect", "replicate", "circular"))
-    if position:
-        parser.add_argument("--at", type=options.position, default=(0, 0), help="output position i,j")
-        parser.add_argument("--channel", type=int, default=0, help="output channel (default 0)")
 
 
 def _output(parser: argparse.ArgumentParser, default: str, what: str = "file") -> None:
@@ -72,7 +44,7 @@ def add_parser(commands: Any) -> None:
         "the value written into the output. --transposed draws conv_transpose2d as it is computed: zeros "
         "inserted between input cells, padding, and the flipped kernel sliding with stride 1.",
     )
-    _operands(window, position=False)
+    operands.add_arguments(window, position=False, padding_sides=True)
     window.add_argument("--transposed", action="store_true", help="draw conv_transpose2d")
     window.add_argument("--output-padding", type=options.int_or_pair, default=0, help="with --transposed")
     window.add_argument("--strip", help="also a PNG of four frames (default: <out>-strip.png)")
@@ -86,7 +58,7 @@ def add_parser(commands: Any) -> None:
         help="one output value: the window, the kernel, the products and the sum (PNG)",
         description="The picture of `convlab explain`: the same trace and the same words.",
     )
-    _operands(explain, position=True)
+    operands.add_arguments(explain, position=True)
     _output(explain, "explain.png")
     explain.set_defaults(run=run_explain, flags={"out_channel": "--channel"})
 
@@ -153,39 +125,6 @@ def _free(path: Path, force: bool, suffixes: tuple[str, ...] = PICTURE_SUFFIXES,
     return writable_file(path, suffixes, option)
 
 
-def _array(source: str, name: str, max_ndim: int) -> Any:
-    import numpy as np
-
-    from ..data import read_image
-    from ..lesson.textmatrix import load_array
-
-    if Path(source).suffix.lower() in _IMAGE_SUFFIXES:
-        return np.asarray(read_image(source, grey=True), dtype=np.float32)
-    return load_array(source, name, max_ndim=max_ndim)
-
-
-def _operand_values(args: argparse.Namespace) -> tuple[Any, Any, Any]:
-    import numpy as np
-
-    from ..errors import ArgumentError
-    from ..lesson.labs import value_lab
-
-    image = kernel = None
-    if args.lab:
-        lab = value_lab(args.lab)
-        image, kernel = lab.image, lab.kernel
-    if args.image is not None:
-        image = _array(args.image, "image", 3)
-    if args.kernel is not None:
-        kernel = _array(args.kernel, "kernel", 4)
-    if image is None or kernel is None:
-        raise ArgumentError(
-            "draw needs --lab, or both --image and --kernel", fix="convlab draw window --lab manual_conv"
-        )
-    bias = None if args.bias is None else np.asarray(args.bias, dtype=np.float32)
-    return image, kernel, bias
-
-
 def run_window(args: argparse.Namespace) -> int:
     from ..viz.window import window
 
@@ -200,7 +139,7 @@ def run_window(args: argparse.Namespace) -> int:
                 fix=f"--strip {out.with_name(f'{out.stem}-strip.png')}",
             )
         _free(strip, args.force, option="--strip")
-    image, kernel, bias = _operand_values(args)
+    image, kernel, bias = operands.values(args, "draw window")
     if bias is not None and bias.size != 1:
         from ..errors import ArgumentError
 
@@ -231,9 +170,8 @@ def run_explain(args: argparse.Namespace) -> int:
     from ..viz.explain_figure import explain_figure
 
     out = _free(Path(args.out), args.force)
-    image, kernel, bias = _operand_values(args)
-    if kernel.ndim == 3:
-        kernel = kernel[None]
+    image, kernel, bias = operands.values(args, "draw explain")
+    kernel = operands.one_output_channel(image, kernel)
     picture = explain_figure(
         image,
         kernel,

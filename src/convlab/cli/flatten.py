@@ -41,22 +41,7 @@ def add_parser(commands: Any) -> None:
 
 
 def render(cost: Any, bias: bool = True) -> list[str]:
-    kh, kw = cost.kernel_size
-    lines = [f"{cost.height} x {cost.width} x {cost.channels} image: {cost.inputs:,} input values"]
-    linear = f"{cost.inputs:,} * {cost.outputs:,} = {cost.linear_weights:,} weights"
-    conv = f"{cost.out_channels} * {cost.channels} * {kh} * {kw} = {cost.conv_weights:,} weights"
-    if bias:
-        linear += f" + {cost.linear_biases:,} biases = {cost.linear_weights + cost.linear_biases:,} parameters"
-        conv += f" + {cost.conv_biases:,} biases = {cost.conv_weights + cost.conv_biases:,} parameters"
-    lines.append(f"  Linear({cost.inputs}, {cost.outputs}): {linear}")
-    lines.append(
-        f"  Conv2d({cost.channels}, {cost.out_channels}, kernel_size=({kh}, {kw})): {conv}, "
-        "the same kernels at every position"
-    )
-    lines.append(
-        f"  the fully connected layer needs {cost.ratio(bias):,.0f}x as many parameters, and it "
-        "ignores where pixels are"
-    )
+    lines: list[str] = cost.lines(bias)
     return lines
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from . import options
 
-NAMES = ("manual_conv", "edge", "size", "channel", "conv2d")
+NAMES = ("manual_conv", "edge", "size", "channel", "conv2d")  # labs.LAB_NAMES, without importing NumPy for --help
 
 
 def add_parser(commands: Any) -> None:
@@ -41,46 +41,30 @@ def add_parser(commands: Any) -> None:
     parser.set_defaults(run=run)
 
 
-_VALUE_OPTIONS = ("image", "kernel", "stride", "padding", "dilation")
-_SHAPE_OPTIONS = ("batch", "in_channels", "out_channels", "kernel_size", "size", "seed", "stride", "padding")
-
-
-def _options_for(name: str, args: argparse.Namespace) -> dict[str, Any]:
-    allowed = _VALUE_OPTIONS if name in ("manual_conv", "edge") else _SHAPE_OPTIONS
-    return {key: getattr(args, key) for key in allowed if getattr(args, key) is not None}
-
-
 def run(args: argparse.Namespace) -> int:
-    import difflib
-
     from ..errors import ArgumentError
     from ..lesson import labs
 
-    given = [key for key in {*_VALUE_OPTIONS, *_SHAPE_OPTIONS} if getattr(args, key) is not None]
+    value_options, shape_options = labs.options_of("manual_conv"), labs.options_of("size")
+    given = [key for key in sorted(value_options | shape_options) if getattr(args, key) is not None]
     if given and not args.names:
         flag = f"--{given[0].replace('_', '-')}"
-        example = "manual_conv" if given[0] in _VALUE_OPTIONS else "size"
+        example = "manual_conv" if given[0] in value_options else "size"
         raise ArgumentError(
             f"{flag} changes a lab, so name the lab it is for", fix=f"convlab lab {example} {flag} ..."
         )
     for name in args.names:
-        if name not in NAMES:
-            close = difflib.get_close_matches(name, NAMES, n=1)
-            raise ArgumentError(
-                f"there is no lab {name!r}; the labs are {', '.join(NAMES)}",
-                fix=f"did you mean {close[0]}?" if close else "convlab lab size",
-            )
+        labs.check_name(name)  # every name before the first lab prints
     for key in given:
-        if not any(
-            key in (_VALUE_OPTIONS if n in ("manual_conv", "edge") else _SHAPE_OPTIONS) for n in args.names
-        ):
+        if not any(key in labs.options_of(name) for name in args.names):
             raise ArgumentError(
                 f"--{key.replace('_', '-')} does not apply to {' '.join(args.names)}",
                 fix="see which options each lab takes: convlab lab --help",
             )
     agree = True
-    for index, name in enumerate(args.names or NAMES):
-        lab = labs.run(name, **_options_for(name, args))
+    for index, name in enumerate(args.names or labs.LAB_NAMES):
+        options = {key: getattr(args, key) for key in labs.options_of(name) if getattr(args, key) is not None}
+        lab = labs.run(name, **options)
         if index:
             print()
         print("\n".join(render(lab, formula=args.formula)))
@@ -93,15 +77,5 @@ def run(args: argparse.Namespace) -> int:
 
 def render(lab: Any, formula: bool = False) -> list[str]:
     """The lab's printout: title and values, or title and shapes, then the formula if asked or changed."""
-    from ..lesson.labs import ValueLab
-
-    lines = [lab.title]
-    if isinstance(lab, ValueLab):
-        lines.append(str(lab.output))
-        return lines
-    lines += [f"input: {lab.input_shape}", f"output: {lab.output_shape}"]
-    if lab.show_parameters:
-        lines += [f"weight: {lab.weight_shape}", f"bias: {lab.bias_shape}"]
-    if formula or lab.changed:
-        lines += [f"  layer: {lab.layer!r}", *(f"  {line}" for line in lab.derivation)]
+    lines: list[str] = lab.lines(formula)
     return lines

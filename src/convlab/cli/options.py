@@ -1,13 +1,10 @@
-"""Between the command line and the API: command-line values into the forms the API takes (ints, (h, w)
-pairs, padding), and the API's Python fixes back into the command's flags."""
+"""Command-line values into the forms the API takes: ints, (h, w) pairs, padding, positions, biases; and
+negative values kept as values, not read as flags."""
 
 from __future__ import annotations
 
 import argparse
 import re
-from dataclasses import replace
-
-from ..errors import ConvlabError
 
 
 def int_or_pair(text: str) -> int | tuple[int, int]:
@@ -56,50 +53,6 @@ def position(text: str) -> tuple[int, int]:
     if numbers is None or len(numbers) != 2:
         raise argparse.ArgumentTypeError(f"expected a row and a column such as 1,0, got {text!r}")
     return (numbers[0], numbers[1])
-
-
-_BRACKETS_AND_QUOTES = re.compile(r"[\[\]()\s\"']")
-_NOT_OPTIONS = frozenset({"run", "command", "picture", "debug", "flags"})  # argparse's own, and the dispatch
-
-
-def command_flags(args: argparse.Namespace) -> dict[str, str]:
-    """The API's argument names as this command's flags.
-
-    Each option stands for the argument of its own name (``padding_mode`` -> ``--padding-mode``); a
-    command whose flags name an argument differently says so with ``set_defaults(flags={...})``
-    (``{"out_channel": "--channel"}``), and those win.
-    """
-    own = {dest: "--" + dest.replace("_", "-") for dest in vars(args) if dest not in _NOT_OPTIONS}
-    declared: dict[str, str] = getattr(args, "flags", None) or {}
-    return {**own, **declared}
-
-
-def in_flags(error: ConvlabError, flags: dict[str, str]) -> ConvlabError:
-    """``error`` with its Python fix (``at=(2, 2)``) written as the command's flags (``--at 2,2``).
-
-    ``flags`` maps the API's argument names to the command's flags; ``force=True`` becomes the bare
-    flag. An error whose fix names none of them comes back as it is.
-    """
-    if error.fix is None or not flags:
-        return error
-    diagnosis = error.diagnosis
-    if diagnosis is not None:
-        diagnosis = replace(diagnosis, fix=as_flags(diagnosis.fix, flags))
-    return error.with_fix(as_flags(error.fix, flags), diagnosis)
-
-
-def as_flags(fix: str, flags: dict[str, str]) -> str:
-    """A Python fix (``input="3x224x224"``) written as the command's flags (``--input 3x224x224``)."""
-
-    def as_flag(match: re.Match[str]) -> str:
-        flag, value = flags[match.group(1)], match.group(2)
-        if value == "True":
-            return flag
-        return f"{flag} {re.sub(_BRACKETS_AND_QUOTES, '', value)}"  # (2, 2) -> 2,2, ["sobel_x"] -> sobel_x
-
-    names = "|".join(re.escape(name) for name in sorted(flags, key=len, reverse=True))
-    pattern = rf"\b({names})=(\([^)]*\)|\[[^\]]*\]|'[^']*'|\"[^\"]*\"|[^\s;,]+)"
-    return re.sub(pattern, as_flag, fix)
 
 
 _NEGATIVE = re.compile(r"-\d")  # -1,0 or -1x2: a value, though argparse would take it for a flag

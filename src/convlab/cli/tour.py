@@ -34,10 +34,19 @@ def _section(title: str) -> Callable[[Callable[[Path], list[str]]], Callable[[Pa
     return register
 
 
-def _same_as_lesson(name: str, lines: list[str]) -> bool:
+def _checked_against_lesson(name: str, lines: list[str]) -> list[str]:
+    """A lab's printout, then whether it is the lesson's expected output (up to NumPy's spacing)."""
     from ..lesson.labs import LESSON_OUTPUT
 
-    return " ".join("\n".join(lines).split()) == " ".join(LESSON_OUTPUT[name].split())
+    same = " ".join("\n".join(lines).split()) == " ".join(LESSON_OUTPUT[name].split())
+    return [*lines, f"matches the lesson's expected output: {'yes' if same else 'NO'}"]
+
+
+def _save_output(path: Path, output: Any) -> None:
+    import numpy as np
+
+    with atomic_path(path) as temporary:
+        np.save(temporary, output)
 
 
 @_section("Why not flatten the image first?")
@@ -62,13 +71,11 @@ def _lab1(out: Path) -> list[str]:
     from .lab import render
 
     lab = value_lab("manual_conv")
-    lines = render(lab)
-    with atomic_path(out / "manual_conv.npy") as temporary:
-        np.save(temporary, lab.output)
+    _save_output(out / "manual_conv.npy", lab.output)
     loop = conv2d(lab.image[None, None], lab.kernel[None, None], algorithm="reference")[0, 0]
     same_as_loop = np.array_equal(loop, lab.output)
-    lines += [
-        f"matches the lesson's expected output: {'yes' if _same_as_lesson('manual_conv', lines) else 'NO'}",
+    return [
+        *_checked_against_lesson("manual_conv", render(lab)),
         f"the lesson's loop (convlab.functional.reference) gives the same: {'yes' if same_as_loop else 'NO'}",
         "",
         "The top-left value, explained:",
@@ -81,23 +88,17 @@ def _lab1(out: Path) -> list[str]:
             if " = " in line or "reads" in line
         ],
     ]
-    return lines
 
 
 @_section("Lab 2: a kernel as an edge detector")
 def _lab2(out: Path) -> list[str]:
-    import numpy as np
-
     from ..lesson.labs import value_lab
     from .lab import render
 
     lab = value_lab("edge")
-    lines = render(lab)
-    with atomic_path(out / "edge.npy") as temporary:
-        np.save(temporary, lab.output)
+    _save_output(out / "edge.npy", lab.output)
     return [
-        *lines,
-        f"matches the lesson's expected output: {'yes' if _same_as_lesson('edge', lines) else 'NO'}",
+        *_checked_against_lesson("edge", render(lab)),
         "The 1s sit where the image turns from 0 to 1 going right: the kernel [-1, 1] fires on that edge.",
     ]
 
@@ -108,11 +109,8 @@ def _size(out: Path) -> list[str]:
     from .lab import render
 
     lab = shape_lab("size")
-    lines = render(lab)
-    check = _same_as_lesson("size", lines)
     return [
-        *lines,
-        f"matches the lesson's expected output: {'yes' if check else 'NO'}",
+        *_checked_against_lesson("size", render(lab)),
         "output = floor((input + 2*padding - kernel_size) / stride) + 1, here:",
         *(f"  {line}" for line in lab.derivation),
         "Exercise 3, the same with stride=1:",
@@ -126,10 +124,8 @@ def _channel(out: Path) -> list[str]:
     from .lab import render
 
     lab = shape_lab("channel")
-    lines = render(lab)
     return [
-        *lines,
-        f"matches the lesson's expected output: {'yes' if _same_as_lesson('channel', lines) else 'NO'}",
+        *_checked_against_lesson("channel", render(lab)),
         f"{lab.input_shape[0]}: two images in the batch; {lab.input_shape[1]}: RGB input channels; "
         f"{lab.output_shape[1]}: eight learned feature maps;",
         f"{lab.weight_shape}: eight kernels, each looking across three input channels.",
@@ -163,10 +159,8 @@ def _checklist(out: Path) -> list[str]:
     from .lab import render
 
     lab = shape_lab("conv2d")
-    lines = render(lab)
     return [
-        *lines,
-        f"matches the lesson's expected output: {'yes' if _same_as_lesson('conv2d', lines) else 'NO'}",
+        *_checked_against_lesson("conv2d", render(lab)),
         f"input [N, C, H, W] = {list(lab.input_shape)}; in_channels {lab.layer.in_channels} equals C "
         f"{lab.input_shape[1]}; out_channels makes {lab.output_shape[1]} feature maps; "
         f"kernel 3, stride 1, padding 1 keep H and W at {lab.output_shape[2]}.",
@@ -217,7 +211,8 @@ def _correlation(out: Path) -> list[str]:
     import numpy as np
 
     from ..functional import conv2d
-    from ..lesson.explain import equation, explain
+    from ..lesson.explain import explain
+    from ..lesson.explain_text import equation
     from ..lesson.labs import value_lab
 
     lab = value_lab("manual_conv")

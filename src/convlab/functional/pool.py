@@ -14,12 +14,13 @@ compilation.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from .._args import Array, flag
-from ..errors import ArgumentError
+from .._args import Array, Pair, flag
+from ..errors import ArgumentError, ArgumentTypeError, ShapeError
 from . import reference
 from .calls import avg_pool_options, grad_call, pool2d_call, unbatch
 from .geometry import PoolGeometry, pool2d_geometry
@@ -81,21 +82,106 @@ def _crop(padded: Array, geo: PoolGeometry) -> Array:
     return padded[:, :, ph : ph + H, pw : pw + W]
 
 
-def _argmax(padded: Array, geo: PoolGeometry) -> tuple[Array, Array]:
-    """Each window's maximum and the index of the kernel offset holding it.
+@lru_cache(maxsize=128)  # a layer pools the same geometry at every step
+def _window_cells(
+    input_size: Pair, kernel_size: Pair, stride: Pair, padding: Pair, dilation: Pair, output_size: Pair
+) -> tuple[Array, Array, Array]:
+    """Where each window's cells lie in the unpadded H * W plane, for the winners' indices.
 
-    Ties go to the first offset in row-major order and NaN wins, as in PyTorch.
+    Returns ``cells`` (kH * kW, H_out, W_out): each kernel offset's cell, in row-major order (only
+    meaningful where the cell is inside the input); ``first`` (H_out, W_out): the window's first cell
+    inside the input, the index an all -inf window reports (as PyTorch and the compiled loop do), or its
+    first cell at all where no cell is inside; ``empty`` (H_out, W_out): windows wholly in the padding,
+    whose gradient reaches no input cell.
     """
-    planes = _offsets(geo)
-    first_rows, first_cols = next(planes)
-    best = padded[:, :, first_rows, first_cols].copy()
-    where = np.zeros(best.shape, dtype=np.intp)
-    for index, (rows, cols) in enumerate(planes, start=1):
-        candidate = padded[:, :, rows, cols]
+    (H, W), (kh, kw), (sh, sw), (ph, pw), (dh, dw) = input_size, kernel_size, stride, padding, dilation
+    Ho, Wo = output_size
+    rows = np.arange(Ho)[None, :] * sh + np.arange(kh)[:, None] * dh - ph  # (kH, H_out): each offset's row
+    cols = np.arange(Wo)[None, :] * sw + np.arange(kw)[:, None] * dw - pw  # (kW, W_out)
+    cells = (rows[:, None, :, None] * W + cols[None, :, None, :]).reshape(kh * kw, Ho, Wo)
+    row_inside: Array = (rows >= 0) & (rows < H)
+    col_inside: Array = (cols >= 0) & (cols < W)
+    some_row: Array = np.any(row_inside, axis=0)  # (H_out,): windows with a row inside the input
+    some_col: Array = np.any(col_inside, axis=0)
+    first_row = rows[row_inside.argmax(axis=0), np.arange(Ho)]  # the first inside, where there is one
+    first_col = cols[col_inside.argmax(axis=0), np.arange(Wo)]
+    empty: Array = ~(some_row[:, None] & some_col[None, :])
+    first = np.where(empty, rows[0][:, None] * W + cols[0][None, :], first_row[:, None] * W + first_col[None, :])
+    tables = (cells.astype(np.int64), first.astype(np.int64), empty)
+    for table in tables:
+        table.flags.writeable = False  # shared by every call with this geometry
+    return tables
+
+
+def _cells_of(geo: PoolGeometry) -> tuple[Array, Array, Array]:
+    return _window_cells(geo.input_size, geo.kernel_size, geo.stride, geo.padding, geo.dilation, geo.output_size)
+
+
+def _planes(padded: Array, geo: PoolGeometry) -> list[Array]:
+    """Each kernel offset's plane of window cells (views of the padded input), in row-major order."""
+    return [padded[:, :, rows, cols] for rows, cols in _offsets(geo)]
+
+
+def _maximum(planes: list[Array]) -> Array:
+    """The cell-wise largest of the planes; NaN propagates, as in PyTorch."""
+    best: Array = planes[0].copy()
+    for plane in planes[1:]:
+        np.maximum(best, plane, out=best)
+    return best
+
+
+def _argmax(padded: Array, geo: PoolGeometry) -> tuple[Array, Array]:
+    """Each window's maximum and its index into the unpadded H_in * W_in plane.
+
+    The first largest cell in row-major order wins, a NaN beats everything (the last NaN of a window
+    wins), and an all -inf window reports its first cell inside the input: the compiled loop's rules,
+    which are PyTorch's.
+    """
+    cells, first, _ = _cells_of(geo)
+    planes = _planes(padded, geo)
+    best = _maximum(planes)
+    if np.isnan(best).any():
+        return _argmax_with_nan(planes, cells, first)
+    where = np.empty(best.shape, dtype=np.int64)
+    for index in reversed(range(len(planes))):  # the first offset holding the maximum is written last
+        np.copyto(where, cells[index], where=planes[index] == best)
+    if padded.shape[2:] != geo.input_size:  # an all -inf window matched the padding too
+        np.copyto(where, first, where=np.isneginf(best))
+    return best, where
+
+
+def _argmax_with_nan(planes: list[Array], cells: Array, first: Array) -> tuple[Array, Array]:
+    """:func:`_argmax` cell by cell, for windows that hold a NaN."""
+    best = np.full(planes[0].shape, -np.inf, dtype=planes[0].dtype)
+    where = np.empty(best.shape, dtype=np.int64)
+    where[...] = first
+    for index, candidate in enumerate(planes):
         better = (candidate > best) | np.isnan(candidate)
         np.copyto(best, candidate, where=better)
-        where[better] = index
+        np.copyto(where, cells[index], where=better)
     return best, where
+
+
+def _scatter(grad: Array, where: Array, geo: PoolGeometry) -> Array:
+    """The input's gradient: each window's gradient added to the cell that won it (``where``, checked).
+
+    Shape:
+        grad, where (N, C, H_out, W_out) -> (N, C, H_in, W_in)
+    """
+    (H, W), planes = geo.input_size, geo.batch * geo.channels
+    empty = _cells_of(geo)[2]
+    if empty.any():  # a window wholly in the padding gives nothing to the input
+        grad, where = np.where(empty, 0, grad).astype(grad.dtype), np.where(empty, 0, where)
+    if _compiled(geo):
+        from . import pool_kernels
+
+        grad_input = np.empty((geo.batch, geo.channels, H, W), dtype=grad.dtype)
+        pool_kernels.max_backward(np.ascontiguousarray(grad), np.ascontiguousarray(where), grad_input)
+        return grad_input
+    offsets = np.arange(planes, dtype=np.int64)[:, None] * (H * W)  # each (image, channel) plane's start
+    flat = (where.reshape(planes, -1) + offsets).ravel()
+    summed = np.bincount(flat, weights=grad.ravel(), minlength=planes * H * W)  # in float64, then rounded once
+    return summed.astype(grad.dtype, copy=False).reshape(geo.batch, geo.channels, H, W)
 
 
 def max_pool2d(
@@ -145,24 +231,9 @@ def max_pool2d(
         return (out, unbatch(where, call.unbatched)) if indices else out
     padded = pool_pad(call.input, call.geometry, -np.inf)
     if indices:
-        out, winner = _argmax(padded, call.geometry)
-        return unbatch(out, call.unbatched), unbatch(_flat_index(winner, call.geometry), call.unbatched)
-    planes = _offsets(call.geometry)
-    first_rows, first_cols = next(planes)
-    out = padded[:, :, first_rows, first_cols].copy()
-    for rows, cols in planes:
-        np.maximum(out, padded[:, :, rows, cols], out=out)  # NaN propagates, as in PyTorch
-    return unbatch(out, call.unbatched)
-
-
-def _flat_index(winner: Array, geo: PoolGeometry) -> Array:
-    """Turn each window's winning kernel offset into an index into the unpadded H * W plane."""
-    (sh, sw), (dh, dw), (ph, pw) = geo.stride, geo.dilation, geo.padding
-    a, b = np.divmod(winner, geo.kernel_size[1])
-    rows = np.arange(geo.output_size[0])[:, None] * sh + a * dh - ph
-    cols = np.arange(geo.output_size[1])[None, :] * sw + b * dw - pw
-    flat: Array = (rows * geo.input_size[1] + cols).astype(np.int64)
-    return flat
+        out, where = _argmax(padded, call.geometry)
+        return unbatch(out, call.unbatched), unbatch(where, call.unbatched)
+    return unbatch(_maximum(_planes(padded, call.geometry)), call.unbatched)
 
 
 def max_pool2d_grad(
@@ -174,15 +245,18 @@ def max_pool2d_grad(
     dilation: object = 1,
     ceil_mode: bool = False,
     *,
+    indices: object = None,
     algorithm: str = "auto",
 ) -> Array:
     """Gradient of :func:`max_pool2d` with respect to its input.
 
     Only the cell that won each window receives that window's gradient; a cell
-    that wins several overlapping windows receives the sum.
+    that wins several overlapping windows receives the sum. ``indices``, the ones
+    ``max_pool2d(..., return_indices=True)`` gave for this input, say which cells
+    won, so the maxima are not searched again (a layer keeps them from forward).
 
     Shape:
-        input (N, C, H_in, W_in), grad_output (N, C, H_out, W_out) -> (N, C, H_in, W_in)
+        input (N, C, H_in, W_in), grad_output and indices (N, C, H_out, W_out) -> (N, C, H_in, W_in)
 
     Example:
         >>> max_pool2d_grad([[[1.0, 2.0], [4.0, 3.0]]], [[[1.0]]], 2)
@@ -197,23 +271,46 @@ def max_pool2d_grad(
         ),
         input=input,
     )
-    grad = call.grad_output
+    grad, geo = call.grad_output, call.geometry
     if _by_loop(algorithm):
-        grad_padded = reference.max_pool_grad(pool_pad(call.given, call.geometry, -np.inf), grad, call.geometry)
-        return unbatch(np.ascontiguousarray(_crop(grad_padded, call.geometry)), call.unbatched)
-    if _compiled(call.geometry):
-        from . import pool_kernels
+        grad_padded = reference.max_pool_grad(pool_pad(call.given, geo, -np.inf), grad, geo)
+        return unbatch(np.ascontiguousarray(_crop(grad_padded, geo)), call.unbatched)
+    if indices is not None:
+        where = _checked_indices(indices, grad.shape, geo, call.unbatched)
+    elif _compiled(geo):
+        where = _compiled_argmax(call.given, geo)[1]
+    else:
+        where = _argmax(pool_pad(call.given, geo, -np.inf), geo)[1]
+    return unbatch(_scatter(grad, where, geo), call.unbatched)
 
-        _, where = _compiled_argmax(call.given, call.geometry)
-        grad_input = np.empty(call.given.shape, dtype=grad.dtype)
-        pool_kernels.max_backward(np.ascontiguousarray(grad), where, grad_input)
-        return unbatch(grad_input, call.unbatched)
-    padded = pool_pad(call.given, call.geometry, -np.inf)
-    _, winner = _argmax(padded, call.geometry)
-    grad_padded = np.zeros(padded.shape, dtype=grad.dtype)
-    for index, (rows, cols) in enumerate(_offsets(call.geometry)):
-        grad_padded[:, :, rows, cols] += np.where(winner == index, grad, 0)
-    return unbatch(np.ascontiguousarray(_crop(grad_padded, call.geometry)), call.unbatched)
+
+def _checked_indices(indices: object, shape: tuple[int, ...], geo: PoolGeometry, unbatched: bool) -> Array:
+    """``indices`` as max_pool2d returned them: integers of the gradient's shape, each a cell of the plane."""
+    where = np.asarray(indices)
+    if where.dtype.kind not in "iu":
+        raise ArgumentTypeError(
+            f"max_pool2d_grad: indices must be integers, got dtype {where.dtype}",
+            fix="pass the indices max_pool2d(..., return_indices=True) returned for this input",
+        )
+    if unbatched:
+        where = where[None]
+    if where.shape != shape:
+        raise ShapeError(
+            f"max_pool2d_grad: indices of shape {where.shape[unbatched:]} do not match grad_output of shape "
+            f"{shape[unbatched:]}",
+            fix="pass the indices max_pool2d(..., return_indices=True) gave with the output grad_output is for",
+        )
+    cells = geo.input_size[0] * geo.input_size[1]
+    empty = _cells_of(geo)[2]
+    inside = where[:, :, ~empty] if empty.any() else where  # a window wholly in the padding may hold any index
+    if inside.size and (inside.min() < 0 or inside.max() >= cells):
+        bad = int(inside.min()) if inside.min() < 0 else int(inside.max())
+        raise ArgumentError(
+            f"max_pool2d_grad: indices hold {bad}, outside the {geo.input_size[0]}x{geo.input_size[1]} "
+            f"input plane (0..{cells - 1})",
+            fix="pass the indices max_pool2d(..., return_indices=True) returned for this input",
+        )
+    return where.astype(np.int64, copy=False)
 
 
 def _avg_divisor(

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..errors import ArgumentError, ConvlabError
+from ..errors import ArgumentError, Call, ConvlabError
 
 __all__ = ["EXERCISES", "Exercise", "Verdict", "check", "get"]
 
@@ -28,6 +28,15 @@ class Verdict:
 
     correct: bool
     message: str  # on a right answer: why it is right; on a wrong one: a hint
+
+    def __str__(self) -> str:
+        return f"{'right' if self.correct else 'not yet'}: {self.message}"
+
+    def _repr_html_(self) -> str:
+        from .._display import html
+
+        mark = "\N{CHECK MARK} right" if self.correct else "\N{BALLOT X} not yet"
+        return html.block(html.heading(mark), html.lines([self.message]))
 
 
 @dataclass(frozen=True)
@@ -46,7 +55,8 @@ def _integers(text: str) -> list[int]:
 
 def _exercise_1(answer: str) -> Verdict:
     """Open-ended: run Lab 1 with the learner's kernel and explain what it does."""
-    from .explain import equation, explain
+    from .explain import explain
+    from .explain_text import equation
     from .labs import value_lab
 
     try:
@@ -214,8 +224,10 @@ EXERCISES = (
 def get(number: int) -> Exercise:
     """Exercise ``number`` (1 to 5)."""
     if not 1 <= number <= len(EXERCISES):
+        nearest = min(max(number, 1), len(EXERCISES))
         raise ArgumentError(
-            f"there is no exercise {number}; they are 1 to {len(EXERCISES)}", fix="convlab exercises 2"
+            f"there is no exercise {number}; they are 1 to {len(EXERCISES)}",
+            fix=Call("convlab.lesson.exercises.get", (nearest,)),
         )
     return EXERCISES[number - 1]
 

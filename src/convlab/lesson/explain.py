@@ -3,14 +3,14 @@
 A :class:`Trace` holds everything the lesson works through by hand for one
 output value: the padded input, which rows and columns the window took (through
 stride and dilation), each input channel's patch and kernel, and the bias. The
-interfaces (the ``convlab explain`` command, the web page) render it; the value
-is checked against the engine's own output, so explanation and result cannot
-disagree.
+interfaces (the ``convlab explain`` command, the web page) render it, in the words
+of :mod:`convlab.lesson.explain_text`; the value is checked against the engine's
+own output, so explanation and result cannot disagree.
 
 Example:
     >>> trace = explain([[1, 2, 0, 0], [5, 3, 0, 4], [2, 1, 3, 1], [0, 2, 1, 2]], [[1, 0], [0, -1]], at=(1, 0))
-    >>> equation(trace.terms[0])
-    '5*1 + 3*0 + 2*0 + 1*(-1) = 4'
+    >>> trace.terms[0].patch.tolist(), trace.value
+    ([[5.0, 3.0], [2.0, 1.0]], 4.0)
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ from ..functional.calls import conv2d_call
 from ..functional.geometry import ConvSettings
 from ..functional.padding import pad2d
 from ..functional.reference import window
+from .explain_text import trace_html, trace_line
 
-__all__ = ["ChannelTerm", "Trace", "equation", "explain", "explain_all", "number", "span"]
+__all__ = ["ChannelTerm", "Trace", "explain", "explain_all"]
 
 
 @dataclass(frozen=True)
@@ -80,30 +81,14 @@ class Trace:
         """Sum over channels plus bias: recomputed from the terms, equal to ``value``."""
         return sum(term.total for term in self.terms) + (self.bias or 0.0)
 
+    def __repr__(self) -> str:
+        """One line a terminal can show: where the value is and its arithmetic (the arrays stay attributes)."""
+        return trace_line(self)
 
-def number(value: float) -> str:
-    """A value as the lesson writes it: ``3``, ``0.5``, and ``(-1)`` in parentheses when negative."""
-    text = f"{float(value):.4g}"
-    if text == "-0":
-        text = "0"
-    return f"({text})" if text.startswith("-") else text
-
-
-def span(values: tuple[int, ...]) -> str:
-    """The rows (or columns) a window read: ``0..2`` when neighbouring, ``0, 2, 4`` when dilation skips some."""
-    if len(values) == 1:
-        return f"{values[0]}"
-    if values[1] - values[0] == 1:
-        return f"{values[0]}..{values[-1]}"
-    return ", ".join(str(value) for value in values)
-
-
-def equation(term: ChannelTerm) -> str:
-    """The lesson's arithmetic for one channel: ``1*1 + 2*0 + 5*0 + 3*(-1) = -2``."""
-    products = " + ".join(
-        f"{number(p)}*{number(k)}" for p, k in zip(term.patch.ravel().tolist(), term.kernel.ravel().tolist())
-    )
-    return f"{products} = {number(term.total).strip('()')}"
+    def _repr_html_(self) -> str:
+        """Each channel's padded input with the window highlighted (padding hatched), its patch and kernel,
+        the arithmetic line, then the sum with the bias and the value."""
+        return trace_html(self)
 
 
 def _as_batch(array: object, name: str) -> object:

@@ -57,6 +57,34 @@ class FlattenCost:
         conv = self.conv_weights + (self.conv_biases if bias else 0)
         return linear / conv
 
+    def lines(self, bias: bool = True) -> list[str]:
+        """Both layers' parameters worked through, as ``convlab flatten`` prints them."""
+        kh, kw = self.kernel_size
+        lines = [f"{self.height} x {self.width} x {self.channels} image: {self.inputs:,} input values"]
+        linear = f"{self.inputs:,} * {self.outputs:,} = {self.linear_weights:,} weights"
+        conv = f"{self.out_channels} * {self.channels} * {kh} * {kw} = {self.conv_weights:,} weights"
+        if bias:
+            linear += f" + {self.linear_biases:,} biases = {self.linear_weights + self.linear_biases:,} parameters"
+            conv += f" + {self.conv_biases:,} biases = {self.conv_weights + self.conv_biases:,} parameters"
+        lines.append(f"  Linear({self.inputs}, {self.outputs}): {linear}")
+        lines.append(
+            f"  Conv2d({self.channels}, {self.out_channels}, kernel_size=({kh}, {kw})): {conv}, "
+            "the same kernels at every position"
+        )
+        lines.append(
+            f"  the fully connected layer needs {self.ratio(bias):,.0f}x as many parameters, and it "
+            "ignores where pixels are"
+        )
+        return lines
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+    def _repr_html_(self) -> str:
+        from .._display import html
+
+        return html.block(html.lines(self.lines()))
+
 
 def flatten_vs_conv(
     height: int,

@@ -1,14 +1,11 @@
-"""Text rendering shared by the commands: number grids with a highlighted window, and colour when it helps.
+"""Number grids as text, with a highlighted window: in brackets, or in terminal colours when asked.
 
-Colour is used only on a terminal that is not asked to avoid it (``NO_COLOR``,
-``TERM=dumb``); otherwise the window is marked with brackets, so everything
-also reads in plain text and in greyscale.
+Brackets read in plain text and in greyscale; whether a terminal takes colour is the
+command's to decide.
 """
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Collection
 
 from .._args import Array, Pad2d
@@ -16,12 +13,6 @@ from .._args import Array, Pad2d
 HIGHLIGHT = "\x1b[30;43m"  # black on yellow
 DIM = "\x1b[2m"
 RESET = "\x1b[0m"
-
-
-def use_colour(choice: str = "auto") -> bool:
-    if choice in ("always", "never"):
-        return choice == "always"
-    return sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
 def cell_text(value: float) -> str:

@@ -28,7 +28,7 @@ import numpy as np
 
 from .._args import Array, Pair, as_int, conv_padding, pair
 from ..diagnose import unbatched_only, warn
-from ..errors import ArgumentError, ConvlabError
+from ..errors import ArgumentError, Call, ConvlabError
 from .textmatrix import is_picture, load_matrix
 
 __all__ = [
@@ -37,13 +37,16 @@ __all__ = [
     "VALUE_PRESETS",
     "ShapeLab",
     "ValueLab",
+    "check_name",
     "cross_check",
+    "options_of",
     "run",
     "shape_lab",
     "value_lab",
 ]
 
 LAB_NAMES = ("manual_conv", "edge", "size", "channel", "conv2d")
+_RUN = "convlab.lesson.labs.run"  # the call a fix names
 
 VALUE_PRESETS: dict[str, tuple[list[list[int]], list[list[int]]]] = {
     "manual_conv": ([[1, 2, 0, 0], [5, 3, 0, 4], [2, 1, 3, 1], [0, 2, 1, 2]], [[1, 0], [0, -1]]),
@@ -115,6 +118,24 @@ class ValueLab:
     def title(self) -> str:
         return f"{self.name}_lab"
 
+    def lines(self, formula: bool = False) -> list[str]:
+        """The lab's printout as the lesson shows it: its title, then ``print(out)``."""
+        return [self.title, str(self.output)]
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+    def _repr_html_(self) -> str:
+        """The printout, and beside it image, kernel and output as grids of numbers."""
+        from .._display import html
+        from .grid_text import cell_text
+
+        def matrix(values: Array, caption: str) -> str:
+            return html.grid([[cell_text(v) for v in row] for row in values.tolist()], caption=caption)
+
+        grids = matrix(self.image, "image") + matrix(self.kernel, "kernel") + matrix(self.output, "output")
+        return html.block(html.lines(self.lines()), f"<div>{grids}</div>")
+
 
 @dataclass(frozen=True)
 class ShapeLab:
@@ -148,13 +169,32 @@ class ShapeLab:
     def bias_shape(self) -> tuple[int, ...]:
         return tuple(self.layer.bias.shape)
 
+    def lines(self, formula: bool = False) -> list[str]:
+        """The lab's printout as the lesson shows it, then the layer and the output-size formula with these
+        numbers when ``formula`` is asked for or the lesson's settings were changed."""
+        lines = [self.title, f"input: {self.input_shape}", f"output: {self.output_shape}"]
+        if self.show_parameters:
+            lines += [f"weight: {self.weight_shape}", f"bias: {self.bias_shape}"]
+        if formula or self.changed:
+            lines += [f"  layer: {self.layer!r}", *(f"  {line}" for line in self.derivation)]
+        return lines
 
-def _check_name(name: str) -> None:
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+    def _repr_html_(self) -> str:
+        from .._display import html
+
+        return html.block(html.lines(self.lines(formula=True)))
+
+
+def check_name(name: str) -> None:
+    """Refuse a name that is not one of the five labs, with the closest one (or the first) as the fix."""
     if name not in LAB_NAMES:
         close = difflib.get_close_matches(str(name), LAB_NAMES, n=1)
         raise ArgumentError(
             f"there is no lab {name!r}; the labs are {', '.join(LAB_NAMES)}",
-            fix=f"did you mean {close[0]!r}?" if close else "convlab lab manual_conv   (or no name for all five)",
+            fix=Call(_RUN, (close[0],), note="the closest name") if close else Call(_RUN, ("manual_conv",)),
         )
 
 
@@ -170,7 +210,7 @@ def _matrix(value: object, name: str) -> Array:
     if array.ndim > 2 and all(n == 1 for n in array.shape[:-2]):
         raise unbatched_only(name, array.shape).error(ArgumentError)
     if array.ndim != 2:
-        raise ArgumentError(f"{name} must be a 2-D matrix, got shape {array.shape}", fix=f'--{name} "1 0; 0 -1"')
+        raise ArgumentError(f"{name} must be a 2-D matrix, got shape {array.shape}", fix=f'{name}="1 0; 0 -1"')
     return array
 
 
@@ -245,8 +285,16 @@ def _shape_lab(name: str, seed: int = 0, **options: Any) -> ShapeLab:
     return ShapeLab(name, x, output, layer, (derivation[0], derivation[1]), name != "size", changed)
 
 
-_SHAPE_OPTIONS = {"batch", "in_channels", "out_channels", "kernel_size", "stride", "padding", "size", "seed"}
-_VALUE_OPTIONS = {"image", "kernel", "stride", "padding", "dilation"}
+_SHAPE_OPTIONS = frozenset(
+    {"batch", "in_channels", "out_channels", "kernel_size", "stride", "padding", "size", "seed"}
+)
+_VALUE_OPTIONS = frozenset({"image", "kernel", "stride", "padding", "dilation"})
+
+
+def options_of(name: str) -> frozenset[str]:
+    """The options lab ``name`` takes (see :func:`run`)."""
+    check_name(name)
+    return _VALUE_OPTIONS if name in VALUE_PRESETS else _SHAPE_OPTIONS
 
 
 def value_lab(name: str, **options: Any) -> ValueLab:
@@ -280,13 +328,14 @@ def run(name: str, **options: Any) -> ValueLab | ShapeLab:
         >>> run("channel", out_channels=16).weight_shape  # exercise 4
         (16, 3, 3, 3)
     """
-    _check_name(name)
-    allowed = _VALUE_OPTIONS if name in VALUE_PRESETS else _SHAPE_OPTIONS
+    allowed = options_of(name)
     unknown = sorted(set(options) - allowed)
     if unknown:
+        close = difflib.get_close_matches(unknown[0], allowed, n=1)
+        retry = Call(_RUN, (name,), ((close[0], options[unknown[0]]),), "the closest option") if close else None
         raise ArgumentError(
             f"lab {name!r} has no option {unknown[0]!r}; its options are {', '.join(sorted(allowed))}",
-            fix=f"convlab lab {name} --help",
+            fix=retry or Call(_RUN, (name,), note="with options from the list above"),
         )
     options = {key: value for key, value in options.items() if value is not None}
     if name in VALUE_PRESETS:
@@ -312,7 +361,7 @@ def cross_check(lab: ValueLab | ShapeLab) -> CrossCheck:
         import torch
     except ImportError:
         raise ConvlabError(
-            "--torch needs PyTorch, which is not installed", fix="pip install torch==2.13.0"
+            "checking a lab against PyTorch needs PyTorch, which is not installed", fix="pip install torch==2.13.0"
         ) from None
     if isinstance(lab, ValueLab):
         theirs = torch.nn.functional.conv2d(

@@ -22,7 +22,7 @@ from .._args import Array
 from .._readers import read_npy, read_picture
 from ..errors import ArgumentError, ArgumentTypeError
 
-__all__ = ["is_picture", "load_array", "load_matrix", "parse_matrix"]
+__all__ = ["is_picture", "load_array", "load_matrix", "parse_channels", "parse_matrix"]
 
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
@@ -42,7 +42,7 @@ def parse_matrix(text: str, name: str = "matrix") -> Array:
         rows_text = re.split(r"[;\n]", stripped)
     rows_text = [row for row in rows_text if row.strip()]
     if not rows_text:
-        raise ArgumentError(f"{name} is empty", fix=f'write it row by row, e.g. --{name} "1 0; 0 -1"')
+        raise ArgumentError(f"{name} is empty", fix='write it row by row, e.g. "1 0; 0 -1"')
     rows = []
     for number, row in enumerate(rows_text, start=1):
         values = [value for value in re.split(r"[\s,]+", row.strip()) if value]
@@ -52,7 +52,7 @@ def parse_matrix(text: str, name: str = "matrix") -> Array:
             bad = next(value for value in values if not _is_number(value))
             raise ArgumentError(
                 f"{name} row {number} has {bad!r}, which is not a number",
-                fix=f'separate values by spaces and rows by ";", e.g. --{name} "1 0; 0 -1"',
+                fix='separate values by spaces and rows by ";", e.g. "1 0; 0 -1"',
             ) from None
     lengths = [len(row) for row in rows]
     if len(set(lengths)) > 1:
@@ -66,7 +66,7 @@ def parse_matrix(text: str, name: str = "matrix") -> Array:
         row, col = np.argwhere(~np.isfinite(matrix))[0]
         raise ArgumentError(
             f"{name} row {row + 1} has {rows[row][col]!r}, which is not a finite float32 number",
-            fix=f'use finite values (float32 reaches about 3.4e38), e.g. --{name} "1 0; 0 -1"',
+            fix='use finite values (float32 reaches about 3.4e38), e.g. "1 0; 0 -1"',
         )
     return matrix
 
@@ -128,11 +128,25 @@ def load_array(source: str, name: str = "matrix", max_ndim: int = 4) -> Array:
     if Path(source).suffix.lower() == ".npy" and Path(source).is_file():
         return np.asarray(read_npy(source, name, max_ndim), dtype=np.float32)
     if "|" in source:
-        channels = [parse_matrix(part, f"{name} channel {c}") for c, part in enumerate(source.split("|"))]
-        if len({channel.shape for channel in channels}) > 1:
-            raise ArgumentError(
-                f"{name} channels have different shapes {[channel.shape for channel in channels]}",
-                fix="give every channel (between the | signs) the same rows and columns",
-            )
-        return np.stack(channels)
+        return parse_channels(source, name)
     return load_matrix(source, name)
+
+
+def parse_channels(text: str, name: str = "matrix") -> Array:
+    """Typed text with channels split by ``|``: ``"1 2; 3 4 | 5 6; 7 8"`` -> (2, 2, 2); without a ``|``, the
+    one matrix (rows, cols). Text only: it never reads a file.
+
+    Raises:
+        ArgumentError: a channel :func:`parse_matrix` refuses, or channels of different shapes.
+    """
+    import numpy as np
+
+    if "|" not in text:
+        return parse_matrix(text, name)
+    channels = [parse_matrix(part, f"{name} channel {c}") for c, part in enumerate(text.split("|"))]
+    if len({channel.shape for channel in channels}) > 1:
+        raise ArgumentError(
+            f"{name} channels have different shapes {[channel.shape for channel in channels]}",
+            fix="give every channel (between the | signs) the same rows and columns",
+        )
+    return np.stack(channels)

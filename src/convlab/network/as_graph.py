@@ -94,21 +94,36 @@ def as_graph(model: object, input_shape: object = None) -> tuple[Graph, tuple[in
 
 
 def _from_layers(model: Any) -> Graph:
-    """A convlab ``nn`` layer or Sequential as a chain graph."""
+    """A convlab ``nn`` layer or Sequential as a graph: a chain, with a branch and an add per Residual."""
     from .. import nn
 
     builder = GraphBuilder(type(model).__name__.lower())
-    layers = list(model) if isinstance(model, nn.Sequential) else [model]
-    for index, layer in enumerate(layers):
-        builder.add(f"{index}.{type(layer).__name__.lower()}", _op_of(layer))
+    _wire(builder, model if isinstance(model, nn.Sequential) else nn.Sequential(model), "input", "")
     return builder.build()
 
 
-def _op_of(layer: Any) -> Op:
+def _wire(builder: GraphBuilder, layer: Any, source: str, prefix: str) -> str:
+    """Add ``layer``'s nodes, reading the node ``source``; returns the node that gives its output.
+
+    Nodes are named by their path in the model (``2.body.0.conv2d``), as its state dict names them.
+    """
     from .. import nn
+    from .layer_kinds import Add
 
     if isinstance(layer, nn.Sequential):
-        raise ArgumentTypeError("nested Sequential layers are not read yet", fix="flatten the Sequential into one")
+        for index, child in enumerate(layer):
+            source = _wire(builder, child, source, f"{prefix}{index}.")
+        return source
+    if isinstance(layer, nn.Residual):
+        body = _wire(builder, layer.body, source, f"{prefix}body.")
+        skipped = (
+            source if layer.shortcut is None else _wire(builder, layer.shortcut, source, f"{prefix}shortcut.")
+        )
+        return builder.add(f"{prefix}add", Add(), body, skipped)
+    return builder.add(f"{prefix}{type(layer).__name__.lower()}", _op_of(layer), source)
+
+
+def _op_of(layer: Any) -> Op:
     op = op_of_nn(layer)
     if op is None:
         raise ArgumentTypeError(

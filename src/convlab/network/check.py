@@ -72,6 +72,31 @@ class Report:
     def ok(self) -> bool:
         return not self.errors
 
+    @property
+    def verdict(self) -> str:
+        """``lenet5 on input (1, 3, 32, 32): 2 error(s), 0 warning(s) (stopped at layer 3 of 8)``."""
+        stopped = "" if self.checked == self.total else f" (stopped at layer {self.checked} of {self.total})"
+        errors, warnings = len(self.errors), len(self.problems) - len(self.errors)
+        found = "no problems" if not self.problems else f"{errors} error(s), {warnings} warning(s)"
+        return f"{self.model} on input {self.input_shape}: {found}{stopped}"
+
+    def __str__(self) -> str:
+        """Each problem on one line with its fix (in Python), then the verdict, as ``convlab check`` prints."""
+        lines = [f"{problem.severity}: {problem.line()}" for problem in self.problems]
+        if self.inferred:
+            lines.append(f"inferred from the input: {'; '.join(self.inferred)}")
+        return "\n".join([*lines, self.verdict])
+
+    def _repr_html_(self) -> str:
+        """The problems as a table (layer, kind, severity, problem, fix), then the verdict."""
+        from .._display import html
+
+        rows = [(p.index, p.layer, p.kind, p.severity, p.message, p.diagnosis.fix) for p in self.problems]
+        header = ("#", "layer", "kind", "severity", "problem", "fix")
+        found = html.table(header, rows, right={0}) if rows else ""
+        inferred = [f"inferred from the input: {'; '.join(self.inferred)}"] if self.inferred else []
+        return html.block(html.heading(self.verdict), found, html.lines(inferred) if inferred else "")
+
 
 def _diagnosis_of(error: ConvlabError) -> Diagnosis:
     if error.diagnosis is not None:

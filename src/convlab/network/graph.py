@@ -31,9 +31,10 @@ from ..diagnose import Diagnosis
 from ..errors import ArgumentError, ConvlabError, ShapeError
 
 if TYPE_CHECKING:
+    from .layer_strings import LayerString
     from .shapes import Uncovered
 
-__all__ = ["Field", "Graph", "GraphBuilder", "LayerString", "Node", "Op", "Params", "Shape"]
+__all__ = ["Field", "Graph", "GraphBuilder", "Node", "Op", "Params", "Shape"]
 
 Shape = tuple[int, ...]
 Params = dict[str, Any]  # a layer's arrays by name: "weight", "bias"
@@ -85,48 +86,22 @@ def spatial(shape: Shape, name: str, kind: str) -> tuple[int, int, int, int]:
     return shape[0], shape[1], shape[2], shape[3]
 
 
-def compact(value: Pair | str) -> str:
-    """A pair as one number when both are equal (``3``), else ``3x5``."""
-    if isinstance(value, str):
-        return value
-    return str(value[0]) if value[0] == value[1] else f"{value[0]}x{value[1]}"
-
-
 def largest(fields: list[Field]) -> tuple[Field, int]:
-    """The largest field over the merged branches, and which branch it is."""
+    """The field of merged branches: the union of theirs (with the largest's jump), and which branch is largest.
+
+    Each axis's union runs from the lowest first cell to the highest last one, so a tiled run that
+    reads it reads every branch's field even where one is not centred inside the other.
+    """
     if any(f.size is None for f in fields):
         index = next(i for i, f in enumerate(fields) if f.size is None)
         return fields[index], index
     index = max(range(len(fields)), key=lambda i: fields[i].size)  # type: ignore[arg-type, return-value]
-    return fields[index], index
-
-
-@dataclass(frozen=True)
-class LayerString:
-    """One layer of a layer string, read: ``conv3x3(64,s2)`` is name "conv", positional [64], k (3, 3), s 2."""
-
-    name: str
-    token: str
-    positional: list[int]
-    settings: dict[str, Any]
-
-    def count(self, what: str) -> int:
-        """The one plain number the layer needs (its output channels or features)."""
-        if len(self.positional) != 1:
-            raise ArgumentError(
-                f"{self.token!r}: give the number of {what} once, e.g. {self.name}(64)",
-                fix=f"{self.name}(64,k3,p1)" if "conv" in self.name else f"{self.name}(10)",
-            )
-        return self.positional[0]
-
-    def kernel(self) -> Any:
-        """The kernel size, written on the name (conv3x3) or as k3."""
-        if "k" not in self.settings:
-            raise ArgumentError(
-                f"{self.token!r}: a {self.name} needs a kernel size",
-                fix=f"{self.name}3x3(64) or {self.name}(64,k3)",
-            )
-        return self.settings["k"]
+    sized = [(f.start, f.size) for f in fields if f.size is not None]
+    lows = [min(start[a] - (size[a] - 1) / 2 for start, size in sized) for a in range(2)]
+    highs = [max(start[a] + (size[a] - 1) / 2 for start, size in sized) for a in range(2)]
+    size = (highs[0] - lows[0] + 1, highs[1] - lows[1] + 1)
+    start = ((lows[0] + highs[0]) / 2, (lows[1] + highs[1]) / 2)
+    return Field(size, fields[index].jump, start), index
 
 
 class Op:

@@ -18,13 +18,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._args import Pair, as_int, conv_padding, pair
 from ..diagnose import Diagnosis, channel_mismatch, linear_mismatch, norm_mismatch, quiet_traps
 from ..errors import ArgumentError, ShapeError
-from .graph import Field, LayerString, Op, Params, Shape, compact, in_layer, largest, named, spatial
+from .graph import Field, Op, Params, Shape, in_layer, largest, named, spatial
 from .shapes import Uncovered, conv2d_output_size, conv_transpose2d_output_size, pool2d_output_size, uncovered
+from .tables import pair_text
+
+if TYPE_CHECKING:
+    from .layer_strings import LayerString
 
 __all__ = [
     "KINDS",
@@ -67,33 +71,13 @@ def _nn() -> Any:
 
 def _setting(label: str, value: Pair | str, default: Pair) -> str:
     """One layer-string setting (``s2``, ``p1x2``, ``psame``), or "" where it has its default."""
-    return "" if value == default else f"{label}{compact(value)}"
+    return "" if value == default else f"{label}{pair_text(value)}"
 
 
 def _written(name: str, *arguments: str) -> str:
     """``name(a,b)`` from the arguments that are not empty, or ``name`` when all are."""
     given = [argument for argument in arguments if argument]
     return f"{name}({','.join(given)})" if given else name
-
-
-def _convolution_layer(layer: Any, op: Any, input_shape: Shape, seed: int, dtype: Any) -> Any:
-    """A Conv or ConvTranspose op as its convlab.nn layer, reading ``input_shape``'s channels."""
-    settings = op._settings()
-    return layer(input_shape[1], op.out_channels, op.kernel_size, **settings, bias=op.bias, dtype=dtype, seed=seed)
-
-
-def _convolution_token(name: str, op: Any, *extra: str) -> str:
-    """``conv3x3(64,s2,p1)``: a Conv or ConvTranspose op in the layer-string language."""
-    return _written(
-        f"{name}{op.kernel_size[0]}x{op.kernel_size[1]}",
-        str(op.out_channels),
-        _setting("s", op.stride, (1, 1)),
-        _setting("p", op.padding, (0, 0)),
-        *extra,
-        _setting("d", op.dilation, (1, 1)),
-        "" if op.groups == 1 else f"g{op.groups}",
-        "" if op.bias else "nobias",
-    )
 
 
 def _averaging(shape: tuple[int, ...]) -> Any:
@@ -113,8 +97,65 @@ def _convolution_settings(layer: Any) -> dict[str, Any]:
     }
 
 
+class _Convolution(Op):
+    """What Conv and ConvTranspose declare alike: a kernel window, channels read from what arrives unless a
+    layer declared them, the convlab.nn layer they build, and their layer string."""
+
+    out_channels: int
+    kernel_size: Pair
+    stride: Pair
+    padding: Pair | str
+    dilation: Pair
+    groups: int
+    bias: bool
+    in_channels: int | None  # declared by a torch or convlab layer; None: whatever arrives
+
+    def window(self) -> Pair | None:
+        return self.kernel_size
+
+    def inferred(self, inputs: list[Shape]) -> dict[str, int]:
+        return {"in_channels": inputs[0][1]} if self.in_channels is None and len(inputs[0]) == 4 else {}
+
+    def fallback_output(self, inputs: list[Shape], name: str) -> Shape | None:
+        if self.in_channels is None or len(inputs[0]) != 4:
+            return None
+        return self.output_shape([(inputs[0][0], self.in_channels, *inputs[0][2:])], name)
+
+    @classmethod
+    def from_nn(cls, layer: Any) -> Op:
+        return cls.from_torch(layer, type(layer).__name__)  # convlab's layer has torch's attributes
+
+    def _settings(self) -> dict[str, Any]:
+        """The settings its functional call takes, as keywords."""
+        return {"stride": self.stride, "padding": self.padding, "dilation": self.dilation, "groups": self.groups}
+
+    def layer(self, input_shape: Shape, seed: int, dtype: Any) -> Any:
+        layer = getattr(_nn(), self.nn_layers[0])
+        settings = self._settings()
+        return layer(
+            input_shape[1], self.out_channels, self.kernel_size, **settings, bias=self.bias, dtype=dtype, seed=seed
+        )
+
+    def token(self) -> str:
+        """``conv3x3(64,s2,p1)``: the kind with the kernel, then the settings that differ."""
+        return _written(
+            f"{self.kind}{self.kernel_size[0]}x{self.kernel_size[1]}",
+            str(self.out_channels),
+            _setting("s", self.stride, (1, 1)),
+            _setting("p", self.padding, (0, 0)),
+            *self._extra_tokens(),
+            _setting("d", self.dilation, (1, 1)),
+            "" if self.groups == 1 else f"g{self.groups}",
+            "" if self.bias else "nobias",
+        )
+
+    def _extra_tokens(self) -> tuple[str, ...]:
+        """Settings of its own, written after the padding."""
+        return ()
+
+
 @dataclass(frozen=True)
-class Conv(Op):
+class Conv(_Convolution):
     out_channels: int
     kernel_size: Pair
     stride: Pair = (1, 1)
@@ -122,7 +163,7 @@ class Conv(Op):
     dilation: Pair = (1, 1)
     groups: int = 1
     bias: bool = True
-    in_channels: int | None = None  # declared by a torch or convlab layer; None: whatever arrives
+    in_channels: int | None = None
     kind: ClassVar[str] = "conv"
     names: ClassVar[tuple[str, ...]] = ("conv",)
     settings: ClassVar[tuple[str, ...]] = ("k", "s", "p", "d", "g", "nobias")
@@ -131,9 +172,6 @@ class Conv(Op):
     torch_modules: ClassVar[tuple[str, ...]] = ("Conv2d",)
     nn_layers: ClassVar[tuple[str, ...]] = ("Conv2d",)
     convolves: ClassVar[bool] = True
-
-    def window(self) -> Pair | None:
-        return self.kernel_size
 
     def traps(self, name: str) -> list[Diagnosis]:
         pads = conv_padding(self.padding, kernel_size=self.kernel_size, stride=self.stride, dilation=self.dilation)
@@ -173,14 +211,6 @@ class Conv(Op):
     def macs(self, inputs: list[Shape], output: Shape) -> int:
         return math.prod(output) * (inputs[0][1] // self.groups) * math.prod(self.kernel_size)
 
-    def inferred(self, inputs: list[Shape]) -> dict[str, int]:
-        return {"in_channels": inputs[0][1]} if self.in_channels is None and len(inputs[0]) == 4 else {}
-
-    def fallback_output(self, inputs: list[Shape], name: str) -> Shape | None:
-        if self.in_channels is None or len(inputs[0]) != 4:
-            return None
-        return self.output_shape([(inputs[0][0], self.in_channels, *inputs[0][2:])], name)
-
     def pads(self) -> Pair:
         """The (top, left) zero padding, "same" and "valid" resolved."""
         pads = conv_padding(self.padding, kernel_size=self.kernel_size, stride=self.stride, dilation=self.dilation)
@@ -200,7 +230,7 @@ class Conv(Op):
             ("d", self.dilation, (1, 1)),
         ):
             if value != default:
-                text += f", {label}{compact(value)}"
+                text += f", {label}{pair_text(value)}"
         if self.groups != 1:
             text += f", g{self.groups}"
         return f"conv {text}"
@@ -222,13 +252,6 @@ class Conv(Op):
         padding = module.padding if isinstance(module.padding, str) else pair(module.padding, "padding", minimum=0)
         return conv(module.out_channels, padding=padding, **_convolution_settings(module))
 
-    @classmethod
-    def from_nn(cls, layer: Any) -> Op:
-        return cls.from_torch(layer, type(layer).__name__)  # convlab's layer has torch's attributes
-
-    def _settings(self) -> dict[str, Any]:
-        return {"stride": self.stride, "padding": self.padding, "dilation": self.dilation, "groups": self.groups}
-
     def forward(self, inputs: list[Any], params: Params, algorithm: str = "auto") -> Any:
         F = _functional()
         return F.conv2d(inputs[0], params["weight"], params.get("bias"), **self._settings(), algorithm=algorithm)
@@ -243,15 +266,9 @@ class Conv(Op):
         one = replace(self, out_channels=1, groups=1, bias=False, in_channels=None)
         return one, {"weight": _averaging((1, shape[1], *self.kernel_size))}
 
-    def layer(self, input_shape: Shape, seed: int, dtype: Any) -> Any:
-        return _convolution_layer(_nn().Conv2d, self, input_shape, seed, dtype)
-
-    def token(self) -> str:
-        return _convolution_token("conv", self)
-
 
 @dataclass(frozen=True)
-class ConvTranspose(Op):
+class ConvTranspose(_Convolution):
     out_channels: int
     kernel_size: Pair
     stride: Pair = (1, 1)
@@ -270,9 +287,6 @@ class ConvTranspose(Op):
     nn_layers: ClassVar[tuple[str, ...]] = ("ConvTranspose2d",)
     uneven_fields: ClassVar[bool] = True  # a stride-2 upsampling alternates between two field sizes
 
-    def window(self) -> Pair | None:
-        return self.kernel_size
-
     def output_shape(self, inputs: list[Shape], name: str) -> Shape:
         n, c, h, w = spatial(inputs[0], name, self.kind)
         if self.in_channels is not None and c != self.in_channels:
@@ -290,14 +304,6 @@ class ConvTranspose(Op):
             (h, w), self.kernel_size, self.stride, self.padding, self.output_padding, self.dilation
         )
         return (n, self.out_channels, *size)
-
-    def inferred(self, inputs: list[Shape]) -> dict[str, int]:
-        return {"in_channels": inputs[0][1]} if self.in_channels is None and len(inputs[0]) == 4 else {}
-
-    def fallback_output(self, inputs: list[Shape], name: str) -> Shape | None:
-        if self.in_channels is None or len(inputs[0]) != 4:
-            return None
-        return self.output_shape([(inputs[0][0], self.in_channels, *inputs[0][2:])], name)
 
     def params(self, inputs: list[Shape]) -> int:
         c = inputs[0][1]
@@ -328,7 +334,7 @@ class ConvTranspose(Op):
         return Field((size[0], size[1]), (jump[0], jump[1]), (start[0], start[1])), 0
 
     def describe(self) -> str:
-        return f"convT {self.kernel_size[0]}x{self.kernel_size[1]}, {self.out_channels}, s{compact(self.stride)}"
+        return f"convT {self.kernel_size[0]}x{self.kernel_size[1]}, {self.out_channels}, s{pair_text(self.stride)}"
 
     @classmethod
     def from_string(cls, layer: LayerString) -> Op:
@@ -351,10 +357,6 @@ class ConvTranspose(Op):
             output_padding=pair(module.output_padding, "output_padding", minimum=0),
             **_convolution_settings(module),
         )
-
-    @classmethod
-    def from_nn(cls, layer: Any) -> Op:
-        return cls.from_torch(layer, type(layer).__name__)  # convlab's layer has torch's attributes
 
     def _settings(self) -> dict[str, Any]:
         return {
@@ -380,11 +382,8 @@ class ConvTranspose(Op):
         weight = _np().full((shape[1], 1, *self.kernel_size), 1.0 / math.prod(self.kernel_size))
         return one, {"weight": weight}
 
-    def layer(self, input_shape: Shape, seed: int, dtype: Any) -> Any:
-        return _convolution_layer(_nn().ConvTranspose2d, self, input_shape, seed, dtype)
-
-    def token(self) -> str:
-        return _convolution_token("convT", self, _setting("op", self.output_padding, (0, 0)))
+    def _extra_tokens(self) -> tuple[str, ...]:
+        return (_setting("op", self.output_padding, (0, 0)),)
 
 
 @dataclass(frozen=True)
@@ -442,11 +441,11 @@ class Pool(Op):
         return fields[0].through(self.span(), self.stride, self.padding), 0
 
     def describe(self) -> str:
-        text = f"{self.kind} {compact(self.kernel_size)}"
+        text = f"{self.kind} {pair_text(self.kernel_size)}"
         if self.stride != self.kernel_size:
-            text += f", s{compact(self.stride)}"
+            text += f", s{pair_text(self.stride)}"
         if self.padding != (0, 0):
-            text += f", p{compact(self.padding)}"
+            text += f", p{pair_text(self.padding)}"
         return text
 
     @classmethod
@@ -525,7 +524,7 @@ class Pool(Op):
 
     def token(self) -> str:
         return _written(
-            f"{self.mode}pool{compact(self.kernel_size)}",
+            f"{self.mode}pool{pair_text(self.kernel_size)}",
             _setting("s", self.stride, self.kernel_size),
             _setting("p", self.padding, (0, 0)),
             _setting("d", self.dilation, (1, 1)),
@@ -560,7 +559,7 @@ class AdaptiveAvgPool(Op):
         return fields[0].through(kernel, stride, (0, 0)), 0
 
     def describe(self) -> str:
-        return f"adaptiveavgpool {compact(self.output_size)}"
+        return f"adaptiveavgpool {pair_text(self.output_size)}"
 
     @classmethod
     def from_string(cls, layer: LayerString) -> Op:

@@ -27,15 +27,44 @@ from __future__ import annotations
 
 import difflib
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ArgumentError
-from .graph import Graph, GraphBuilder, LayerString, Op
+from .graph import Graph, GraphBuilder, Op
 from .layer_kinds import kind_named, string_names
 
-__all__ = ["parse_stack", "starts_with_a_layer"]
+__all__ = ["LayerString", "parse_stack", "starts_with_a_layer"]
 
 _LAYER = re.compile(r"(?P<name>[a-z]+?)(?P<size>\d+(?:x\d+)?)?(?:\((?P<args>[^()]*)\))?$")
+
+
+@dataclass(frozen=True)
+class LayerString:
+    """One layer of a layer string, read: ``conv3x3(64,s2)`` is name "conv", positional [64], k (3, 3), s 2."""
+
+    name: str
+    token: str
+    positional: list[int]
+    settings: dict[str, Any]
+
+    def count(self, what: str) -> int:
+        """The one plain number the layer needs (its output channels or features)."""
+        if len(self.positional) != 1:
+            raise ArgumentError(
+                f"{self.token!r}: give the number of {what} once, e.g. {self.name}(64)",
+                fix=f"{self.name}(64,k3,p1)" if "conv" in self.name else f"{self.name}(10)",
+            )
+        return self.positional[0]
+
+    def kernel(self) -> Any:
+        """The kernel size, written on the name (conv3x3) or as k3."""
+        if "k" not in self.settings:
+            raise ArgumentError(
+                f"{self.token!r}: a {self.name} needs a kernel size",
+                fix=f"{self.name}3x3(64) or {self.name}(64,k3)",
+            )
+        return self.settings["k"]
 
 
 def _split(spec: str) -> list[tuple[str, int]]:

@@ -17,10 +17,11 @@ Example:
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 
 from ..diagnose import Diagnosis
-from ..errors import ArgumentError
+from ..errors import ArgumentError, Call
 from .graph import Graph, GraphBuilder
 from .layer_kinds import Activation, AdaptiveAvgPool, Add, BatchNorm, Flatten, Linear, conv, pool
 
@@ -201,14 +202,16 @@ def preset(name: str) -> tuple[Graph, tuple[int, int, int]]:
     another input is a mistake the check reports, not a reason to rebuild the layers.
     """
     if name not in PRESETS:
+        close = difflib.get_close_matches(str(name), PRESETS, n=1)
         raise ArgumentError(
-            f"there is no preset {name!r}; the presets are {', '.join(PRESETS)}", fix="convlab summary resnet18"
+            f"there is no preset {name!r}; the presets are {', '.join(PRESETS)}",
+            fix=Call("convlab.network.presets.preset", (close[0] if close else "resnet18",)),
         )
     build, input_shape = PRESETS[name]
     return build().built_for(input_shape), input_shape
 
 
-def _text(shape: tuple[int, ...]) -> str:
+def _shape_text(shape: tuple[int, ...]) -> str:
     return "x".join(map(str, shape))
 
 
@@ -236,24 +239,25 @@ def wrong_input(
     evidence = (diagnosis.what, *diagnosis.evidence)
     if channels is None:
         meant = (*batch, *designed_for)
+        found = diagnosis.evidence[0] if diagnosis.evidence else diagnosis.what
         what = (
-            f"{name} is built for input {_text(designed_for)}; with {_text(given)}, "
-            f"{diagnosis.evidence[0] if diagnosis.evidence else diagnosis.what}: did you mean {_text(meant)}?"
+            f"{name} is built for input {_shape_text(designed_for)}; with {_shape_text(given)}, {found}: "
+            f"did you mean {_shape_text(meant)}?"
         )
     else:
         height, width = given[-3:-1] if layout else given[-2:]
         meant = (*batch, c, height, width)
         order = "(N, H, W, C)" if batch else "(H, W, C)"
-        channels_last = f": {_text(given)} is channels-last {order}" if layout else ""
-        what = f"{name} expects {c} channels; got {channels}{channels_last}; did you mean {_text(meant)}?"
-    shape_fix = f'input="{_text(meant)}"'
+        channels_last = f": {_shape_text(given)} is channels-last {order}" if layout else ""
+        what = f"{name} expects {c} channels; got {channels}{channels_last}; did you mean {_shape_text(meant)}?"
+    shape_fix = f'input="{_shape_text(meant)}"'
     return Diagnosis(
         diagnosis.code if layout else "preset-input",
         what,
         evidence,
         diagnosis.cause
         if layout
-        else f"{name} is the published network: its layers are fixed for {_text(designed_for)}",
+        else f"{name} is the published network: its layers are fixed for {_shape_text(designed_for)}",
         diagnosis.fix if layout and array else shape_fix,
         diagnosis.torch_fix if layout and array else shape_fix,
     )

@@ -59,6 +59,17 @@ class ReceptiveField:
     path: tuple[str, ...]  # the layers that grow the field on the way to `final`, through the largest branches
     check: Check | None
 
+    def __str__(self) -> str:
+        """The table ``convlab rf`` prints: size, jump and start per layer, then the final field and its path."""
+        from .tables import receptive_table
+
+        return receptive_table(self)
+
+    def _repr_html_(self) -> str:
+        from .tables import receptive_parts
+
+        return receptive_parts(self).html()
+
 
 def _final_local(graph: Graph, records: tuple[LayerRecord, ...]) -> int:
     """Index of the last layer before flattening, fully connected or adaptive pooling."""

@@ -74,6 +74,12 @@ class Summary:
 
         return summary_table(self)
 
+    def _repr_html_(self) -> str:
+        """The same table as ``str()``, as HTML for a notebook."""
+        from .tables import summary_parts
+
+        return summary_parts(self).html()
+
 
 def analyse(graph: Graph, input_shape: tuple[int, int, int, int]) -> tuple[LayerRecord, ...]:
     """Walk the graph once, computing every layer's record from its inputs'."""

@@ -10,6 +10,7 @@ from .linear import Linear
 from .loss import CrossEntropyLoss, Loss, MSELoss
 from .module import Module, Parameter
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from .residual import Residual
 from .torch_bridge import from_torch, to_torch
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "Module",
     "Parameter",
     "ReLU",
+    "Residual",
     "Sequential",
     "Sigmoid",
     "Tanh",

@@ -35,7 +35,7 @@ class ReLU(Module):
     def backward(self, grad_output: object) -> Array:
         """The gradient passes where the input was positive and stops elsewhere (also at exactly 0)."""
         x = self._saved()
-        return np.where(x > 0, np.asarray(grad_output, dtype=x.dtype), 0).astype(x.dtype)
+        return np.where(x > 0, np.asarray(grad_output, dtype=x.dtype), x.dtype.type(0))
 
 
 class Sigmoid(Module):

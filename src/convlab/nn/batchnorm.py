@@ -86,36 +86,39 @@ class BatchNorm2d(Module):
             )
         batch = self.training or self.running_mean is None
         if batch:
-            mean, variance = self._batch_statistics(x)
+            mean, variance, normalised = self._batch_statistics(x)
         else:
             assert self.running_mean is not None
             assert self.running_var is not None
             mean, variance = self.running_mean, self.running_var
+            normalised = x - mean.reshape(-1, 1, 1)
         inverse_std = (1 / np.sqrt(variance + self.eps)).astype(x.dtype)
-        normalised = (x - mean.reshape(-1, 1, 1)) * inverse_std.reshape(-1, 1, 1)
+        normalised *= inverse_std.reshape(-1, 1, 1)  # centred above, so this array is this layer's own
         self._saved_values = (normalised, inverse_std, batch)
         if self.weight is None or self.bias is None:
-            return normalised  # type: ignore[no-any-return]
+            return normalised
         out: Array = normalised * self.weight.reshape(-1, 1, 1) + self.bias.reshape(-1, 1, 1)
         return out
 
-    def _batch_statistics(self, x: Array) -> tuple[Array, Array]:
-        """The batch's mean and biased variance per channel; in training, the running statistics follow."""
+    def _batch_statistics(self, x: Array) -> tuple[Array, Array, Array]:
+        """The batch's mean and biased variance per channel, and x - mean; in training, the running
+        statistics follow."""
         count = x.size // self.num_features
         if count < 2 and self.training:
             raise ShapeError(
                 f"BatchNorm2d: an input of shape {x.shape} has 1 value per channel, so its variance is undefined",
                 fix="train with a batch of 2 or more images (or larger feature maps), or call model.eval()",
             )
-        mean = x.mean(axis=_AXES)
-        variance = np.square(x - mean.reshape(-1, 1, 1)).mean(axis=_AXES)
+        mean = x.sum(axis=_AXES) / count
+        centred: Array = x - mean.reshape(-1, 1, 1)
+        variance = np.einsum("nchw,nchw->c", centred, centred) / count  # one pass, no squared copy
         if self.training and self.running_mean is not None and self.running_var is not None:
             assert self.num_batches_tracked is not None
             self.num_batches_tracked += 1
             factor = 1 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
             self.running_mean[...] = (1 - factor) * self.running_mean + factor * mean
             self.running_var[...] = (1 - factor) * self.running_var + factor * variance * count / (count - 1)
-        return mean, variance
+        return mean, variance, centred
 
     def backward(self, grad_output: object) -> Array:
         """Gradients of the scale and shift, and of the input.
@@ -126,18 +129,21 @@ class BatchNorm2d(Module):
         """
         normalised, inverse_std, batch = self._saved("_saved_values")
         grad = np.asarray(grad_output, dtype=normalised.dtype)
+        per_scale = np.einsum("nchw,nchw->c", grad, normalised)  # sum of g * x_hat per channel: one pass
+        per_shift = grad.sum(axis=_AXES)
+        scale = inverse_std
         if self.weight is not None and self.bias is not None:
-            self.weight.accumulate((grad * normalised).sum(axis=_AXES))
-            self.bias.accumulate(grad.sum(axis=_AXES))
-            grad = grad * self.weight.reshape(-1, 1, 1)
-        if batch:
-            grad = (
-                grad
-                - grad.mean(axis=_AXES, keepdims=True)
-                - normalised * (grad * normalised).mean(axis=_AXES, keepdims=True)
-            )
-        result: Array = grad * inverse_std.reshape(-1, 1, 1)
-        return result
+            self.weight.accumulate(per_scale)
+            self.bias.accumulate(per_shift)
+            scale = inverse_std * self.weight
+        if not batch:
+            result: Array = grad * scale.reshape(-1, 1, 1)
+            return result
+        count = grad.size // self.num_features
+        centred: Array = grad - (per_shift / count).reshape(-1, 1, 1)
+        centred -= normalised * (per_scale / count).reshape(-1, 1, 1)
+        centred *= scale.reshape(-1, 1, 1)
+        return centred
 
     def extra_repr(self) -> str:
         return (

@@ -70,6 +70,7 @@ class MaxPool2d(Module):
         self.return_indices = flag(return_indices, "return_indices")
         self.ceil_mode = flag(ceil_mode, "ceil_mode")
         self._input: Array | None = None
+        self._indices: Array | None = None  # each window's winner, kept in training for backward
 
     def _settings(self) -> dict[str, Any]:
         return {
@@ -82,11 +83,15 @@ class MaxPool2d(Module):
 
     def forward(self, input: object) -> Array | tuple[Array, Array]:  # type: ignore[override]  # indices too
         self._input = np.asarray(input)
-        return max_pool2d(self._input, return_indices=self.return_indices, **self._settings())
+        self._indices = None
+        if not (self.training or self.return_indices):
+            return max_pool2d(self._input, **self._settings())
+        out, self._indices = max_pool2d(self._input, return_indices=True, **self._settings())
+        return (out, self._indices) if self.return_indices else out
 
     def backward(self, grad_output: object) -> Array:
-        """The gradient goes to each window's maximum only."""
-        return max_pool2d_grad(self._saved(), grad_output, **self._settings())
+        """The gradient goes to each window's maximum only (the winners forward found, when it kept them)."""
+        return max_pool2d_grad(self._saved(), grad_output, indices=self._indices, **self._settings())
 
     def extra_repr(self) -> str:
         return (

@@ -29,9 +29,15 @@ def predict(model: Module, images: Array, batch_size: int = _CHUNK) -> Array:
     return np.concatenate(parts)
 
 
-def evaluate(model: Module, images: Array, targets: Array, loss: Loss) -> tuple[float, float | None]:
-    """(mean loss, accuracy) over the data set; accuracy is None unless ``loss`` is a CrossEntropyLoss."""
-    outputs = predict(model, images)
+def evaluate(
+    model: Module, images: Array, targets: Array, loss: Loss, batch_size: int = _CHUNK
+) -> tuple[float, float | None]:
+    """(mean loss, accuracy) over the data set; accuracy is None unless ``loss`` is a CrossEntropyLoss.
+
+    ``batch_size`` images go through the model at a time: :func:`~convlab.train.fit` passes its own, so
+    scoring runs the layer shapes training already ran (nothing new to compile or to choose).
+    """
+    outputs = predict(model, images, batch_size)
     value = float(loss(outputs, targets))  # every chunk's mean weighted by its size is the mean over all
     if not isinstance(loss, CrossEntropyLoss):
         return value, None

@@ -213,7 +213,7 @@ def fit(
                 on_step(Step(epoch, count, batch, steps, total / seen, accuracy))
         history.train_loss.append(total / seen)
         history.train_accuracy.append(right / seen if classes is not None else None)
-        test_loss, test_accuracy = (None, None) if test_data is None else evaluate(model, *test_data, loss)
+        test_loss, test_accuracy = (None, None) if test_data is None else evaluate(model, *test_data, loss, size)
         history.test_loss.append(test_loss)
         history.test_accuracy.append(test_accuracy)
         history.seconds.append(time.perf_counter() - started)

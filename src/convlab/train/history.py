@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,35 @@ class History:
     @property
     def epochs(self) -> int:
         return len(self.train_loss)
+
+    def __str__(self) -> str:
+        """One line per epoch: ``epoch 3: train loss 0.2143, accuracy 93.1%; test loss ...``."""
+
+        def percent(value: float | None) -> str:
+            return "-" if value is None else f"{100 * value:.1f}%"
+
+        def loss(value: float | None) -> str:
+            return "-" if value is None else f"{value:.4f}"
+
+        rows = zip(self.train_loss, self.train_accuracy, self.test_loss, self.test_accuracy, self.seconds)
+        return "\n".join(
+            f"epoch {epoch}: train loss {loss(a)}, accuracy {percent(b)}; test loss {loss(c)}, "
+            f"accuracy {percent(d)}; {seconds:.1f} s"
+            for epoch, (a, b, c, d, seconds) in enumerate(rows, start=1)
+        )
+
+    def _repr_png_(self) -> bytes | None:
+        """A small plot of loss and accuracy per epoch, training and test (None before the first epoch)."""
+        if not self.epochs:
+            return None
+        from .._display.plot import line_plot_png
+
+        panels: dict[str, dict[str, Sequence[float | None]]] = {
+            "loss": {"train": list(self.train_loss), "test": list(self.test_loss)}
+        }
+        if any(value is not None for value in self.train_accuracy):
+            panels["accuracy"] = {"train": list(self.train_accuracy), "test": list(self.test_accuracy)}
+        return line_plot_png(panels, xlabel="epoch", title=f"{self.epochs} epoch(s)")
 
     def to_dict(self) -> dict[str, Any]:
         """A plain dict for ``metrics.json``: the lists, the last epoch's test accuracy, the total seconds."""

@@ -44,6 +44,19 @@ class KernelRun:
         kernel: Array = self.kernels[-1].reshape(1, 2)
         return kernel
 
+    def __str__(self) -> str:
+        w0, w1 = self.kernels[-1].tolist()
+        loss = self.losses[-1]
+        return f"after {len(self.losses)} steps (lr {self.lr:g}): kernel [[{w0:.4f}, {w1:.4f}]], loss {loss:.3g}"
+
+    def _repr_png_(self) -> bytes:
+        """The loss and the two kernel weights, step by step."""
+        from .._display.plot import line_plot_png
+
+        w0, w1 = self.kernels[:-1].T.tolist()
+        panels = {"loss": {"loss": self.losses.tolist()}, "kernel": {"w0 (-> -1)": w0, "w1 (-> 1)": w1}}
+        return line_plot_png(panels, xlabel="step", title=str(self))
+
 
 def learn_edge_kernel(steps: int = 30, lr: float = 1.0, seed: int = 0) -> KernelRun:
     """Learn a 1x2 kernel from Lab 2's image and edge map by plain gradient descent (float64).

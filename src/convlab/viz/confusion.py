@@ -38,7 +38,8 @@ def confusion_figure(
     """The confusion matrix with every count written in its cell, and the accuracy in the title."""
     import numpy as np
     from matplotlib import rc_context
-    from matplotlib.figure import Figure
+
+    from .shown_figure import ShownFigure as Figure
 
     matrix = confusion_matrix(labels, predicted, len(class_names))
     accuracy = np.trace(matrix) / max(1, matrix.sum())

@@ -43,9 +43,9 @@ def depth_features_figure(
     """
     import numpy as np
     from matplotlib import rc_context
-    from matplotlib.figure import Figure
 
     from ..train.activations import activations, depths, probabilities
+    from .shown_figure import ShownFigure as Figure
 
     outputs = activations(model, image)
     shown = depths(outputs)

@@ -46,12 +46,19 @@ class ExplainPicture:
             self.image.save(temporary)
         return target
 
+    def _repr_png_(self) -> bytes:
+        """The picture, inline in a notebook."""
+        import io
+
+        buffer = io.BytesIO()
+        self.image.save(buffer, format="PNG")
+        return buffer.getvalue()
+
 
 def _text_lines(trace: Trace) -> tuple[str, ...]:
     """The lines of ``convlab explain``'s text that the picture writes: header, where, each channel's sum,
     the sum over channels with the bias, and the result."""
-    from ..lesson.explain import equation
-    from ..lesson.explain_text import trace_text
+    from ..lesson.explain_text import equation, trace_text
 
     rendered = trace_text(trace)
     sums = {f"  {equation(term)}" for term in trace.terms}
@@ -109,7 +116,7 @@ def _cell(trace: Trace) -> int:
 
 
 def _draw(trace: Trace, lines: tuple[str, ...]) -> Image.Image:
-    from ..lesson.explain import equation
+    from ..lesson.explain_text import equation
 
     cell = _cell(trace)
     _, rows, cols = trace.padded.shape

@@ -202,7 +202,8 @@ def features_figure(
     import textwrap
 
     from matplotlib import rc_context
-    from matplotlib.figure import Figure
+
+    from .shown_figure import ShownFigure as Figure
 
     maps = feature_maps(image, kernels, padding_mode)
     grey = _grey(image)

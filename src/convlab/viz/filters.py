@@ -46,7 +46,8 @@ def filters_figure(model: Any, *, columns: int = 8, out: str | Path | None = Non
     """
     import numpy as np
     from matplotlib import rc_context
-    from matplotlib.figure import Figure
+
+    from .shown_figure import ShownFigure as Figure
 
     conv = first_conv(model)
     weight = np.asarray(conv.weight)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .._files import atomic_path, make_folder
+from .._files import atomic_path, output_folder
 from . import style
 from .cells import new_canvas, text, wrap
 
@@ -78,19 +78,7 @@ def gallery(out: str | Path, *, force: bool = False, frame_ms: int = 600) -> lis
     Raises:
         ArgumentError: ``out`` exists and is not an empty folder, unless ``force``.
     """
-    from ..errors import ArgumentError
-
-    folder = Path(out)
-    if folder.exists() and not folder.is_dir():
-        raise ArgumentError(
-            f"{folder} exists and is not a folder", fix='pass another name, e.g. out="convlab-gallery"'
-        )
-    if folder.is_dir() and any(folder.iterdir()) and not force:
-        raise ArgumentError(
-            f"{folder}/ exists and is not empty; the gallery will not overwrite it",
-            fix='force=True to write into it, or another folder, e.g. out="convlab-gallery-2"',
-        )
-    make_folder(folder)
+    folder = output_folder(out, force, "the gallery")
     written = []
     animations = []
     for number, case in enumerate(CASES, start=1):

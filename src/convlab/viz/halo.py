@@ -151,7 +151,8 @@ def halo_figure(
         out: also write the figure to this PNG.
     """
     from matplotlib import rc_context
-    from matplotlib.figure import Figure
+
+    from .shown_figure import ShownFigure as Figure
 
     plan = halo_plan(model, input_shape, chunk)
     record, reach = plan.record, plan.reach

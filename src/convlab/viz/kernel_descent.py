@@ -28,7 +28,8 @@ def kernel_descent_figure(run: KernelRun, *, out: str | Path | None = None) -> F
     Right: the loss at each step, on a log scale (a straight line: the error shrinks by a constant factor)."""
     import numpy as np
     from matplotlib import rc_context
-    from matplotlib.figure import Figure
+
+    from .shown_figure import ShownFigure as Figure
 
     path = run.kernels
     # The loss of any kernel, from the image's neighbouring pairs (left, right) and the edge map.

@@ -48,10 +48,10 @@ def params_figure(
     """Weights of ``Linear(H*W*C, outputs)`` and of ``Conv2d(C, out_channels, kernel_size)`` for square
     images of each size, grey (C=1) and RGB (C=3). With ``out``, also write the PNG."""
     from matplotlib import rc_context
-    from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter
 
     from ..lesson.flatten_cost import flatten_vs_conv
+    from .shown_figure import ShownFigure as Figure
 
     sides = sorted({int(size) for size in sizes})
     with rc_context(style.mpl_font_sizes()):

@@ -194,7 +194,8 @@ def rf_figure(
         out: also write the figure to this PNG.
     """
     from matplotlib import rc_context
-    from matplotlib.figure import Figure
+
+    from .shown_figure import ShownFigure as Figure
 
     growth = rf_growth(model, input_shape)
     _, C, H, W = growth.input_shape

@@ -26,7 +26,8 @@ __all__ = ["curves_figure"]
 def curves_figure(history: History, *, out: str | Path | None = None) -> Figure:
     """Two panels: the mean loss per epoch and the accuracy per epoch, training (solid) and test (dashed)."""
     from matplotlib import rc_context
-    from matplotlib.figure import Figure
+
+    from .shown_figure import ShownFigure as Figure
 
     epochs = list(range(1, history.epochs + 1))
     colours = {"train": style.OKABE_ITO["blue"], "test": style.OKABE_ITO["orange"]}

@@ -85,19 +85,39 @@ class WindowAnimation:
         width, height = self.images[0].size
         return (width, height)
 
-    def save_gif(self, path: str | Path, frame_ms: int = 700, last_ms: int = 2000) -> Path:
-        """Write the animated GIF (looping; the last frame, the whole output, stays longer)."""
+    def gif_bytes(self, frame_ms: int = 700, last_ms: int = 2000) -> bytes:
+        """The animated GIF (looping; the last frame, the whole output, stays longer) as bytes."""
+        import io
+
         from PIL import Image
 
-        target = Path(path)
         palette = _palette()  # every style colour exactly, no dithering: flat cells stay flat and true
         frames = [image.quantize(palette=palette, dither=Image.Dither.NONE) for image in self.images]
         durations = [frame_ms] * (len(frames) - 1) + [last_ms]
+        buffer = io.BytesIO()
+        frames[0].save(
+            buffer,
+            format="GIF",
+            save_all=True,
+            append_images=frames[1:],
+            duration=durations,
+            loop=0,
+            optimize=True,
+        )
+        return buffer.getvalue()
+
+    def save_gif(self, path: str | Path, frame_ms: int = 700, last_ms: int = 2000) -> Path:
+        """Write the animated GIF (see :meth:`gif_bytes`)."""
+        target = Path(path)
         with atomic_path(target) as temporary:
-            frames[0].save(
-                temporary, save_all=True, append_images=frames[1:], duration=durations, loop=0, optimize=True
-            )
+            Path(temporary).write_bytes(self.gif_bytes(frame_ms, last_ms))
         return target
+
+    def _repr_html_(self) -> str:
+        """The animation itself, inline in a notebook."""
+        from .._display import html
+
+        return html.block(html.image(self.gif_bytes(), "image/gif", self.title))  # the frames carry the title
 
     def strip(self, frames: Sequence[int] | None = None, columns: int = 2) -> Image.Image:
         """Some frames side by side (default: four spread from first to last), ``columns`` to a row."""
@@ -178,7 +198,7 @@ def _explicit_padding(padding: object) -> tuple[tuple[int, int], tuple[int, int]
 
 
 def _equation(position: tuple[int, int], trace: Any, value: float) -> tuple[str, ...]:
-    from ..lesson.explain import equation, number
+    from ..lesson.explain_text import equation, number
 
     i, j = position
     term = trace.terms[0]
@@ -193,7 +213,7 @@ def _equation(position: tuple[int, int], trace: Any, value: float) -> tuple[str,
 
 def _frames(traces: list[Any], values: Array, offset: tuple[int, int] | None) -> tuple[Frame, ...]:
     """Frames from traces; ``offset`` turns grid rows into input rows (None: say grid rows instead)."""
-    from ..lesson.explain import span
+    from ..lesson.explain_text import span
 
     frames = []
     for trace in traces:

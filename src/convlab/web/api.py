@@ -41,16 +41,10 @@ def _matrix(value: object, name: str, max_ndim: int) -> Any:
     """A nested list from the page as a float32 array, or a "1 2; 3 4" string."""
     import numpy as np
 
-    from ..lesson.textmatrix import parse_matrix
+    from ..lesson.textmatrix import parse_channels
 
     if isinstance(value, str):  # typed text only: a request never names a file on the server
-        planes = [parse_matrix(part, f"{name} channel {c}") for c, part in enumerate(value.split("|"))]
-        if len({plane.shape for plane in planes}) > 1:
-            raise ArgumentError(
-                f"{name} channels have different shapes {[p.shape for p in planes]}",
-                fix="give every channel (between the | signs) the same rows and columns",
-            )
-        array = planes[0] if len(planes) == 1 else np.stack(planes)
+        array = parse_channels(value, name)
     else:
         try:
             array = np.asarray(value, dtype=np.float32)
@@ -145,8 +139,7 @@ def _conv(request: dict[str, Any]) -> dict[str, Any]:
     """
     import numpy as np
 
-    from ..lesson.explain import equation, explain_all
-    from ..network.shapes import conv2d_derivation
+    from ..lesson.explain_cells import explain_cells
 
     image = _matrix(request.get("input"), "input", 3)
     kernel = _matrix(request.get("kernel"), "kernel", 4)
@@ -164,45 +157,7 @@ def _conv(request: dict[str, Any]) -> dict[str, Any]:
     bias = _bias(request.get("bias"), kernel.shape[0])
     settings = _settings(request)
     _check_work(image, kernel, settings)
-    cells, output = [], []
-    for o in range(kernel.shape[0]):
-        traces = explain_all(image, np.ascontiguousarray(kernel), bias, out_channel=o, **settings)
-        height, width = traces[0].output.shape
-        output.append(traces[0].output.tolist())
-        cells.append(
-            [
-                [
-                    {
-                        "rows": list(trace.rows),
-                        "cols": list(trace.cols),
-                        "terms": [
-                            {"channel": term.channel, "equation": equation(term), "total": term.total}
-                            for term in trace.terms
-                        ],
-                        "bias": trace.bias,
-                        "value": trace.value,
-                    }
-                    for trace in traces[i * width : (i + 1) * width]
-                ]
-                for i in range(height)
-            ]
-        )
-    first = traces[0]
-    (top, bottom), (left, right) = first.padding
-    kh, kw = kernel.shape[2:]
-    formula = [
-        conv2d_derivation(image.shape[1], kh, first.stride[0], first.padding[0], first.dilation[0], "H"),
-        conv2d_derivation(image.shape[2], kw, first.stride[1], first.padding[1], first.dilation[1], "W"),
-    ]
-    return {
-        "output": output,
-        "padded": first.padded.tolist(),
-        "padding": [[top, bottom], [left, right]],
-        "input_shape": list(image.shape),
-        "kernel": kernel.tolist(),
-        "formula": formula,
-        "cells": cells,
-    }
+    return explain_cells(image, kernel, bias, **settings)
 
 
 def _on_the_page(text: str) -> str:

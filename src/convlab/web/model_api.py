@@ -192,7 +192,8 @@ def model_unit(request: dict[str, Any]) -> dict[str, Any]:
     ``source_shape`` (C, H, W);
     ``field``: the input image's rows and columns ([first, last]) the value can see.
     """
-    from ..lesson.explain import equation, explain
+    from ..lesson.explain import explain
+    from ..lesson.explain_text import equation
 
     net = trained_model()
     image, _, _ = _digit(request)

@@ -74,6 +74,9 @@ ALGORITHMS = {
         winograd.input_grad,
         winograd.weight_grad,
         lambda lay: winograd.supports(lay.kernel_size, lay.stride, lay.dilation),
+        ZeroPadded(
+            winograd.forward_zero_padded, winograd.input_grad_zero_padded, winograd.weight_grad_zero_padded
+        ),
     ),
     "fft": Algorithm("fft", fft.forward, fft.input_grad, fft.weight_grad),
     "depthwise": Algorithm(
@@ -101,7 +104,7 @@ ALGORITHMS = {
 
 # Crossovers measured on a 2-core AVX-512 machine (docs/performance.md, "How auto chooses"):
 WINOGRAD_MIN_CHANNELS = 16  # Winograd's transforms stop paying below about 16 channels per group
-WINOGRAD_MIN_TILES = 64  # nor when the batch has few 4x4 output tiles: the kernel transform then dominates
+WINOGRAD_MIN_TILES = 32  # nor when the batch has few 4x4 output tiles: the kernel transform then dominates
 FFT_MIN_KERNEL_AREA = 49  # from 7x7 on, the FFT beats im2col for images with few channels ...
 FFT_FEW_CHANNELS = 4  # ... (at most this many per group), at any image size
 FFT_ANY_CHANNELS_AREA = 121  # from 11x11 on it wins whatever the channels

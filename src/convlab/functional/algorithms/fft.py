@@ -22,26 +22,26 @@ for by name, it spreads them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ..._args import Array, Pair
-from . import workspace
+from . import parallel, threads, workspace
 from .adjoint import input_grad_by_forward
 
-__all__ = ["TILE", "forward", "input_grad", "weight_grad"]
+__all__ = ["TILE", "TILE_LENGTHS", "forward", "input_grad", "weight_grad"]
 
 TILE = 736
-"""Output rows/columns per overlap-save tile; FFT lengths are TILE + span - 1 rounded up to a fast size.
-Measured on 2048x2048 images: 736 (FFTs of about 768) beat 256, 480, 992 and the whole image by 1.4-2x."""
+"""The most output rows/columns one overlap-save tile makes; :func:`_plan` picks the tile within it."""
 CHUNK_BYTES = 64 * 2**20
 """Upper bound for one chunk of spectra (images are taken whole until it is reached)."""
 
 
-def _fft() -> tuple[Callable[..., Array], Callable[..., Array], Callable[[int], int]]:
-    """(rfft2, irfft2, next_fast_len), from SciPy on all cores when it is there."""
+def _fft(workers: int = -1) -> tuple[Callable[..., Array], Callable[..., Array], Callable[[int], int]]:
+    """(rfft2, irfft2, next_fast_len), from SciPy on ``workers`` threads (-1: all cores) when it is there."""
     try:
         import scipy.fft as sp
     except ImportError:  # numpy.fft is single-threaded and slower, but always there
@@ -52,12 +52,39 @@ def _fft() -> tuple[Callable[..., Array], Callable[..., Array], Callable[[int], 
         return np.fft.rfft2, np.fft.irfft2, next_fast_len
 
     def rfft2(x: Array, s: Pair) -> Array:
-        return sp.rfft2(x, s=s, workers=-1)  # type: ignore[no-any-return]
+        return sp.rfft2(x, s=s, workers=workers)  # type: ignore[no-any-return]
 
     def irfft2(x: Array, s: Pair) -> Array:
-        return sp.irfft2(x, s=s, workers=-1)  # type: ignore[no-any-return]
+        return sp.irfft2(x, s=s, workers=workers)  # type: ignore[no-any-return]
 
     return rfft2, irfft2, lambda n: int(sp.next_fast_len(n, real=True))
+
+
+TILE_LENGTHS = (256, 288, 320, 384, 432, 480, 576, 640, 768)
+"""FFT lengths an overlap-save tile may take: products of 2, 3 and 5 that ran at 6.3-7.7 ns per output
+pixel (forward and inverse real FFT, one thread) on the 2-core AVX2 machine, against 8.6 for 750 and
+9-12 for 960-1536, where the transforms stop fitting the caches (docs/performance.md)."""
+
+
+def _plan(full: int, span: int, fast: Callable[[int], int]) -> tuple[int, int]:
+    """(outputs per tile, FFT length) along one axis of ``full`` outputs: the tiling that transforms the
+    fewest cells (tiles x length x log length), the whole axis at once where it fits in one short FFT.
+
+    Example:
+        >>> _plan(2048, 15, lambda n: n)  # 9 tiles of 242 outputs, FFTs of 256
+        (242, 256)
+    """
+    options = [(min(length - span + 1, TILE), length) for length in TILE_LENGTHS if length - span + 1 >= span]
+    if full <= TILE:
+        options.append((full, fast(full + span - 1)))
+
+    def cost(option: tuple[int, int]) -> float:
+        tile = min(option[0], full)
+        length = fast(tile + span - 1)
+        return -(-full // tile) * length * math.log2(length)
+
+    tile = min(min(options, key=cost)[0], full)
+    return tile, fast(tile + span - 1)
 
 
 def _dilated(weight: Array, dilation: Pair) -> Array:
@@ -86,32 +113,42 @@ def _mix(spectra: Array, kernels: Array, groups: int) -> Array:
 
 
 def forward(padded: Array, weight: Array, bias: Array | None, stride: Pair, dilation: Pair, groups: int) -> Array:
-    """Convolve an already padded input by FFT, in overlap-save tiles.
+    """Convolve an already padded input by FFT, in overlap-save tiles on convlab's threads.
 
     Shape:
         padded (N, C, H_pad, W_pad), weight (O, C/groups, kH, kW), bias (O,) -> (N, O, H_out, W_out)
     """
-    rfft2, irfft2, fast = _fft()
+    _, _, fast = _fft()
     N, C, Hp, Wp = padded.shape
     O = weight.shape[0]
     kernel = _dilated(weight, dilation)
     span_h, span_w = kernel.shape[2:]
     full_h, full_w = Hp - span_h + 1, Wp - span_w + 1  # outputs at stride 1
-    tile_h, tile_w = min(full_h, TILE), min(full_w, TILE)
-    fh, fw = fast(tile_h + span_h - 1), fast(tile_w + span_w - 1)
-    spectra_k = rfft2(np.ascontiguousarray(kernel[:, :, ::-1, ::-1]), s=(fh, fw)).astype(_complex(weight))
+    (tile_h, fh), (tile_w, fw) = _plan(full_h, span_h, fast), _plan(full_w, span_w, fast)
+    spectra_k = _fft()[0](np.ascontiguousarray(kernel[:, :, ::-1, ::-1]), s=(fh, fw)).astype(_complex(weight))
     full = np.empty((N, O, full_h, full_w), dtype=weight.dtype)
     per_image = (C + O) * fh * (fw // 2 + 1) * 2 * weight.itemsize
-    for chunk in workspace.chunks(N, per_image, CHUNK_BYTES):
-        for top in range(0, full_h, tile_h):
-            for left in range(0, full_w, tile_w):
-                rows, cols = min(tile_h, full_h - top), min(tile_w, full_w - left)
-                piece = padded[chunk, :, top : top + rows + span_h - 1, left : left + cols + span_w - 1]
-                mixed = _mix(rfft2(piece, s=(fh, fw)).astype(_complex(weight)), spectra_k, groups)
-                result = irfft2(mixed, s=(fh, fw))
-                full[chunk, :, top : top + rows, left : left + cols] = result[
-                    :, :, span_h - 1 : span_h - 1 + rows, span_w - 1 : span_w - 1 + cols
-                ]
+    pieces = [
+        (chunk, top, left)
+        for chunk in workspace.chunks(N, per_image, CHUNK_BYTES // threads.get_num_threads())
+        for top in range(0, full_h, tile_h)
+        for left in range(0, full_w, tile_w)
+    ]
+    # several tiles: one per thread, each transform on one core (no hand-off inside it); one tile: all cores
+    rfft2, irfft2, _ = _fft(1 if len(pieces) > 1 else threads.get_num_threads())
+
+    def convolve(piece: tuple[slice, int, int]) -> None:
+        chunk, top, left = piece
+        rows, cols = min(tile_h, full_h - top), min(tile_w, full_w - left)
+        cells = padded[chunk, :, top : top + rows + span_h - 1, left : left + cols + span_w - 1]
+        spectra = rfft2(cells, s=(fh, fw)).astype(_complex(weight), copy=False)
+        result = irfft2(_mix(spectra, spectra_k, groups), s=(fh, fw))
+        full[chunk, :, top : top + rows, left : left + cols] = result[
+            :, :, span_h - 1 : span_h - 1 + rows, span_w - 1 : span_w - 1 + cols
+        ]
+
+    threads.apply_to_blas()  # the channel mixing's products then run one per thread
+    parallel.run(convolve, pieces)
     out = full if stride == (1, 1) else np.ascontiguousarray(full[:, :, :: stride[0], :: stride[1]])
     if bias is not None:
         out += bias[:, None, None]

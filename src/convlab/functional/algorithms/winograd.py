@@ -36,16 +36,26 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ..._args import Array, Pair
+from ..._args import Array, Pad2d, Pair
 from . import im2col, parallel, workspace
-from .adjoint import input_grad_by_forward
+from .adjoint import flipped_weight, input_grad_by_forward
 from .compiled import kernel, prange
 
-__all__ = ["forward", "input_grad", "supports", "weight_grad"]
+__all__ = [
+    "forward",
+    "forward_zero_padded",
+    "input_grad",
+    "input_grad_zero_padded",
+    "supports",
+    "weight_grad",
+    "weight_grad_zero_padded",
+]
 
 # F(4, 3) with interpolation points 0, 1, -1, 2, -2 and infinity (the matrices of Lavin and Gray).
 _BT = np.array(
@@ -106,8 +116,49 @@ def _transform_weight(weight: Array, groups: int) -> Array:
     return U
 
 
+@kernel(parallel=True)
+def _transform_kernels(weight: Array, flipped: bool, G: Array, U: Array) -> None:
+    """U[6k + l, grp, p, q] = (G g G^T)[k, l] for the 3x3 kernel g from input q to output p of group grp.
+
+    With ``flipped``, g is the adjoint's kernel: ``weight[grp * Q + q, p]`` turned 180 degrees (the forward's
+    output channels are the adjoint's inputs). Both passes run along q innermost, so the second, which
+    writes U's contiguous rows, is vectorised by the compiler.
+
+    Shape:
+        weight (O, C/groups, 3, 3), G (6, 3), U (36, groups, O/groups, C/groups);
+        flipped, U (36, groups, C/groups, O/groups)
+    """
+    groups, P, Q = U.shape[1], U.shape[2], U.shape[3]
+    for job in prange(groups * P):
+        grp, p = job // P, job % P
+        g = np.empty((3, 3, Q), dtype=U.dtype)  # the kernels of every input q, q innermost
+        for q in range(Q):
+            for a in range(3):
+                for b in range(3):
+                    if flipped:
+                        g[a, b, q] = weight[grp * Q + q, p, 2 - a, 2 - b]
+                    else:
+                        g[a, b, q] = weight[grp * P + p, q, a, b]
+        half = np.empty((6, 3, Q), dtype=U.dtype)  # G g: 6 rows of 3
+        for k in range(6):
+            for b in range(3):
+                for q in range(Q):
+                    half[k, b, q] = G[k, 0] * g[0, b, q] + G[k, 1] * g[1, b, q] + G[k, 2] * g[2, b, q]
+        for k in range(6):
+            for l in range(6):
+                for q in range(Q):
+                    U[6 * k + l, grp, p, q] = (
+                        G[l, 0] * half[k, 0, q] + G[l, 1] * half[k, 1, q] + G[l, 2] * half[k, 2, q]
+                    )
+
+
 class _TransformedWeights:
-    """The last few weights' transforms, each with a copy of the weight it was made from."""
+    """The last few weights' transforms, each with a copy of the weight it was made from.
+
+    ``flipped`` asks for the transform of the adjoint's kernels (turned 180 degrees, in and out swapped),
+    which the input gradient multiplies with; it is kept under the weight it came from, so a training loop
+    that passes the same weight array to the forward and to the input gradient keeps both.
+    """
 
     ENTRIES = 8
 
@@ -115,22 +166,45 @@ class _TransformedWeights:
         self.entries: OrderedDict[tuple[object, ...], tuple[Array, Array]] = OrderedDict()
         self.lock = threading.Lock()
 
-    def get(self, weight: Array, groups: int) -> Array:
+    def get(self, weight: Array, groups: int, flipped: bool = False) -> Array:
         """The transform of ``weight``: reused when this array holds exactly what it held last time."""
         # where the values live (callers may pass a fresh view of the same memory each time), not the object
-        key = (weight.__array_interface__["data"][0], weight.shape, weight.strides, weight.dtype.str, groups)
+        where = weight.__array_interface__["data"][0]
+        key = (where, weight.shape, weight.strides, weight.dtype.str, groups, flipped)
         with self.lock:
-            entry = self.entries.get(key)
+            entry = self.entries.pop(key, None)  # out of the cache while checked: no two threads refill one entry
         if entry is not None and np.array_equal(entry[0], weight):
+            self._keep(key, entry)
             return entry[1]
-        U = _transform_weight(weight, groups)
-        if 5 * weight.nbytes <= workspace.get_workspace_limit():  # the copy and U, 4x the weight
-            with self.lock:
-                self.entries[key] = (weight.copy(), U)
-                self.entries.move_to_end(key)
-                while len(self.entries) > self.ENTRIES:
-                    self.entries.popitem(last=False)
-        return U
+        if 5 * weight.nbytes > workspace.get_workspace_limit():  # the copy and U, 4x the weight: not kept
+            return _transformed(weight, groups, flipped)
+        if entry is None:
+            entry = (weight.copy(), _transformed(weight, groups, flipped))
+        else:  # the same array, changed in place (an optimizer step): refill the kept arrays
+            np.copyto(entry[0], weight)
+            _transformed(weight, groups, flipped, out=entry[1])
+        self._keep(key, entry)
+        return entry[1]
+
+    def _keep(self, key: tuple[object, ...], entry: tuple[Array, Array]) -> None:
+        with self.lock:
+            self.entries[key] = entry
+            while len(self.entries) > self.ENTRIES:
+                self.entries.popitem(last=False)
+
+
+def _transformed(weight: Array, groups: int, flipped: bool, out: Array | None = None) -> Array:
+    """The compiled transform of ``weight`` (or of its adjoint's kernels) into ``out`` or a new array.
+
+    Shape:
+        weight (O, C/groups, 3, 3) -> (36, groups, O/groups, C/groups), flipped (36, groups, C/groups, O/groups)
+    """
+    O, C_g = weight.shape[:2]
+    pairs = (C_g, O // groups) if flipped else (O // groups, C_g)
+    if out is None:
+        out = np.empty((36, groups, *pairs), dtype=weight.dtype)
+    _transform_kernels(np.ascontiguousarray(weight), flipped, _G.astype(weight.dtype), out)
+    return out
 
 
 _TRANSFORMED = _TransformedWeights()
@@ -250,23 +324,32 @@ def forward(padded: Array, weight: Array, bias: Array | None, stride: Pair, dila
     """
     if padded.size < COMPILED_MIN_VALUES:
         return _forward_numpy(padded, weight, bias, groups)
+    return _forward_compiled(padded, _TRANSFORMED.get(weight, groups), bias)
+
+
+def _forward_compiled(padded: Array, U: Array, bias: Array | None) -> Array:
+    """The compiled transforms around one batched GEMM per chunk of images, with transformed weights ``U``.
+
+    Shape:
+        padded (N, C, H_pad, W_pad), U (36, groups, O/groups, C/groups), bias (O,) -> (N, O, H_pad - 2, W_pad - 2)
+    """
     N, C, Hp, Wp = padded.shape
-    O, C_g = weight.shape[:2]
+    _, groups, O_g, C_g = U.shape
+    O = groups * O_g
     th, tw = math.ceil((Hp - 2) / OUT), math.ceil((Wp - 2) / OUT)
     T = th * tw
-    U = _TRANSFORMED.get(weight, groups)
-    out = np.empty((N, O, Hp - 2, Wp - 2), dtype=weight.dtype)
-    numbers = np.array([2, 4, 5, 8], dtype=weight.dtype)  # the transforms' constants, in the data's precision
-    shift = np.zeros(O, dtype=weight.dtype) if bias is None else np.ascontiguousarray(bias)
+    out = np.empty((N, O, Hp - 2, Wp - 2), dtype=U.dtype)
+    numbers = np.array([2, 4, 5, 8], dtype=U.dtype)  # the transforms' constants, in the data's precision
+    shift = np.zeros(O, dtype=U.dtype) if bias is None else np.ascontiguousarray(bias)
     step = workspace.chunks(N, 36 * (C + O) * T * padded.itemsize, WORKSPACE_BYTES)[0].stop
     for first in range(0, N, step):
         n = min(step, N - first)
         with (
-            workspace.borrow((36, C, n * T), weight.dtype) as V,
-            workspace.borrow((36, O, n * T), weight.dtype) as M,
+            workspace.borrow((36, C, n * T), U.dtype) as V,
+            workspace.borrow((36, O, n * T), U.dtype) as M,
         ):
             _gather_transformed(padded, first, th, tw, numbers, V)
-            parallel.matmul(U, V.reshape(36, groups, C_g, n * T), M.reshape(36, groups, O // groups, n * T))
+            parallel.matmul(U, V.reshape(36, groups, C_g, n * T), M.reshape(36, groups, O_g, n * T))
             _scatter_transformed(M, shift, first, th, tw, numbers, out)
     return out
 
@@ -319,9 +402,80 @@ def input_grad(
     return input_grad_by_forward(forward, weight, grad_output, padded_size, stride, dilation, groups)
 
 
+@contextmanager
+def _placed(array: Array, offset: Pair, size: Pair) -> Iterator[Array]:
+    """``array`` moved down by ``offset[0]`` rows and right by ``offset[1]`` columns inside zeros of ``size``
+    (a negative offset cuts rows or columns off the top or left), in a borrowed workspace.
+
+    Shape:
+        (N, C, H, W) -> (N, C, *size)
+    """
+    N, C, H, W = array.shape
+    with workspace.borrow((N, C, *size), array.dtype) as target:
+        r0, r1 = max(0, offset[0]), min(size[0], offset[0] + H)
+        c0, c1 = max(0, offset[1]), min(size[1], offset[1] + W)
+        target[:, :, :r0] = 0  # only the frame around the copy needs zeros
+        target[:, :, r1:] = 0
+        target[:, :, r0:r1, :c0] = 0
+        target[:, :, r0:r1, c1:] = 0
+        source = array[:, :, r0 - offset[0] : r1 - offset[0], c0 - offset[1] : c1 - offset[1]]
+        parallel.copy(target[:, :, r0:r1, c0:c1], source, axis=1)
+        yield target
+
+
+def forward_zero_padded(
+    input: Array, weight: Array, bias: Array | None, padding: Pad2d, stride: Pair, dilation: Pair, groups: int
+) -> Array:
+    """:func:`forward` with the zero padding written into a reused workspace.
+
+    Shape:
+        input (N, C, H, W), weight (O, C/groups, 3, 3), bias (O,) -> (N, O, H_pad - 2, W_pad - 2)
+    """
+    (top, bottom), (left, right) = padding
+    H, W = input.shape[2:]
+    with _placed(input, (top, left), (top + H + bottom, left + W + right)) as padded:
+        return forward(padded, weight, bias, stride, dilation, groups)
+
+
+def input_grad_zero_padded(
+    weight: Array, grad_output: Array, input_size: Pair, padding: Pad2d, stride: Pair, dilation: Pair, groups: int
+) -> Array:
+    """Gradient for the input's own cells only: a 3x3 stride-1 correlation of grad_output with the flipped
+    kernels, so the same Winograd forward computes it, with the flipped kernels' transform kept like the
+    forward's.
+
+    Input cell y was read by output ``y + top - a`` through kernel row a, so grad_output placed ``2 - top`` rows
+    down (and ``2 - left`` columns right) in zeros of H + 2 rows, correlated with the kernel turned 180 degrees,
+    gives every input cell's gradient and nothing for the padding, which has none to keep.
+
+    Shape:
+        weight (O, C/groups, 3, 3), grad_output (N, O, H_out, W_out) -> (N, C, H, W)
+    """
+    (top, _), (left, _) = padding
+    H, W = input_size
+    with _placed(grad_output, (2 - top, 2 - left), (H + 2, W + 2)) as placed:
+        if placed.size < COMPILED_MIN_VALUES:
+            return _forward_numpy(placed, flipped_weight(weight, groups), None, groups)
+        return _forward_compiled(placed, _TRANSFORMED.get(weight, groups, flipped=True), None)
+
+
 def weight_grad(
     padded: Array, grad_output: Array, kernel_size: Pair, stride: Pair, dilation: Pair, groups: int
 ) -> Array:
     """The weight gradient is a GEMM over the windows, as in im2col (Winograd would not save work here)."""
     result: Array = im2col.weight_grad(padded, grad_output, kernel_size, stride, dilation, groups)
     return result
+
+
+def weight_grad_zero_padded(
+    input: Array, grad_output: Array, kernel_size: Pair, padding: Pad2d, stride: Pair, dilation: Pair, groups: int
+) -> Array:
+    """:func:`weight_grad` with the zero padding written into a reused workspace.
+
+    Shape:
+        input (N, C, H, W), grad_output (N, O, H_out, W_out) -> (O, C/groups, 3, 3)
+    """
+    (top, bottom), (left, right) = padding
+    H, W = input.shape[2:]
+    with _placed(input, (top, left), (top + H + bottom, left + W + right)) as padded:
+        return weight_grad(padded, grad_output, kernel_size, stride, dilation, groups)

@@ -1,10 +1,12 @@
 // convlab explorer: every number on this page comes from convlab's engine through the JSON API.
+// The grids and their explanations are drawn by grids.js, which the notebook widgets share.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 let presets = null;
 let conv = null;        // the last /api/conv answer of the playground
 let channels = null;    // the last /api/conv answer of the channels view
+let channelPlanes = [];  // its padded input planes' tables
 let playing = null;     // the timer of Play
 let position = -1;      // the output position Play/Step is at
 
@@ -27,16 +29,6 @@ function showError(error) {
   else { box.hidden = true; box.textContent = ""; }
 }
 
-function number(value) {
-  if (value === null || value === undefined) return "";
-  const text = Number.isInteger(value) ? String(value) : Number(value.toPrecision(4)).toString();
-  return text === "-0" ? "0" : text;
-}
-
-function matrixText(matrix) {
-  return matrix.map((row) => row.map(number).join(" ")).join("; ");
-}
-
 // ----- tabs -------------------------------------------------------------------------------------------
 // One Tab stop for the tab bar: the selected tab has tabindex 0, the others -1; arrows, Home and End move.
 function selectTab(tab) {
@@ -46,81 +38,6 @@ function selectTab(tab) {
     button.tabIndex = selected ? 0 : -1;
     $(button.getAttribute("aria-controls")).hidden = !selected;
   }
-}
-
-// ----- grids ------------------------------------------------------------------------------------------
-// Large grids get smaller cells, so a 30x30 input still leaves room for the explanation beside it.
-function density(columns) { return columns > 20 ? "tiny" : columns > 12 ? "dense" : ""; }
-
-function drawGrid(table, matrix, options = {}) {
-  table.replaceChildren();
-  table.classList.remove("dense", "tiny");
-  const size = density(matrix.length ? matrix[0].length : 0);
-  if (size) table.classList.add(size);
-  if (options.focusable) table.setAttribute("role", "grid");
-  matrix.forEach((row, i) => {
-    const tr = document.createElement("tr");
-    if (options.focusable) tr.setAttribute("role", "row");
-    row.forEach((value, j) => {
-      const td = document.createElement("td");
-      td.textContent = number(value);
-      td.dataset.i = i; td.dataset.j = j;
-      if (options.padding) {
-        const [[top, bottom], [left, right]] = options.padding;
-        if (i < top || i >= matrix.length - bottom || j < left || j >= row.length - right) td.classList.add("pad");
-      }
-      if (options.focusable) {  // one Tab stop for the whole grid: arrow keys move inside it
-        td.setAttribute("role", "gridcell");
-        td.tabIndex = i === 0 && j === 0 ? 0 : -1;
-        td.setAttribute("aria-label", `out[${i}, ${j}] = ${number(value)}`);
-      }
-      tr.appendChild(td);
-    });
-    table.appendChild(tr);
-  });
-}
-
-// Arrow keys, Home and End move the focus inside an output grid; the focused cell keeps the one Tab stop.
-function gridKeys(table, event) {
-  const td = event.target.closest("td");
-  if (!td) return;
-  const rows = table.rows.length, cols = rows ? table.rows[0].cells.length : 0;
-  let i = Number(td.dataset.i), j = Number(td.dataset.j);
-  const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
-  if (moves[event.key]) { i += moves[event.key][0]; j += moves[event.key][1]; }
-  else if (event.key === "Home") { j = 0; if (event.ctrlKey) i = 0; }
-  else if (event.key === "End") { j = cols - 1; if (event.ctrlKey) i = rows - 1; }
-  else return;
-  event.preventDefault();
-  i = Math.max(0, Math.min(rows - 1, i)); j = Math.max(0, Math.min(cols - 1, j));
-  focusCell(table, i, j);
-}
-
-function focusCell(table, i, j) {
-  const target = table.rows[i] && table.rows[i].cells[j];
-  if (!target) return;
-  for (const cell of table.querySelectorAll("td[tabindex]")) cell.tabIndex = cell === target ? 0 : -1;
-  target.focus();
-}
-
-function highlight(table, rows, cols) {
-  const wanted = new Set();
-  for (const r of rows) for (const c of cols) wanted.add(`${r},${c}`);
-  for (const td of table.querySelectorAll("td")) {
-    td.classList.toggle("window", wanted.has(`${td.dataset.i},${td.dataset.j}`));
-  }
-}
-
-function markCurrent(table, i, j) {
-  for (const td of table.querySelectorAll("td")) {
-    const current = Number(td.dataset.i) === i && Number(td.dataset.j) === j;
-    td.classList.toggle("current", current);
-    if (td.hasAttribute("tabindex")) td.tabIndex = current ? 0 : -1;  // Tab comes back to the cell last explained
-  }
-}
-
-function paragraphs(box, lines) {
-  box.replaceChildren(...lines.map((line) => { const p = document.createElement("p"); p.textContent = line; return p; }));
 }
 
 // After an error nothing of the last answer stays on the page, so no old number reads as the new one's.
@@ -160,16 +77,8 @@ async function updatePlayground() {
 
 function explainCell(i, j) {
   if (!conv) return;
-  const cell = conv.cells[0][i] && conv.cells[0][i][j];
-  if (!cell) return;
-  const [top] = conv.padding[0], [left] = conv.padding[1];
-  highlight($("padded"), cell.rows, cell.cols);
-  markCurrent($("output"), i, j);
-  const rows = cell.rows.map((r) => r - top), cols = cell.cols.map((c) => c - left);
-  $("where").textContent = `out[${i}, ${j}] reads input rows ${rows.join(", ")} and columns ${cols.join(", ")}`;
-  const sums = cell.terms.map((term) => term.equation);
-  $("arithmetic").textContent = `${sums.join("  |  ")}   →   out[${i}, ${j}] = ${number(cell.value)}`;
-  position = i * conv.output[0][0].length + j;
+  const view = { padded: $("padded"), output: $("output"), where: $("where"), arithmetic: $("arithmetic") };
+  if (explainValue(conv, view, i, j)) position = i * conv.output[0][0].length + j;
 }
 
 function step() {
@@ -196,44 +105,14 @@ async function updateChannels() {
     clearResults(["mc-channels", "mc-output", "mc-sum"]);
     return;
   }
-  const box = $("mc-channels");
-  box.replaceChildren();
-  channels.padded.forEach((plane, c) => {
-    const figure = document.createElement("figure");
-    figure.className = "channel";
-    const caption = document.createElement("figcaption");
-    caption.textContent = `channel ${c} and its kernel`;
-    const grid = document.createElement("table"); grid.className = "grid"; grid.id = `mc-grid-${c}`;
-    grid.setAttribute("aria-label", `input channel ${c}`);
-    const kernel = document.createElement("table"); kernel.className = "grid"; kernel.id = `mc-kernel-${c}`;
-    kernel.setAttribute("aria-label", `kernel for channel ${c}`);
-    drawGrid(grid, plane, { padding: channels.padding });
-    drawGrid(kernel, channels.kernel[0][c]);
-    figure.append(caption, labelled(`input channel ${c}`, grid), labelled(`kernel for channel ${c}`, kernel));
-    box.appendChild(figure);
-  });
+  channelPlanes = drawChannelGrids($("mc-channels"), channels, "mc-");
   drawGrid($("mc-output"), channels.output[0], { focusable: true });
   explainChannels(0, 0);
 }
 
 function explainChannels(i, j) {
   if (!channels) return;
-  const cell = channels.cells[0][i] && channels.cells[0][i][j];
-  if (!cell) return;
-  channels.padded.forEach((_, c) => highlight($(`mc-grid-${c}`), cell.rows, cell.cols));
-  markCurrent($("mc-output"), i, j);
-  const lines = cell.terms.map((term) => `channel ${term.channel}: ${term.equation}`);
-  const parts = cell.terms.map((term) => number(term.total));
-  if (cell.bias !== null) parts.push(`bias ${number(cell.bias)}`);
-  lines.push(`sum over channels: ${parts.join(" + ")} = ${number(cell.value)}`);
-  paragraphs($("mc-sum"), lines);
-}
-
-function labelled(text, element) {
-  const part = document.createElement("div"); part.className = "part";
-  const label = document.createElement("span"); label.className = "part-label"; label.textContent = text;
-  part.append(label, element);
-  return part;
+  explainChannelValue(channels, { planes: channelPlanes, output: $("mc-output"), sum: $("mc-sum") }, i, j);
 }
 
 // ----- image ------------------------------------------------------------------------------------------
@@ -414,12 +293,8 @@ async function start() {
   const later = debounce(updatePlayground);
   for (const id of ["input", "kernel", "stride", "padding", "dilation"]) $(id).addEventListener("input", later);
   for (const id of ["padding-kind", "padding-mode"]) $(id).addEventListener("change", updatePlayground);
-  for (const [table, explain] of [[$("output"), explainCell], [$("mc-output"), explainChannels]]) {
-    const pick = (event) => { const td = event.target.closest("td"); if (td) explain(Number(td.dataset.i), Number(td.dataset.j)); };
-    table.addEventListener("mouseover", pick);
-    table.addEventListener("focusin", pick);
-    table.addEventListener("keydown", (event) => gridKeys(table, event));
-  }
+  explainOnPick($("output"), explainCell);
+  explainOnPick($("mc-output"), explainChannels);
   $("step").addEventListener("click", step);
   $("play").addEventListener("click", togglePlay);
   const laterChannels = debounce(updateChannels);
