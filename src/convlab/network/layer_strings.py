@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ArgumentError
-from .graph import Graph, GraphBuilder, Op
+from .graph import Graph, GraphBuilder, Op, in_layer_string_error
 from .layer_kinds import kind_named, string_names
 
 __all__ = ["LayerString", "parse_stack", "starts_with_a_layer"]
@@ -187,6 +187,12 @@ def parse_stack(spec: str, name: str = "stack") -> Graph:
         try:
             op = _layer(token)
         except ArgumentError as error:
-            raise ArgumentError(f"layer {index} at position {position}: {error.message}", fix=error.fix) from None
+            written = in_layer_string_error(error, token)  # a layer's own check speaks Python
+            raise ArgumentError(
+                f"layer {index} at position {position}: {error.message}",
+                evidence=written.evidence,
+                fix=written.fix,
+                diagnosis=written.diagnosis,
+            ) from None
         builder.add(f"{index}.{op.kind}", op, written=token)
     return builder.build()
