@@ -20,8 +20,8 @@ from .._arrays import float_arrays
 from .._memory import check_fits
 from ..errors import ArgumentTypeError, ShapeError
 from .geometry import (
+    ConvArgs,
     ConvGeometry,
-    ConvSettings,
     PoolGeometry,
     TransposeGeometry,
     conv2d_geometry,
@@ -111,32 +111,9 @@ class ConvCall:
     unbatched: bool
 
 
-def conv2d_call(
-    op: str,
-    input: object,
-    weight: object,
-    bias: object,
-    stride: object,
-    padding: object,
-    dilation: object,
-    groups: object,
-    padding_mode: object,
-    settings: ConvSettings | None = None,
-) -> ConvCall:
+def conv2d_call(op: str, input: object, weight: object, bias: object, args: ConvArgs) -> ConvCall:
     x, w, b, unbatched, given_shape = _operands(op, input, weight, bias)
-    geometry = conv2d_geometry(
-        op,
-        x.shape,
-        w.shape,
-        stride,
-        padding,
-        dilation,
-        groups,
-        padding_mode,
-        None if b is None else b.shape,
-        original_shape=given_shape,
-        settings=settings,
-    )
+    geometry = conv2d_geometry(op, x.shape, w.shape, args, None if b is None else b.shape, given_shape)
     check_memory(op, geometry, x.dtype)
     return ConvCall(x, w, b, geometry, unbatched)
 
@@ -204,19 +181,9 @@ def grad_call(
     return GradCall(given, g[None] if unbatched else g, geometry, unbatched)
 
 
-def conv2d_geometry_of(
-    op: str,
-    stride: object,
-    padding: object,
-    dilation: object,
-    groups: object,
-    padding_mode: object,
-    settings: ConvSettings | None = None,
-) -> Callable[[tuple[int, ...], tuple[int, ...]], ConvGeometry]:
+def conv2d_geometry_of(op: str, args: ConvArgs) -> Callable[[tuple[int, ...], tuple[int, ...]], ConvGeometry]:
     """A conv2d gradient's forward geometry, for :func:`grad_call`."""
-    return lambda x_shape, w_shape: conv2d_geometry(
-        op, x_shape, w_shape, stride, padding, dilation, groups, padding_mode, settings=settings
-    )
+    return lambda x_shape, w_shape: conv2d_geometry(op, x_shape, w_shape, args)
 
 
 def conv_transpose2d_geometry_of(
