@@ -44,6 +44,7 @@ __all__ = [
     "output_length",
     "pool2d_geometry",
     "pool_output_length",
+    "transpose_settings",
     "with_batch_axis",
 ]
 
@@ -434,6 +435,12 @@ class TransposeGeometry:
             full,
             self.batch,
         )
+
+
+def transpose_settings(holder: object) -> dict[str, object]:
+    """conv_transpose2d's settings as its keywords, read from anything holding them under torch's names (an nn
+    layer, a network's layer kind)."""
+    return {name: getattr(holder, name) for name in ("stride", "padding", "output_padding", "groups", "dilation")}
 
 
 def conv_transpose2d_geometry(
