@@ -23,6 +23,7 @@ from .geometry import (
     ConvArgs,
     ConvGeometry,
     PoolGeometry,
+    TransposeArgs,
     TransposeGeometry,
     conv2d_geometry,
     conv_transpose2d_geometry,
@@ -187,12 +188,10 @@ def conv2d_geometry_of(op: str, args: ConvArgs) -> Callable[[tuple[int, ...], tu
 
 
 def conv_transpose2d_geometry_of(
-    op: str, stride: object, padding: object, output_padding: object, groups: object, dilation: object
+    op: str, args: TransposeArgs
 ) -> Callable[[tuple[int, ...], tuple[int, ...]], TransposeGeometry]:
     """A conv_transpose2d gradient's forward geometry, for :func:`grad_call`."""
-    return lambda x_shape, w_shape: conv_transpose2d_geometry(
-        op, x_shape, w_shape, stride, padding, output_padding, groups, dilation
-    )
+    return lambda x_shape, w_shape: conv_transpose2d_geometry(op, x_shape, w_shape, args)
 
 
 @dataclass(frozen=True)
@@ -207,20 +206,10 @@ class TransposeCall:
 
 
 def conv_transpose2d_call(
-    op: str,
-    input: object,
-    weight: object,
-    bias: object,
-    stride: object,
-    padding: object,
-    output_padding: object,
-    groups: object,
-    dilation: object,
+    op: str, input: object, weight: object, bias: object, args: TransposeArgs
 ) -> TransposeCall:
     x, w, b, unbatched, _ = _operands(op, input, weight, bias)
-    geometry = conv_transpose2d_geometry(
-        op, x.shape, w.shape, stride, padding, output_padding, groups, dilation, None if b is None else b.shape
-    )
+    geometry = conv_transpose2d_geometry(op, x.shape, w.shape, args, None if b is None else b.shape)
     check_memory(op, geometry, x.dtype)
     return TransposeCall(x, w, b, geometry, unbatched)
 

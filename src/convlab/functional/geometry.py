@@ -35,6 +35,7 @@ __all__ = [
     "ConvSettings",
     "Layout",
     "PoolGeometry",
+    "TransposeArgs",
     "TransposeGeometry",
     "check_padding_fits",
     "checked_output_length",
@@ -437,6 +438,19 @@ class TransposeGeometry:
         )
 
 
+@dataclass(frozen=True)
+class TransposeArgs:
+    """A transposed convolution's settings as a public function received them (stride, padding,
+    output_padding, groups, dilation: as in :func:`convlab.functional.conv_transpose2d`), built once from its
+    signature and passed down to :func:`conv_transpose2d_geometry`, which checks them."""
+
+    stride: object = 1
+    padding: object = 0
+    output_padding: object = 0
+    groups: object = 1
+    dilation: object = 1
+
+
 def transpose_settings(holder: object) -> dict[str, object]:
     """conv_transpose2d's settings as its keywords, read from anything holding them under torch's names (an nn
     layer, a network's layer kind)."""
@@ -447,18 +461,14 @@ def conv_transpose2d_geometry(
     op: str,
     input_shape: tuple[int, ...],
     weight_shape: tuple[int, ...],
-    stride: object = 1,
-    padding: object = 0,
-    output_padding: object = 0,
-    groups: object = 1,
-    dilation: object = 1,
+    args: TransposeArgs,
     bias_shape: tuple[int, ...] | None = None,
 ) -> TransposeGeometry:
     """Check a transposed convolution's arguments against the array shapes and compute its output size."""
     _check_operands(op, input_shape, weight_shape, "in_channels, out_channels/groups, kH, kW")
     N, C, H, W = input_shape
     C_w, O_per_group, kh, kw = weight_shape
-    g = _as_int(groups, "groups", minimum=1)
+    g = _as_int(args.groups, "groups", minimum=1)
     if C_w != C:
         raise ShapeError(
             f"{op}: input has {C} channels but the weight expects {C_w}",
@@ -475,16 +485,16 @@ def conv_transpose2d_geometry(
         )
     O = O_per_group * g
     _check_bias(bias_shape, O, op)
-    stride_ = pair(stride, "stride", minimum=1)
-    dilation_ = pair(dilation, "dilation", minimum=1)
-    if isinstance(padding, str):
+    stride_ = pair(args.stride, "stride", minimum=1)
+    dilation_ = pair(args.dilation, "dilation", minimum=1)
+    if isinstance(args.padding, str):
         raise ArgumentError(
-            f"{op}: padding must be an int or a pair (h, w), got {padding!r}",
+            f"{op}: padding must be an int or a pair (h, w), got {args.padding!r}",
             evidence=["PyTorch's transposed convolution accepts no 'same' or 'valid'"],
             fix="pass padding as a number, e.g. padding=1",
         )
-    padding_ = pair(padding, "padding", minimum=0)
-    output_padding_ = pair(output_padding, "output_padding", minimum=0)
+    padding_ = pair(args.padding, "padding", minimum=0)
+    output_padding_ = pair(args.output_padding, "output_padding", minimum=0)
     for axis in range(2):
         if output_padding_[axis] >= max(stride_[axis], dilation_[axis]):
             raise ArgumentError(

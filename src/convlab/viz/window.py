@@ -424,18 +424,10 @@ def window(
                 f"conv_transpose2d has no padding_mode (got {padding_mode!r}): its padding crops the output",
                 fix="leave padding_mode at zeros",
             )
-        from ..functional.geometry import conv_transpose2d_geometry
+        from ..functional.geometry import TransposeArgs, conv_transpose2d_geometry
 
-        geo = conv_transpose2d_geometry(
-            "conv_transpose2d",
-            (1, 1, *image.shape),
-            (1, 1, *kernel.shape),
-            stride,
-            padding,
-            output_padding,
-            1,
-            dilation,
-        )
+        args = TransposeArgs(stride, padding, output_padding, 1, dilation)
+        geo = conv_transpose2d_geometry("conv_transpose2d", (1, 1, *image.shape), (1, 1, *kernel.shape), args)
         _check_frames(geo.output_size)
         data = _transpose_data(image, kernel, bias, geo)
     else:
