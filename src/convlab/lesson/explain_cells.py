@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from .._args import Array
+from ..functional.geometry import conv_settings
 from ..network.shapes import conv2d_derivation
 from .explain import explain_all
 from .explain_text import equation
@@ -50,6 +51,12 @@ def explain_cells(
         channel's products written as the lesson writes them (``equation``) with their ``total``, the
         ``bias`` and the ``value``.
     """
+    # normalised (and warned about) once for every channel; a kernel of the wrong rank is explain's to refuse
+    settings = (
+        conv_settings("explain", kernel.shape[2:], stride, padding, dilation, 1, padding_mode)
+        if np.ndim(kernel) == 4
+        else None
+    )
     cells, output = [], []
     for o in range(kernel.shape[0]):
         traces = explain_all(
@@ -61,6 +68,7 @@ def explain_cells(
             padding=padding,
             dilation=dilation,
             padding_mode=padding_mode,
+            settings=settings,
         )
         height, width = traces[0].output.shape
         output.append(traces[0].output.tolist())
