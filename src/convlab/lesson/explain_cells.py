@@ -52,24 +52,10 @@ def explain_cells(
         ``bias`` and the ``value``.
     """
     # normalised (and warned about) once for every channel; a kernel of the wrong rank is explain's to refuse
-    settings = (
-        conv_settings("explain", kernel.shape[2:], stride, padding, dilation, 1, padding_mode)
-        if np.ndim(kernel) == 4
-        else None
-    )
+    settings = conv_settings("explain", np.shape(kernel)[-2:], stride, padding, dilation, 1, padding_mode)
     cells, output = [], []
     for o in range(kernel.shape[0]):
-        traces = explain_all(
-            image,
-            np.ascontiguousarray(kernel),
-            bias,
-            out_channel=o,
-            stride=stride,
-            padding=padding,
-            dilation=dilation,
-            padding_mode=padding_mode,
-            settings=settings,
-        )
+        traces = explain_all(image, np.ascontiguousarray(kernel), bias, out_channel=o, settings=settings)
         height, width = traces[0].output.shape
         output.append(traces[0].output.tolist())
         cells.append(
