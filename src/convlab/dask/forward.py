@@ -2,7 +2,8 @@
 
 A tile runs the same few convolution shapes again and again (every band of every tile but the
 edges), so each worker measures, once per shape, every algorithm that can compute it on the band
-it is given (twice each, the faster run counting), keeps the fastest, and uses that measurement's
+it is given (after a run on a corner of it that compiles its loops, twice each, the faster run
+counting), keeps the fastest, and uses that measurement's
 output: the band is not computed again.
 The engine's ``"auto"`` rule is tuned for whole images and batches; a band of a few hundred rows of
 one image with 8 channels is where it guesses worst (Winograd and the FFT beat im2col there by 2-4x).
@@ -60,7 +61,7 @@ def _measured(layer: Any, settings: ConvSettings, x: Any) -> tuple[str, Any]:
     """The fastest candidate on ``x`` and its output; each runs first on a small corner of ``x``, so that
     compiling its loops (Numba, on first use in a process) is not what is timed."""
     span = max(settings.dilation[i] * (layer.kernel_size[i] - 1) + 1 for i in range(2))
-    corner = x[:, :, : 2 * span + 8, : 2 * span + 8]
+    corner = x[:, :, : 2 * span + 64, : 2 * span + 64]  # large enough for every loop that the band runs
     best: tuple[float, str, Any] | None = None
     for name in CANDIDATES:
         try:
