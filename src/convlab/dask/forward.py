@@ -3,8 +3,7 @@
 A tile runs the same few convolution shapes again and again (every band of every tile but the
 edges), so each worker measures, once per shape, every algorithm that can compute it on the band
 it is given (after a run on a corner of it that compiles its loops, twice each, the faster run
-counting), keeps the fastest, and uses that measurement's
-output: the band is not computed again.
+counting), keeps the fastest, and uses that measurement's output: the band is not computed again.
 The engine's ``"auto"`` rule is tuned for whole images and batches; a band of a few hundred rows of
 one image with 8 channels is where it guesses worst (Winograd and the FFT beat im2col there by 2-4x).
 
