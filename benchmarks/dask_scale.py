@@ -19,7 +19,7 @@ The issue's scale run is --size 32768 (a 4 GiB image); CI runs --size 8192. --ro
 and 3 on the image's first N rows only (a band of the image on disk, its own edges padded as an
 image's), where the whole image would take too long on the machine at hand; --network-only skips step 2.
 --estimate runs nothing on a cluster: it times one chunk of each step in this process, on one thread
-as each worker runs, and prints the whole run's time on an idle machine and the disk it needs.
+as each worker runs, and prints the whole run's computing time (a lower bound) and the disk it needs.
 
 The whole scale run, in one command (about 8 GiB of disk under DIR; --estimate first says how long):
 
@@ -186,7 +186,8 @@ def _estimate(args: Any, model: Any, weight: np.ndarray, kernel: np.ndarray) -> 
         total += whole
         print(f"  {name:22s} {seconds:6.2f} s a chunk on one thread -> {whole / 60:6.1f} min ({rounds} round(s))")
     print(
-        f"  total {total / 60:.1f} min of computing, plus reading and writing zarr and the sampled tiles' checks"
+        f"  total {total / 60:.1f} min of computing alone, a lower bound: reading, moving and writing the chunks "
+        "come on top (a --rows run prints the workers' CPU time, from which the whole run scales)"
     )
     pixels = rows * args.size
     print(
