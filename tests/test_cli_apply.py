@@ -212,6 +212,7 @@ def test_zarr_tif_and_png_inputs_and_a_saved_state(tmp_path: Path, capsys: pytes
         (["res(conv3x3(2,p1))"], "added branches have different shapes"),
         (["res(conv3x3(3,p1) | conv1x1(3) | relu)"], "res(...) holds a body, then at most one '|' and a shortcut"),
         (["conv3x3(3,p1) res(conv3x3(3,p1) foo)"], "layer 2.2 at position 32: unknown layer 'foo'"),
+        (["conv3x3(2,p1) res(relu gap | gap)"], "layer 2.2.adaptivepool sees the whole image inside a block"),
         (["conv3x3(1) convt2x2(1,s2)"], "cannot run tile by tile"),
         (["conv3x3(1)", "--scheduler", "gpu"], "is not threads, processes or tcp://ADDRESS"),
     ],

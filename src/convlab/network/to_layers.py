@@ -32,6 +32,7 @@ def as_layers(graph: Graph, shapes: dict[str, tuple[int, ...]], leaf: LeafLayer,
     """
     from .. import nn
 
+    _refuse_a_cut_block(graph, until)
     chains: dict[str, list[Any]] = {"input": []}
     nodes = graph.nodes[:until]
     if not nodes:
@@ -62,3 +63,17 @@ def _residual(first: list[Any], second: list[Any]) -> list[Any]:
     body, shortcut = sorted((first[shared:], second[shared:]), key=len, reverse=True)
     block = nn.Residual(nn.Sequential(*body), nn.Sequential(*shortcut) if shortcut else None)
     return [*first[:shared], block]
+
+
+def _refuse_a_cut_block(graph: Graph, until: int | None) -> None:
+    """A cut inside a residual block would run its body without its sum: a later node reads a kept one."""
+    if until is None:
+        return
+    kept = {"input", *(node.name for node in graph.nodes[:until])}
+    crossing = [node for node in graph.nodes[until + 1 :] if kept & set(node.inputs)]
+    if crossing:
+        raise ArgumentError(
+            f"layer {graph.nodes[until].name} sees the whole image inside a block that {crossing[0].name} "
+            "closes, so no tile can make that block",
+            fix="keep layers that see the whole image (gap, flatten, linear) after the residual blocks",
+        )
