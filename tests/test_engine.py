@@ -127,6 +127,49 @@ def test_compiled_winograd_matches_torch(
     _assert_matches_torch("winograd", x, w, b, padding=1, groups=groups)
 
 
+@settings(max_examples=15, deadline=None)
+@given(
+    batch=st.integers(1, 5),
+    channels=st.integers(1, 6),
+    out_channels=st.integers(1, 6),
+    size=st.tuples(st.integers(1, 13), st.integers(1, 13)),
+    stride=st.sampled_from([(2, 2), (1, 2), (3, 1), (2, 3)]),
+    padding=st.sampled_from([0, 1, (2, 0)]),
+    groups=st.sampled_from([1, 2, 3]),
+    bias=st.booleans(),
+    count=st.integers(1, 3),
+    seed=st.integers(0, 2**16),
+)
+def test_strided_1x1_split_by_image_matches_torch(
+    batch: int,
+    channels: int,
+    out_channels: int,
+    size: tuple[int, int],
+    stride: tuple[int, int],
+    padding: Any,
+    groups: int,
+    bias: bool,
+    count: int,
+    seed: int,
+) -> None:
+    """A strided 1x1 gives each thread whole images (the bias inside the product) when the batch has enough."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, channels * groups, *size))
+    w = rng.standard_normal((out_channels * groups, channels, 1, 1))
+    b = rng.standard_normal(out_channels * groups) if bias else None
+    old = convlab.get_num_threads()
+    convlab.set_num_threads(count)
+    try:
+        _assert_matches_torch("gemm1x1", x, w, b, stride=stride, padding=padding, groups=groups)
+        single = [None if a is None else a.astype(np.float32) for a in (x, w, b)]
+        out = F.conv2d(*single, stride=stride, padding=padding, groups=groups, algorithm="gemm1x1")
+        expected = _torch_conv(x, w, b, stride=stride, padding=padding, groups=groups)
+        assert out.dtype == np.float32
+        np.testing.assert_allclose(out, expected["out"], rtol=0, atol=1e-5 * (expected["scale"].max() + 1))
+    finally:
+        convlab.set_num_threads(old)
+
+
 @pytest.mark.parametrize("size", [30, 57])
 def test_compiled_winograd_float32_stays_within_its_bound(size: int) -> None:
     rng = np.random.default_rng(size)

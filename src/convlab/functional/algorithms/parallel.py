@@ -58,8 +58,19 @@ def run(work: Callable[[T], object], items: Iterable[T]) -> None:
         with np.errstate(**caller):
             return work(item)
 
-    for _ in _pool().map(as_caller, items):
-        pass
+    items = list(items)
+    if len(items) > threads.get_num_threads():  # more items than threads: the workers share them out
+        for _ in _pool().map(as_caller, items):
+            pass
+        return
+    # one item per thread: the calling thread takes the first itself rather than wait idle for a worker
+    others = [_pool().submit(as_caller, item) for item in items[1:]]
+    try:
+        if items:
+            work(items[0])
+    finally:
+        for other in others:
+            other.result()
 
 
 def matmul(a: Array, b: Array, out: Array) -> Array:
