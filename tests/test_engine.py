@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 import convlab
 import convlab.functional as F
 from convlab.errors import ArgumentError
-from convlab.functional.algorithms import threads, winograd, workspace
+from convlab.functional.algorithms import compiled, threads, winograd, workspace
 from convlab.nn import Conv2d
 
 SRC = str(Path(convlab.__file__).parents[1])
@@ -210,6 +210,49 @@ def test_lab_sized_calls_need_no_compiling() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+def test_small_calls_stay_on_the_calling_thread() -> None:
+    """The one rule: a split must save twice its hand-off; one thread never splits, long work always does."""
+    old = convlab.get_num_threads()
+    try:
+        convlab.set_num_threads(2)
+        assert not threads.worth_splitting(50e-6, threads.NUMBA_HAND_OFF_SECONDS * 4)  # saves 25 us, costs 32
+        assert threads.worth_splitting(100e-6, threads.NUMBA_HAND_OFF_SECONDS)
+        assert threads.worth_splitting(1e-3, threads.POOL_HAND_OFF_SECONDS)
+        convlab.set_num_threads(1)
+        assert not threads.worth_splitting(10.0, threads.POOL_HAND_OFF_SECONDS)
+    finally:
+        convlab.set_num_threads(old)
+
+
+def _row_sums(values: np.ndarray, out: np.ndarray) -> None:
+    for row in compiled.prange(values.shape[0]):
+        out[row] = values[row].sum()
+
+
+ROW_SUMS = compiled.kernel(parallel=True)(_row_sums)
+
+
+def test_a_small_compiled_call_runs_the_serial_twin_with_the_same_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Below the rule's size the parallel kernel's serial twin runs; above it the parallel loop; both exact."""
+    ran: list[str] = []
+    for name in ("serial", "compiled"):
+        original = getattr(compiled.Kernel, name)
+        monkeypatch.setattr(compiled.Kernel, name, lambda self, o=original, n=name: ran.append(n) or o(self))
+    old = convlab.get_num_threads()
+    convlab.set_num_threads(2)
+    try:
+        for rows, expected in ((10, "serial"), (100_000, "compiled")):
+            values = np.random.default_rng(rows).standard_normal((rows, 8))
+            out = np.empty(rows)
+            ran.clear()
+            ROW_SUMS(values, out)
+            assert ran == [expected]
+            bound = 1e-14 * np.abs(values).sum(axis=1).max()  # another summation order rounds differently
+            np.testing.assert_allclose(out, values.sum(axis=1), rtol=0, atol=bound)
+    finally:
+        convlab.set_num_threads(old)
 
 
 def test_default_threads_follow_affinity_or_omp_num_threads(monkeypatch: pytest.MonkeyPatch) -> None:

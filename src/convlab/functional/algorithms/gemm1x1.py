@@ -43,8 +43,9 @@ def forward(padded: Array, weight: Array, bias: Array | None, stride: Pair, dila
     O = weight.shape[0]
     out = np.empty((N, O, Ho, Wo), dtype=weight.dtype)
     w = weight.reshape(groups, O // groups, C // groups)
-    if stride != (1, 1) and threads.get_num_threads() <= N:  # enough images for every thread
-        _forward_by_image(pixels, w, bias, out)
+    split = threads.worth_splitting(out.size * C / threads.MULTIPLY_ADDS_PER_SECOND, threads.POOL_HAND_OFF_SECONDS)
+    if stride != (1, 1) and (threads.get_num_threads() <= N or not split):  # enough images for every thread
+        _forward_by_image(pixels, w, bias, out, min(N, threads.get_num_threads()) if split else 1)
         return out
     columns = pixels.reshape(N, groups, C // groups, Ho * Wo)  # a view for stride 1, one copy otherwise
     parallel.matmul(w, columns, out.reshape(N, groups, O // groups, Ho * Wo))
@@ -53,8 +54,8 @@ def forward(padded: Array, weight: Array, bias: Array | None, stride: Pair, dila
     return out
 
 
-def _forward_by_image(pixels: Array, w: Array, bias: Array | None, out: Array) -> None:
-    """Each thread a run of whole images: gather one image's pixels, then one product writes its output.
+def _forward_by_image(pixels: Array, w: Array, bias: Array | None, out: Array, parts: int) -> None:
+    """``parts`` threads each a run of whole images: gather one image's pixels, then one product writes its output.
 
     The bias rides in the product: a row of ones under the gathered pixels and the bias as an extra
     weight column, which costs one more multiply-add per output instead of a pass over it.
@@ -64,7 +65,7 @@ def _forward_by_image(pixels: Array, w: Array, bias: Array | None, out: Array) -
     N, _, Ho, Wo = pixels.shape
     groups, O_g, C_g = w.shape
     extra = 0 if bias is None else 1
-    runs = np.array_split(np.arange(N), min(N, threads.get_num_threads()))
+    runs = np.array_split(np.arange(N), max(1, parts))
     threads.apply_to_blas()  # each thread's products on its own core
 
     with workspace.borrow((groups, O_g, C_g + extra), w.dtype) as w_and_bias:
