@@ -43,7 +43,8 @@ def forward(padded: Array, weight: Array, bias: Array | None, stride: Pair, dila
     O = weight.shape[0]
     out = np.empty((N, O, Ho, Wo), dtype=weight.dtype)
     w = weight.reshape(groups, O // groups, C // groups)
-    split = threads.worth_splitting(out.size * C / threads.MULTIPLY_ADDS_PER_SECOND, threads.POOL_HAND_OFF_SECONDS)
+    seconds = out.size * (C // groups) / threads.MULTIPLY_ADDS_PER_SECOND
+    split = threads.worth_splitting(seconds, threads.POOL_HAND_OFF_SECONDS)
     if stride != (1, 1) and (threads.get_num_threads() <= N or not split):  # enough images for every thread
         _forward_by_image(pixels, w, bias, out, min(N, threads.get_num_threads()) if split else 1)
         return out
@@ -66,7 +67,8 @@ def _forward_by_image(pixels: Array, w: Array, bias: Array | None, out: Array, p
     groups, O_g, C_g = w.shape
     extra = 0 if bias is None else 1
     runs = np.array_split(np.arange(N), max(1, parts))
-    threads.apply_to_blas()  # each thread's products on its own core
+    if parts > 1:
+        threads.apply_to_blas()  # each thread's products on its own core
 
     with workspace.borrow((groups, O_g, C_g + extra), w.dtype) as w_and_bias:
         w_and_bias[..., :C_g] = w
