@@ -11,11 +11,51 @@ import pytest
 pytest.importorskip("dask.array", reason="convlab apply needs the optional extra: pip install -e '.[dask]'")
 zarr = pytest.importorskip("zarr", reason="convlab apply writes zarr: pip install -e '.[dask]'")
 
+import torch  # noqa: E402
+
 from convlab import nn  # noqa: E402
 from convlab.cli import main  # noqa: E402
 from convlab.cli.apply_model import from_layer_string  # noqa: E402
 
 LAYERS = "conv3x3(4,p1) relu maxpool2 conv5x5(3,s2,p2) tanh conv3x3(2) flatten linear(5)"
+RESIDUAL_LAYERS = (
+    "conv5x5(4,p2) relu res(conv3x3(4,p1),bn,relu,conv3x3(4,p1)) relu "
+    "res(conv3x3(6,s2,p1) bn relu conv3x3(6,p1,d1) | conv1x1(6,s2) bn) relu gap flatten linear(3)"
+)
+
+
+class Block(torch.nn.Module):
+    """ResNet's basic block as a torch user writes it: the addition is in forward, no module says so."""
+
+    def __init__(self, channels_in: int, channels_out: int, stride: int) -> None:
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(channels_in, channels_out, 3, stride=stride, padding=1)
+        self.bn1 = torch.nn.BatchNorm2d(channels_out)
+        self.conv2 = torch.nn.Conv2d(channels_out, channels_out, 3, padding=1)
+        down = stride != 1 or channels_in != channels_out
+        self.down = torch.nn.Conv2d(channels_in, channels_out, 1, stride=stride) if down else None
+
+    def forward(self, x: Any) -> Any:
+        out = self.conv2(torch.relu(self.bn1(self.conv1(x))))
+        return torch.relu(out + (x if self.down is None else self.down(x)))
+
+
+def _torch_residual_net() -> Any:
+    """A torch network of two such blocks (an identity and a strided shortcut) and a global head."""
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(2, 4, 5, padding=2),
+        Block(4, 4, 1),
+        Block(4, 6, 2),
+        torch.nn.AdaptiveAvgPool2d(1),
+        torch.nn.Flatten(),
+        torch.nn.Linear(6, 3),
+    )
+    for module in net.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):  # statistics that are not the identity
+            module.running_mean.uniform_(-1, 1)
+            module.running_var.uniform_(0.5, 2)
+    return net.eval()
 
 
 def _image(folder: Path, shape: tuple[int, ...] = (2, 70, 90), seed: int = 0) -> tuple[Path, np.ndarray]:
@@ -92,6 +132,51 @@ def test_a_torch_model_file_runs_with_its_own_weights(tmp_path: Path, capsys: py
     _same(_written(out), whole)
 
 
+def test_a_layer_string_with_residual_blocks_equals_its_model_in_memory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, image = _image(tmp_path, (2, 70, 90))
+    out = tmp_path / "out.zarr"
+    argv = ["apply", RESIDUAL_LAYERS, "--image", str(path), "--out", str(out), "--chunk", "24", "--seed", "2"]
+    assert main(argv) == 0
+    assert "from 7.adaptivepool on, see the whole image: not run" in capsys.readouterr().out
+    model, _ = from_layer_string(RESIDUAL_LAYERS, 2, 2)
+    assert [type(layer).__name__ for layer in model] == ["Conv2d", "ReLU", "Residual", "ReLU", "Residual", "ReLU"]
+    assert model[2].shortcut is None
+    assert model[4].shortcut is not None
+    _same(_written(out), model.eval()(image[None]))
+
+
+def test_a_torch_file_whose_forward_adds_branches_runs_as_residual_blocks_with_its_weights(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    net = _torch_residual_net()
+    torch.save(net, tmp_path / "net.pt")
+    path, image = _image(tmp_path, (2, 64, 50))
+    out = tmp_path / "out.zarr"
+    assert main(["apply", str(tmp_path / "net.pt"), "--image", str(path), "--out", str(out), "--chunk", "16"]) == 0
+    assert "its additions read as residual blocks by torch.fx" in capsys.readouterr().out
+    with torch.no_grad():
+        whole = net[:3](torch.tensor(image[None])).numpy()
+    _same(_written(out), whole)
+
+
+def test_residual_layer_strings_read_in_summary_and_rf_through_both_branches(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # body: two 3x3 (field 5); shortcut: one 7x7 (field 7): the block's field is the larger, the shortcut's
+    assert main(["rf", "res(conv3x3(4,p1) relu conv3x3(4,p1) | conv7x7(4,p3))", "--input", "1x32x32"]) == 0
+    printed = capsys.readouterr().out
+    assert "receptive field of 1.add: 7 input pixels" in printed
+    assert "1.s1.conv" in printed
+    assert main(["rf", "res(conv3x3(4,p1) relu conv3x3(4,p1)) res(conv3x3(4,p1))", "--input", "4x32x32"]) == 0
+    assert "receptive field of 2.add: 7 input pixels" in capsys.readouterr().out
+    assert main(["summary", RESIDUAL_LAYERS, "--input", "2x32x32"]) == 0
+    printed = capsys.readouterr().out
+    assert "5.s2.batchnorm" in printed
+    assert "5.add" in printed
+
+
 def test_zarr_tif_and_png_inputs_and_a_saved_state(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import dask.array as da
     import tifffile
@@ -124,7 +209,10 @@ def test_zarr_tif_and_png_inputs_and_a_saved_state(tmp_path: Path, capsys: pytes
     [
         (["conv3x3(1)", "--out", "OUT/out.png"], "must name a .zarr array"),
         (["conv3x3(1)", "--image", "missing.npy"], "does not exist"),
-        (["resnet18"], "residual or branching"),
+        (["res(conv3x3(2,p1))"], "added branches have different shapes"),
+        (["res(conv3x3(3,p1) | conv1x1(3) | relu)"], "res(...) holds a body, then at most one '|' and a shortcut"),
+        (["conv3x3(3,p1) res(conv3x3(3,p1) foo)"], "layer 2.2 at position 32: unknown layer 'foo'"),
+        (["conv3x3(2,p1) res(relu gap | gap)"], "layer 2.2.adaptivepool sees the whole image inside a block"),
         (["conv3x3(1) convt2x2(1,s2)"], "cannot run tile by tile"),
         (["conv3x3(1)", "--scheduler", "gpu"], "is not threads, processes or tcp://ADDRESS"),
     ],

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 import convlab
 import convlab.functional as F
 from convlab.errors import ArgumentError
-from convlab.functional.algorithms import threads, winograd, workspace
+from convlab.functional.algorithms import compiled, threads, winograd, workspace
 from convlab.nn import Conv2d
 
 SRC = str(Path(convlab.__file__).parents[1])
@@ -127,6 +127,49 @@ def test_compiled_winograd_matches_torch(
     _assert_matches_torch("winograd", x, w, b, padding=1, groups=groups)
 
 
+@settings(max_examples=15, deadline=None)
+@given(
+    batch=st.integers(1, 5),
+    channels=st.integers(1, 6),
+    out_channels=st.integers(1, 6),
+    size=st.tuples(st.integers(1, 13), st.integers(1, 13)),
+    stride=st.sampled_from([(2, 2), (1, 2), (3, 1), (2, 3)]),
+    padding=st.sampled_from([0, 1, (2, 0)]),
+    groups=st.sampled_from([1, 2, 3]),
+    bias=st.booleans(),
+    count=st.integers(1, 3),
+    seed=st.integers(0, 2**16),
+)
+def test_strided_1x1_split_by_image_matches_torch(
+    batch: int,
+    channels: int,
+    out_channels: int,
+    size: tuple[int, int],
+    stride: tuple[int, int],
+    padding: Any,
+    groups: int,
+    bias: bool,
+    count: int,
+    seed: int,
+) -> None:
+    """A strided 1x1 gives each thread whole images (the bias inside the product) when the batch has enough."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, channels * groups, *size))
+    w = rng.standard_normal((out_channels * groups, channels, 1, 1))
+    b = rng.standard_normal(out_channels * groups) if bias else None
+    old = convlab.get_num_threads()
+    convlab.set_num_threads(count)
+    try:
+        _assert_matches_torch("gemm1x1", x, w, b, stride=stride, padding=padding, groups=groups)
+        single = [None if a is None else a.astype(np.float32) for a in (x, w, b)]
+        out = F.conv2d(*single, stride=stride, padding=padding, groups=groups, algorithm="gemm1x1")
+        expected = _torch_conv(x, w, b, stride=stride, padding=padding, groups=groups)
+        assert out.dtype == np.float32
+        np.testing.assert_allclose(out, expected["out"], rtol=0, atol=1e-5 * (expected["scale"].max() + 1))
+    finally:
+        convlab.set_num_threads(old)
+
+
 @pytest.mark.parametrize("size", [30, 57])
 def test_compiled_winograd_float32_stays_within_its_bound(size: int) -> None:
     rng = np.random.default_rng(size)
@@ -167,6 +210,49 @@ def test_lab_sized_calls_need_no_compiling() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+def test_small_calls_stay_on_the_calling_thread() -> None:
+    """The one rule: a split must save twice its hand-off; one thread never splits, long work always does."""
+    old = convlab.get_num_threads()
+    try:
+        convlab.set_num_threads(2)
+        assert not threads.worth_splitting(50e-6, threads.NUMBA_HAND_OFF_SECONDS * 4)  # saves 25 us, costs 32
+        assert threads.worth_splitting(100e-6, threads.NUMBA_HAND_OFF_SECONDS)
+        assert threads.worth_splitting(1e-3, threads.POOL_HAND_OFF_SECONDS)
+        convlab.set_num_threads(1)
+        assert not threads.worth_splitting(10.0, threads.POOL_HAND_OFF_SECONDS)
+    finally:
+        convlab.set_num_threads(old)
+
+
+def _row_sums(values: np.ndarray, out: np.ndarray) -> None:
+    for row in compiled.prange(values.shape[0]):
+        out[row] = values[row].sum()
+
+
+ROW_SUMS = compiled.kernel(parallel=True)(_row_sums)
+
+
+def test_a_small_compiled_call_runs_the_serial_twin_with_the_same_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Below the rule's size the parallel kernel's serial twin runs; above it the parallel loop; both exact."""
+    ran: list[str] = []
+    for name in ("serial", "compiled"):
+        original = getattr(compiled.Kernel, name)
+        monkeypatch.setattr(compiled.Kernel, name, lambda self, o=original, n=name: ran.append(n) or o(self))
+    old = convlab.get_num_threads()
+    convlab.set_num_threads(2)
+    try:
+        for rows, expected in ((10, "serial"), (100_000, "compiled")):
+            values = np.random.default_rng(rows).standard_normal((rows, 8))
+            out = np.empty(rows)
+            ran.clear()
+            ROW_SUMS(values, out)
+            assert ran == [expected]
+            bound = 1e-14 * np.abs(values).sum(axis=1).max()  # another summation order rounds differently
+            np.testing.assert_allclose(out, values.sum(axis=1), rtol=0, atol=bound)
+    finally:
+        convlab.set_num_threads(old)
 
 
 def test_default_threads_follow_affinity_or_omp_num_threads(monkeypatch: pytest.MonkeyPatch) -> None:

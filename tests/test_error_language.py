@@ -284,3 +284,43 @@ def test_an_output_folder_in_the_way_is_fixed_in_python_from_python(tmp_path: Pa
     with pytest.raises(ArgumentError) as not_empty:
         gallery(tmp_path / "full")
     assert not_empty.value.fix == 'force=True to write into it, or another folder, e.g. out="full-2"'
+
+
+# --- a diagnosis's other way (padding="same" with a stride: solve_padding) in each caller's language ----------
+
+
+@settings(max_examples=25, deadline=None)
+@given(size=st.integers(5, 40), kernel=st.integers(1, 7), stride=st.integers(2, 4), dilation=st.integers(1, 2))
+def test_same_with_a_stride_is_fixed_in_each_callers_language_and_each_way_works(
+    size: int, kernel: int, stride: int, dilation: int
+) -> None:
+    """Python gets ``padding=p   # or convlab.shapes.solve_padding(...)``, the command line the flag and the
+    ``convlab size`` command, the layer string the layer string alone; each, run as written, gives an output."""
+    span = dilation * (kernel - 1) + 1
+    assume(span <= size)
+    with pytest.raises(ArgumentError) as raised:
+        convlab.nn.Conv2d(1, 1, kernel, stride=stride, padding="same", dilation=dilation)
+    fix = raised.value.fix
+    assert fix is not None
+    python_fix, other = fix.split("   # or ")
+    pads = _run_python(python_fix.removeprefix("padding="))
+    layer = convlab.nn.Conv2d(1, 1, kernel, stride=stride, padding=pads, dilation=dilation)  # type: ignore[arg-type]
+    assert layer(np.ones((1, size, size), dtype=np.float32)).shape[1] >= 1
+    solved = eval(other.replace("(H, W)", f"({size}, {size})"), {"convlab": convlab})
+    assert solved.output_size == (-(-size // stride),) * 2  # TensorFlow's same: ceil(size / stride)
+
+    argv = ["size", "--input", str(size), "--kernel", str(kernel), "--stride", str(stride), "--padding", "same"]
+    argv += ["--dilation", str(dilation)]
+    written = _as_command(raised.value, argv)
+    flag, command = written.split("   # or ")
+    assert flag == f"--padding {pads[0]},{pads[1]}"  # type: ignore[index]
+    words = _command_words(command.replace("H,W", f"{size},{size}"))
+    assert words[0] == "size"
+    assert "--want" in words
+    assert main(words) == 0
+
+    token = f"conv{kernel}x{kernel}(4,s{stride},d{dilation},psame)"
+    with pytest.raises(ArgumentError) as from_string:
+        convlab.summary(token, (1, size, size))
+    assert from_string.value.fix == f"conv{kernel}x{kernel}(4,s{stride},d{dilation},p{pads[0]})"  # type: ignore[index]
+    assert convlab.summary(from_string.value.fix, (1, size, size)).layers[0].output_shape[2] >= 1

@@ -340,3 +340,47 @@ def _plain(value: object) -> bool:
         return isinstance(v, int) and not isinstance(v, bool)
 
     return is_int(value) or (isinstance(value, tuple) and len(value) == 2 and all(is_int(v) for v in value))
+
+
+def test_a_convlab_error_holds_only_the_fields_it_declares() -> None:
+    """Every attribute an error carries is declared on ConvlabError (no attribute is added to an error later):
+    made from an engine call, from a layer string and from the command line's translation."""
+    import ast
+    import inspect
+    from pathlib import Path
+
+    import convlab
+    from convlab.cli import build_parser
+    from convlab.cli.fixes import command_flags, in_flags
+
+    declared = set(inspect.get_annotations(ConvlabError))
+    assert {"message", "evidence", "fix", "call", "diagnosis"} <= declared
+    made = []
+    for raising in (
+        lambda: F.conv2d(np.ones((1, 3, 3)), np.ones((1, 1, 5, 5))),
+        lambda: convlab.summary("conv3x3(8,s2,psame)", (1, 28, 28)),
+        lambda: nn.Conv2d(1, 1, 3, stride=2, padding="same"),
+    ):
+        with pytest.raises(ConvlabError) as raised:
+            raising()
+        made.append(raised.value)
+    args = build_parser().parse_args(
+        ["size", "--input", "7", "--kernel", "3", "--stride", "2", "--padding", "same"]
+    )
+    made.append(in_flags(made[-1], command_flags(args), args.command_parser.prog))
+    for error in made:
+        assert set(vars(error)) <= declared, set(vars(error)) - declared
+
+    # and no module sets one of them on an error it did not make: only ConvlabError's own __init__ assigns them
+    source = Path(convlab.__file__).parent
+    assigned = [
+        f"{path.relative_to(source)}:{node.lineno}"
+        for path in source.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Attribute)
+        and target.attr in {"fix", "diagnosis", "call", "evidence"}
+        and not (isinstance(target.value, ast.Name) and target.value.id == "self" and path.name == "errors.py")
+    ]
+    assert not assigned, assigned

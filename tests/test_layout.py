@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import numpy as np
@@ -242,3 +243,24 @@ def test_only_the_registry_tests_for_a_layer_kind() -> None:
                 if named & kinds:
                     found.append(f"{path.relative_to(SOURCE)}:{node.lineno}: {ast.unparse(node)}")
     assert not found, "\n".join(found)
+
+
+def test_the_readmes_layout_names_every_folder_and_module() -> None:
+    """A newcomer finds a feature's home from README's Layout: every package folder and module is named there
+    (``*_kernels.py`` stands for the compiled loops beside their algorithm)."""
+    readme = (SOURCE.parents[1] / "README.md").read_text()
+    layout = readme.split("## Layout", 1)[1].split("```")[1]
+    unnamed = []
+    for path in sorted(SOURCE.rglob("*")):
+        if "__pycache__" in path.parts or path.name.startswith("__"):
+            continue
+        if path.is_dir():
+            named = f"{path.name}/" in layout
+        elif path.suffix == ".py":
+            named = re.search(rf"\b{re.escape(path.stem)}\b", layout) is not None
+            named |= path.stem.endswith("_kernels") and "*_kernels.py" in layout
+        else:
+            continue
+        if not named:
+            unnamed.append(str(path.relative_to(SOURCE)))
+    assert not unnamed, f"name these in README's Layout: {unnamed}"

@@ -35,6 +35,21 @@ def test_explain_warns_once_about_a_stride_that_skips_pixels() -> None:
     assert "[stride-skips-pixels]" in said[0]
 
 
+@pytest.mark.parametrize("out_channels", [1, 3])
+def test_every_channel_explained_warns_once_and_matches_torch(out_channels: int) -> None:
+    """The page's and widgets' explanation of every channel: its settings are normalised once, not per
+    channel, and each channel's values are PyTorch's."""
+    from convlab.lesson.explain_cells import explain_cells
+
+    image, kernel = np.arange(36.0).reshape(1, 6, 6), np.arange(out_channels * 4.0).reshape(out_channels, 1, 2, 2)
+    made: list[dict[str, Any]] = []
+    said = _convlab_warnings(lambda: made.append(explain_cells(image, kernel, stride=3)))
+    assert len(said) == 1
+    assert "[stride-skips-pixels]" in said[0]
+    theirs = torch.nn.functional.conv2d(torch.from_numpy(image[None]), torch.from_numpy(kernel), stride=3)[0]
+    np.testing.assert_allclose(np.array(made[0]["output"]), theirs.numpy(), rtol=1e-12, atol=1e-12)
+
+
 def test_a_layer_warns_at_construction_and_not_again_when_it_runs() -> None:
     x = np.arange(25.0).reshape(1, 1, 5, 5)
     made: list[nn.Conv2d] = []

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ConvlabError, ConvlabWarning, ShapeError
+from .errors import Blank, Call, ConvlabError, ConvlabWarning, ShapeError, with_note
 
 __all__ = [
     "Diagnosis",
@@ -55,6 +55,8 @@ class Diagnosis:
         cause: the likely cause, in a sentence.
         fix: the change for NumPy users, as code.
         torch_fix: the same change for PyTorch users.
+        also: another way, a call that works out the exact answer; the fix names it after ``# or``, and
+            each interface writes it in its own language (the command line as a command).
     """
 
     code: str
@@ -63,13 +65,15 @@ class Diagnosis:
     cause: str
     fix: str
     torch_fix: str
+    also: Call | None = None
 
     def error(self, kind: type[ConvlabError] = ShapeError, torch: bool = False) -> ConvlabError:
-        """The error to raise: first line, evidence, cause, then the fix."""
+        """The error to raise: first line, evidence, cause, then the fix (and the other way, if any)."""
+        fix = self.torch_fix if torch else self.fix
         return kind(
             self.what,
             evidence=(*self.evidence, f"likely cause: {self.cause}"),
-            fix=self.torch_fix if torch else self.fix,
+            fix=fix if self.also is None else with_note(fix, f"or {self.also}"),
             diagnosis=self,
         )
 
@@ -372,8 +376,18 @@ def same_with_stride(kernel: tuple[int, int], stride: tuple[int, int], dilation:
             "side than the other, which solve_padding finds",
         ),
         "'same' was meant as TensorFlow's ceil(H/stride), which PyTorch does not offer",
-        f"padding={explicit}   # or convlab.shapes.solve_padding(H, {kernel[0]}, {stride[0]}) for the exact pads",
         f"padding={explicit}",
+        f"padding={explicit}",
+        also=Call(
+            "convlab.shapes.solve_padding",
+            kwargs=(
+                ("input_size", Blank("(H, W)")),
+                ("kernel_size", kernel),
+                ("stride", stride),
+                *([("dilation", dilation)] if dilation != (1, 1) else []),
+                ("output_size", "same"),
+            ),
+        ),
     )
 
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ArgumentError",
     "ArgumentTypeError",
+    "Blank",
     "Call",
     "ConvlabError",
     "ConvlabWarning",
@@ -60,6 +61,17 @@ class Call:
         written = [python_value(value) for value in self.args]
         written += [f"{name}={python_value(value)}" for name, value in self.kwargs]
         return with_note(f"{self.function}({', '.join(written)})", self.note)
+
+
+@dataclass(frozen=True)
+class Blank:
+    """A value the reader fills in (the input's size, unknown where the error is found), written as its
+    name in every language: ``input_size=(H, W)`` in Python, ``--input H,W`` on the command line."""
+
+    name: str
+
+    def __repr__(self) -> str:
+        return self.name
 
 
 def python_value(value: object) -> str:

@@ -36,46 +36,50 @@ def _layer(op: Any, channels: int, seed: int) -> Any:
 def from_layer_string(text: str, channels: int, seed: int) -> tuple[Any, str]:
     """The layer string's local layers as a Sequential, and a note of what was left out and how weights were made.
 
-    It stops at the first layer that sees the whole image (flatten, linear, adaptive pooling).
+    It stops at the first layer that sees the whole image (flatten, linear, adaptive pooling); a
+    ``res(...)`` block becomes an ``nn.Residual``.
     """
-    from .. import nn
     from ..network.as_graph import as_graph
     from ..network.summary import analyse
+    from ..network.to_layers import as_layers
 
     graph, _ = as_graph(text)
     records = analyse(graph, (1, channels, 64, 64))
-    layers, previous, channels_in = [], "input", channels
-    for index, (node, record) in enumerate(zip(graph.nodes, records)):
-        if node.inputs != (previous,):
-            raise ArgumentError(
-                f"MODEL {text!r}: layer {node.name} does not read the layer before it (a residual or "
-                "branching network); apply runs chains of layers",
-                fix='describe the chain as a layer string, e.g. "conv3x3(8,p1) relu conv3x3(8,p1)"',
-            )
-        if node.op.global_view or node.op.flattens:
-            break
-        layer = _layer(node.op, channels_in, seed + index)
+    shapes: dict[str, tuple[int, ...]] = {"input": (1, channels, 64, 64)}
+    shapes.update((record.name, record.output_shape) for record in records)
+    until = next(
+        (index for index, node in enumerate(graph.nodes) if node.op.global_view or node.op.flattens), None
+    )
+    if until == 0:
+        raise ArgumentError(f"MODEL {text!r} has no layer that runs tile by tile", fix='e.g. "conv3x3(8,p1) relu"')
+    position = {node.name: index for index, node in enumerate(graph.nodes)}
+
+    def leaf(node: Any, input_shape: tuple[int, ...]) -> Any:
+        layer = _layer(node.op, input_shape[1], seed + position[node.name])
         if layer is None:
             raise ArgumentError(
                 f"MODEL {text!r}: layer {node.name} ({node.op.describe()}) cannot run tile by tile",
-                fix="use conv, maxpool, avgpool, bn, relu, sigmoid, tanh or dropout layers",
+                fix="use conv, maxpool, avgpool, bn, relu, sigmoid, tanh, dropout layers and res(...) blocks",
             )
-        layers.append(layer)
-        previous, channels_in = node.name, record.output_shape[1]
-    if not layers:
-        raise ArgumentError(f"MODEL {text!r} has no layer that runs tile by tile", fix='e.g. "conv3x3(8,p1) relu"')
-    skipped = len(graph.nodes) - len(layers)
+        return layer
+
+    model = as_layers(graph, shapes, leaf, until)
     note = f"layers from {text!r} with initial weights drawn from seed {seed}"
-    if skipped:
-        note += (
-            f"; the last {skipped} layer(s), from {graph.nodes[len(layers)].name} on, see the whole image: not run"
-        )
-    return nn.Sequential(*layers), note
+    if until is not None:
+        skipped = len(graph.nodes) - until
+        note += f"; the last {skipped} layer(s), from {graph.nodes[until].name} on, see the whole image: not run"
+    return model, note
 
 
-def from_torch_file(path: Path) -> tuple[Any, str]:
-    """A whole torch module saved with ``torch.save(model, path)``, as convlab layers in eval mode."""
+def from_torch_file(path: Path, channels: int) -> tuple[Any, str]:
+    """A whole torch module saved with ``torch.save(model, path)``, as convlab layers in eval mode.
+
+    Modules convlab knows convert as they are; any other module (a block whose ``forward`` adds
+    its input to what its layers make) is read through torch.fx, each ``x + f(x)`` becoming an
+    ``nn.Residual`` with the layers' own weights.
+    """
     from .. import nn
+    from ..errors import ConvlabError
 
     try:
         import torch
@@ -94,7 +98,43 @@ def from_torch_file(path: Path) -> tuple[Any, str]:
             f"{str(path)!r} holds a {type(module).__name__}, not a torch module (a state dict has no layers)",
             fix="save the whole module: torch.save(model, path); or pass a layer string with --weights model.npz",
         )
-    return nn.from_torch(module).eval(), f"the torch model in {str(path)!r}, its own weights"
+    note = f"the torch model in {str(path)!r}, its own weights"
+    try:
+        return nn.from_torch(module).eval(), note
+    except ConvlabError:  # a module of its own: its forward says how the layers connect
+        model, cut = _traced(module, channels)
+        return model.eval(), f"{note}, its additions read as residual blocks by torch.fx{cut}"
+
+
+def _traced(module: Any, channels: int) -> tuple[Any, str]:
+    """A torch module's local layers, read by torch.fx (known modules with their weights, functions as layers),
+    and a note of the layers left out."""
+    from .. import nn
+    from ..network.from_torch import trace
+    from ..network.summary import analyse
+    from ..network.to_layers import as_layers
+
+    graph = trace(module)
+    shape = (1, channels, 64, 64)
+    shapes: dict[str, tuple[int, ...]] = {"input": shape}
+    shapes.update((record.name, record.output_shape) for record in analyse(graph, shape))
+    modules = dict(module.named_modules())
+    until = next((i for i, node in enumerate(graph.nodes) if node.op.global_view or node.op.flattens), None)
+
+    def leaf(node: Any, input_shape: tuple[int, ...]) -> Any:
+        found = modules.get(node.name)
+        if found is not None and next(found.children(), None) is None:
+            return nn.from_torch(found)
+        layer = _layer(node.op, input_shape[1], 0)  # a function (torch.relu, F.max_pool2d): no weights
+        if layer is None:
+            raise ArgumentError(
+                f"layer {node.name} ({node.op.describe()}) cannot run tile by tile",
+                fix="apply the layers before it, and run it on the result in memory",
+            )
+        return layer
+
+    cut = "" if until is None else f"; from {graph.nodes[until].name} on it sees the whole image: not run"
+    return as_layers(graph, shapes, leaf, until), cut
 
 
 def from_model_file(path: Path, weights: str | None) -> tuple[Any, str]:
@@ -124,7 +164,7 @@ def read_model(model: str, channels: int, seed: int, weights: str | None) -> tup
             raise ArgumentError(f"MODEL file {model!r} does not exist", fix="check the path")
         if weights is not None:
             raise ArgumentError("--weights is for a layer string; a torch file has its own", fix="drop --weights")
-        return from_torch_file(path)
+        return from_torch_file(path, channels)
     if path.suffix.lower() == ".npz":
         return from_model_file(path, weights)
     chain, note = from_layer_string(model, channels, seed)

@@ -36,12 +36,24 @@ def in_flags(error: ConvlabError, flags: dict[str, str], command: str = "convlab
     """
     if error.call is not None:
         return error.with_fix(as_command(error.call, flags, command))
-    if error.fix is None or not flags:
-        return error
     diagnosis = error.diagnosis
+    if error.fix is None or not (flags or (diagnosis and diagnosis.also)):
+        return error
+    fix = error.fix
+    if diagnosis is not None and diagnosis.also is not None:
+        fix = fix.replace(str(diagnosis.also), _other_command(diagnosis.also))
     if diagnosis is not None:
         diagnosis = replace(diagnosis, fix=as_flags(diagnosis.fix, flags))
-    return error.with_fix(as_flags(error.fix, flags), diagnosis)
+    return error.with_fix(as_flags(fix, flags), diagnosis)
+
+
+def _other_command(call: Call) -> str:
+    """A diagnosis's other way (``convlab.shapes.solve_padding(...)``) as the command that does it."""
+    from .size import SOLVE_FLAGS
+
+    commands = {"convlab.shapes.solve_padding": ("convlab size", SOLVE_FLAGS)}
+    command, flags = commands[call.function]
+    return as_command(call, flags, command)
 
 
 def as_command(call: Call, flags: dict[str, str], command: str) -> str:

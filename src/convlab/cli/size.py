@@ -8,6 +8,9 @@ from typing import Any
 
 from . import options
 
+# solve_padding's arguments as this command's flags
+SOLVE_FLAGS = {"input_size": "--input", "kernel_size": "--kernel", "output_size": "--want"}
+
 
 def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
@@ -34,7 +37,7 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--ceil-mode", action="store_true", help="pooling only: round up")
     parser.add_argument("--want", help="solve for padding: a wanted output size (N or HxW) or 'same'")
     parser.add_argument("--json", action="store_true", help="print JSON")
-    parser.set_defaults(run=run, flags={"input_size": "--input", "kernel_size": "--kernel"})
+    parser.set_defaults(run=run, flags=SOLVE_FLAGS)
 
 
 def _pair(value: Any) -> tuple[int, int]:

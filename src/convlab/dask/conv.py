@@ -17,7 +17,7 @@ import numpy as np
 
 from .._arrays import float_arrays
 from ..functional.conv import conv2d as conv2d_in_memory
-from ..functional.geometry import ConvGeometry, ConvSettings, conv2d_geometry, with_batch_axis
+from ..functional.geometry import ConvArgs, ConvGeometry, ConvSettings, conv2d_geometry, with_batch_axis
 from .checks import dask_input
 from .edges import pad_edges
 from .stitch import plan, stitch
@@ -98,11 +98,7 @@ def conv2d(
         OP,
         tuple(int(n) for n in x.shape),
         w.shape,
-        stride,
-        padding,
-        dilation,
-        groups,
-        padding_mode,
+        ConvArgs(stride, padding, dilation, groups, padding_mode),
         None if b is None else b.shape,
         original_shape=tuple(int(n) for n in input.shape),  # type: ignore[attr-defined]
     )

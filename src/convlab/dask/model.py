@@ -38,6 +38,7 @@ from ..network.as_graph import as_graph
 from ..network.graph import Graph
 from ..network.summary import LayerRecord, analyse
 from .checks import dask_input
+from .forward import forward
 from .stitch import plan, stitch
 from .tiles import Reach, Tile, aligned_crop, field_reach
 
@@ -108,7 +109,7 @@ def _check_runnable(layers: list[Any]) -> None:
                 )
 
 
-BAND_BYTES = 256 * 2**20
+BAND_BYTES = 512 * 2**20
 """What one band of a tile may take while the model runs on it: its input, every layer's output (a layer
 keeps its input for backward) and the largest layer's scratch columns. A worker holds a few such bands'
 worth at most, whatever the chunk size, so a tile too large for this runs as bands of rows, one at a time."""
@@ -151,7 +152,7 @@ def _run_tile(
         band = Tile((top, min(rows.out[1], top + units)), down.reads((top, min(rows.out[1], top + units))))
         crop = aligned_crop(band, down, rows.read[1])
         start = max(crop.read[0], rows.read[0])
-        out = model(block[:, :, start - rows.read[0] : crop.read[1] - rows.read[0]])
+        out = forward(model, block[:, :, start - rows.read[0] : crop.read[1] - rows.read[0]])
         first_row = band.out[0] - start // down.jump
         bands.append(out[:, :, first_row : first_row + band.length, first_col : first_col + cols.length])
     return bands[0] if len(bands) == 1 else np.concatenate(bands, axis=2)

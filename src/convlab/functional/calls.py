@@ -20,9 +20,10 @@ from .._arrays import float_arrays
 from .._memory import check_fits
 from ..errors import ArgumentTypeError, ShapeError
 from .geometry import (
+    ConvArgs,
     ConvGeometry,
-    ConvSettings,
     PoolGeometry,
+    TransposeArgs,
     TransposeGeometry,
     conv2d_geometry,
     conv_transpose2d_geometry,
@@ -111,32 +112,9 @@ class ConvCall:
     unbatched: bool
 
 
-def conv2d_call(
-    op: str,
-    input: object,
-    weight: object,
-    bias: object,
-    stride: object,
-    padding: object,
-    dilation: object,
-    groups: object,
-    padding_mode: object,
-    settings: ConvSettings | None = None,
-) -> ConvCall:
+def conv2d_call(op: str, input: object, weight: object, bias: object, args: ConvArgs) -> ConvCall:
     x, w, b, unbatched, given_shape = _operands(op, input, weight, bias)
-    geometry = conv2d_geometry(
-        op,
-        x.shape,
-        w.shape,
-        stride,
-        padding,
-        dilation,
-        groups,
-        padding_mode,
-        None if b is None else b.shape,
-        original_shape=given_shape,
-        settings=settings,
-    )
+    geometry = conv2d_geometry(op, x.shape, w.shape, args, None if b is None else b.shape, given_shape)
     check_memory(op, geometry, x.dtype)
     return ConvCall(x, w, b, geometry, unbatched)
 
@@ -204,28 +182,16 @@ def grad_call(
     return GradCall(given, g[None] if unbatched else g, geometry, unbatched)
 
 
-def conv2d_geometry_of(
-    op: str,
-    stride: object,
-    padding: object,
-    dilation: object,
-    groups: object,
-    padding_mode: object,
-    settings: ConvSettings | None = None,
-) -> Callable[[tuple[int, ...], tuple[int, ...]], ConvGeometry]:
+def conv2d_geometry_of(op: str, args: ConvArgs) -> Callable[[tuple[int, ...], tuple[int, ...]], ConvGeometry]:
     """A conv2d gradient's forward geometry, for :func:`grad_call`."""
-    return lambda x_shape, w_shape: conv2d_geometry(
-        op, x_shape, w_shape, stride, padding, dilation, groups, padding_mode, settings=settings
-    )
+    return lambda x_shape, w_shape: conv2d_geometry(op, x_shape, w_shape, args)
 
 
 def conv_transpose2d_geometry_of(
-    op: str, stride: object, padding: object, output_padding: object, groups: object, dilation: object
+    op: str, args: TransposeArgs
 ) -> Callable[[tuple[int, ...], tuple[int, ...]], TransposeGeometry]:
     """A conv_transpose2d gradient's forward geometry, for :func:`grad_call`."""
-    return lambda x_shape, w_shape: conv_transpose2d_geometry(
-        op, x_shape, w_shape, stride, padding, output_padding, groups, dilation
-    )
+    return lambda x_shape, w_shape: conv_transpose2d_geometry(op, x_shape, w_shape, args)
 
 
 @dataclass(frozen=True)
@@ -240,20 +206,10 @@ class TransposeCall:
 
 
 def conv_transpose2d_call(
-    op: str,
-    input: object,
-    weight: object,
-    bias: object,
-    stride: object,
-    padding: object,
-    output_padding: object,
-    groups: object,
-    dilation: object,
+    op: str, input: object, weight: object, bias: object, args: TransposeArgs
 ) -> TransposeCall:
     x, w, b, unbatched, _ = _operands(op, input, weight, bias)
-    geometry = conv_transpose2d_geometry(
-        op, x.shape, w.shape, stride, padding, output_padding, groups, dilation, None if b is None else b.shape
-    )
+    geometry = conv_transpose2d_geometry(op, x.shape, w.shape, args, None if b is None else b.shape)
     check_memory(op, geometry, x.dtype)
     return TransposeCall(x, w, b, geometry, unbatched)
 

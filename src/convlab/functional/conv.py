@@ -12,7 +12,7 @@ from .._arrays import float_arrays
 from ..errors import ShapeError
 from .algorithms import choose
 from .calls import conv2d_call, conv2d_geometry_of, grad_call, unbatch
-from .geometry import ConvSettings
+from .geometry import ConvArgs, ConvSettings
 from .padding import pad2d, pad2d_grad
 
 __all__ = ["conv2d", "conv2d_bias_grad", "conv2d_input_grad", "conv2d_weight_grad"]
@@ -72,7 +72,9 @@ def conv2d(
                 [ 4.,  0., -1.],
                 [ 0.,  0.,  1.]]], dtype=float32)
     """
-    call = conv2d_call("conv2d", input, weight, bias, stride, padding, dilation, groups, padding_mode, settings)
+    call = conv2d_call(
+        "conv2d", input, weight, bias, ConvArgs(stride, padding, dilation, groups, padding_mode, settings)
+    )
     geo = call.geometry
     chosen = choose(algorithm, geo.layout, (call.input, call.weight))
     if chosen.zero_padded is not None and geo.padding_mode == "zeros":
@@ -121,7 +123,9 @@ def conv2d_input_grad(
     call = grad_call(
         "conv2d_input_grad",
         grad_output,
-        conv2d_geometry_of("conv2d_input_grad", stride, padding, dilation, groups, padding_mode, settings),
+        conv2d_geometry_of(
+            "conv2d_input_grad", ConvArgs(stride, padding, dilation, groups, padding_mode, settings)
+        ),
         input_shape=input_shape,
         weight=weight,
     )
@@ -170,7 +174,9 @@ def conv2d_weight_grad(
     call = grad_call(
         "conv2d_weight_grad",
         grad_output,
-        conv2d_geometry_of("conv2d_weight_grad", stride, padding, dilation, groups, padding_mode, settings),
+        conv2d_geometry_of(
+            "conv2d_weight_grad", ConvArgs(stride, padding, dilation, groups, padding_mode, settings)
+        ),
         input=input,
         weight_shape=weight_shape,
     )

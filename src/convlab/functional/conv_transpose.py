@@ -12,7 +12,7 @@ import numpy as np
 from .._args import Array
 from .algorithms import choose
 from .calls import conv_transpose2d_call, conv_transpose2d_geometry_of, grad_call, unbatch
-from .geometry import TransposeGeometry
+from .geometry import TransposeArgs, TransposeGeometry
 
 __all__ = ["conv_transpose2d", "conv_transpose2d_input_grad", "conv_transpose2d_weight_grad"]
 
@@ -62,9 +62,8 @@ def conv_transpose2d(
         >>> conv_transpose2d([[[1.0, 2.0]]], [[[[1.0, 1.0]]]], stride=2)
         array([[[1., 1., 2., 2.]]], dtype=float32)
     """
-    call = conv_transpose2d_call(
-        "conv_transpose2d", input, weight, bias, stride, padding, output_padding, groups, dilation
-    )
+    args = TransposeArgs(stride, padding, output_padding, groups, dilation)
+    call = conv_transpose2d_call("conv_transpose2d", input, weight, bias, args)
     geo = call.geometry
     full = choose(algorithm, geo.layout, (call.weight, call.input)).input_grad(
         call.weight, call.input, _full_size(geo), geo.stride, geo.dilation, geo.groups
@@ -110,7 +109,7 @@ def conv_transpose2d_input_grad(
         "conv_transpose2d_input_grad",
         grad_output,
         conv_transpose2d_geometry_of(
-            "conv_transpose2d_input_grad", stride, padding, output_padding, groups, dilation
+            "conv_transpose2d_input_grad", TransposeArgs(stride, padding, output_padding, groups, dilation)
         ),
         input_shape=input_shape,
         weight=weight,
@@ -156,7 +155,7 @@ def conv_transpose2d_weight_grad(
         "conv_transpose2d_weight_grad",
         grad_output,
         conv_transpose2d_geometry_of(
-            "conv_transpose2d_weight_grad", stride, padding, output_padding, groups, dilation
+            "conv_transpose2d_weight_grad", TransposeArgs(stride, padding, output_padding, groups, dilation)
         ),
         input=input,
         weight_shape=weight_shape,

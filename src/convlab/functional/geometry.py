@@ -30,10 +30,12 @@ from ..diagnose import (
 from ..errors import ArgumentError, ShapeError
 
 __all__ = [
+    "ConvArgs",
     "ConvGeometry",
     "ConvSettings",
     "Layout",
     "PoolGeometry",
+    "TransposeArgs",
     "TransposeGeometry",
     "check_padding_fits",
     "checked_output_length",
@@ -43,6 +45,7 @@ __all__ = [
     "output_length",
     "pool2d_geometry",
     "pool_output_length",
+    "transpose_settings",
     "with_batch_axis",
 ]
 
@@ -158,6 +161,45 @@ def conv_settings(
 
 
 @dataclass(frozen=True)
+class ConvArgs:
+    """A convolution's settings as a public function received them: raw (stride, padding, dilation, groups,
+    padding_mode, as in :func:`convlab.functional.conv2d`), or ``settings`` a caller normalised already.
+
+    Every public convolution (conv2d and its gradients, explain, dask's conv2d) builds one from its
+    signature and passes it down; :meth:`normalised` is the one place they become :class:`ConvSettings`.
+    """
+
+    stride: object = 1
+    padding: object = 0
+    dilation: object = 1
+    groups: object = 1
+    padding_mode: object = "zeros"
+    settings: ConvSettings | None = None
+
+    def normalised(self, op: str, kernel: Pair) -> ConvSettings:
+        """The settings for a ``kernel``-sized weight: made (and warned about) now, or checked to fit it."""
+        if self.settings is None:
+            return conv_settings(
+                op, kernel, self.stride, self.padding, self.dilation, self.groups, self.padding_mode
+            )
+        if self.settings.kernel_size != kernel:
+            made = self.settings.kernel_size
+            raise ShapeError(
+                f"{op}: the settings were made for a {made} kernel, but the weight's is {kernel}",
+                fix="make the settings with conv_settings(..., kernel_size=weight.shape[2:])",
+            )
+        return self.settings
+
+    @property
+    def plain(self) -> bool:
+        """Whether these can key a cache: settings made already, or raw values that are exactly ints, strs or
+        pairs of ints (True == 1 and 1.0 == 1 would otherwise find the entry of a valid 1, skipping their
+        own errors)."""
+        raw = (self.stride, self.padding, self.dilation, self.groups, self.padding_mode)
+        return self.settings is not None or all(_plain(value) for value in raw)
+
+
+@dataclass(frozen=True)
 class ConvGeometry:
     """One checked 2-D convolution: input (N, C, H, W) * weight (O, C/groups, kH, kW) -> (N, O, H_out, W_out)."""
 
@@ -264,14 +306,9 @@ def conv2d_geometry(
     op: str,
     input_shape: tuple[int, ...],
     weight_shape: tuple[int, ...],
-    stride: object = 1,
-    padding: object = 0,
-    dilation: object = 1,
-    groups: object = 1,
-    padding_mode_: object = "zeros",
+    args: ConvArgs,
     bias_shape: tuple[int, ...] | None = None,
     original_shape: tuple[int, ...] | None = None,
-    settings: ConvSettings | None = None,
 ) -> ConvGeometry:
     """Check one convolution's arguments against the array shapes and compute its sizes.
 
@@ -279,38 +316,18 @@ def conv2d_geometry(
         op: the calling function's name, used in messages.
         input_shape: (N, C, H, W).
         weight_shape: (O, C/groups, kH, kW).
-        stride, padding, dilation, groups, padding_mode_: as in :func:`convlab.functional.conv2d`.
+        args: the settings as the public function received them.
         bias_shape: (O,) or None.
         original_shape: the input's shape as the user gave it (unbatched or not), for the diagnosis.
-        settings: settings already normalised (and warned about) by :func:`conv_settings`; they replace
-            stride, padding, dilation, groups and padding_mode_.
     """
-    key = (
-        (input_shape, weight_shape, bias_shape, settings)
-        if settings is not None
-        else _geometry_key(
-            input_shape, weight_shape, bias_shape, (stride, padding, dilation, groups, padding_mode_)
-        )
-    )
+    key = (input_shape, weight_shape, bias_shape, args) if args.plain else None
     cached = _GEOMETRIES.get(key) if key is not None else None
     if cached is not None:
         return cached
-    geometry = _checked_conv2d_geometry(
-        op,
-        input_shape,
-        weight_shape,
-        stride,
-        padding,
-        dilation,
-        groups,
-        padding_mode_,
-        bias_shape,
-        original_shape,
-        settings,
-    )
+    geometry = _checked_conv2d_geometry(op, input_shape, weight_shape, args, bias_shape, original_shape)
     # Settings given as ConvSettings were warned about where they were made; raw ones are kept only when they warn
     # of nothing, so every call that should warn still does.
-    if key is not None and (settings is not None or not _warns(geometry)):
+    if key is not None and (args.settings is not None or not _warns(geometry)):
         if len(_GEOMETRIES) >= GEOMETRY_CACHE_SIZE:
             _GEOMETRIES.clear()
         _GEOMETRIES[key] = geometry
@@ -323,23 +340,12 @@ _GEOMETRIES: dict[object, ConvGeometry] = {}
 
 
 def _plain(value: object) -> bool:
-    """An int, a str or a pair of ints, exactly: values that compare equal only to themselves (True == 1 and
-    1.0 == 1 would otherwise find the entry of a valid 1 and skip their own errors)."""
+    """An int, a str or a pair of ints, exactly: values that compare equal only to themselves."""
     if type(value) is int or type(value) is str:
         return True
     if type(value) is not tuple or len(value) != 2:
         return False
     return type(value[0]) is int and type(value[1]) is int
-
-
-def _geometry_key(
-    input_shape: tuple[int, ...], weight_shape: tuple[int, ...], bias_shape: object, arguments: tuple[object, ...]
-) -> tuple[object, ...] | None:
-    """The cache key of a call with raw settings, or None when one is not plainly an int, str or pair of ints."""
-    for value in arguments:
-        if not _plain(value):
-            return None
-    return (input_shape, weight_shape, bias_shape, arguments)
 
 
 def _warns(geometry: ConvGeometry) -> bool:
@@ -353,14 +359,9 @@ def _checked_conv2d_geometry(
     op: str,
     input_shape: tuple[int, ...],
     weight_shape: tuple[int, ...],
-    stride: object,
-    padding: object,
-    dilation: object,
-    groups: object,
-    padding_mode_: object,
+    args: ConvArgs,
     bias_shape: tuple[int, ...] | None,
     original_shape: tuple[int, ...] | None,
-    settings: ConvSettings | None,
 ) -> ConvGeometry:
     axes = "out_channels, in_channels/groups, kH, kW"
     two_d = "a 2-D kernel needs out and in channel axes: weight = weight[None, None]"
@@ -368,13 +369,7 @@ def _checked_conv2d_geometry(
     N, C, H, W = input_shape
     O, C_per_group, kh, kw = weight_shape
     kernel = (kh, kw)
-    if settings is None:
-        settings = conv_settings(op, kernel, stride, padding, dilation, groups, padding_mode_)
-    elif settings.kernel_size != kernel:
-        raise ShapeError(
-            f"{op}: the settings were made for a {settings.kernel_size} kernel, but the weight's is {kernel}",
-            fix="make the settings with conv_settings(..., kernel_size=weight.shape[2:])",
-        )
+    settings = args.normalised(op, kernel)
     g = settings.groups
     if C_per_group * g != C:
         raise channel_mismatch(op, input_shape, weight_shape, g, original_shape).error(ShapeError)
@@ -443,22 +438,37 @@ class TransposeGeometry:
         )
 
 
+@dataclass(frozen=True)
+class TransposeArgs:
+    """A transposed convolution's settings as a public function received them (stride, padding,
+    output_padding, groups, dilation: as in :func:`convlab.functional.conv_transpose2d`), built once from its
+    signature and passed down to :func:`conv_transpose2d_geometry`, which checks them."""
+
+    stride: object = 1
+    padding: object = 0
+    output_padding: object = 0
+    groups: object = 1
+    dilation: object = 1
+
+
+def transpose_settings(holder: object) -> dict[str, object]:
+    """conv_transpose2d's settings as its keywords, read from anything holding them under torch's names (an nn
+    layer, a network's layer kind)."""
+    return {name: getattr(holder, name) for name in ("stride", "padding", "output_padding", "groups", "dilation")}
+
+
 def conv_transpose2d_geometry(
     op: str,
     input_shape: tuple[int, ...],
     weight_shape: tuple[int, ...],
-    stride: object = 1,
-    padding: object = 0,
-    output_padding: object = 0,
-    groups: object = 1,
-    dilation: object = 1,
+    args: TransposeArgs,
     bias_shape: tuple[int, ...] | None = None,
 ) -> TransposeGeometry:
     """Check a transposed convolution's arguments against the array shapes and compute its output size."""
     _check_operands(op, input_shape, weight_shape, "in_channels, out_channels/groups, kH, kW")
     N, C, H, W = input_shape
     C_w, O_per_group, kh, kw = weight_shape
-    g = _as_int(groups, "groups", minimum=1)
+    g = _as_int(args.groups, "groups", minimum=1)
     if C_w != C:
         raise ShapeError(
             f"{op}: input has {C} channels but the weight expects {C_w}",
@@ -475,16 +485,16 @@ def conv_transpose2d_geometry(
         )
     O = O_per_group * g
     _check_bias(bias_shape, O, op)
-    stride_ = pair(stride, "stride", minimum=1)
-    dilation_ = pair(dilation, "dilation", minimum=1)
-    if isinstance(padding, str):
+    stride_ = pair(args.stride, "stride", minimum=1)
+    dilation_ = pair(args.dilation, "dilation", minimum=1)
+    if isinstance(args.padding, str):
         raise ArgumentError(
-            f"{op}: padding must be an int or a pair (h, w), got {padding!r}",
+            f"{op}: padding must be an int or a pair (h, w), got {args.padding!r}",
             evidence=["PyTorch's transposed convolution accepts no 'same' or 'valid'"],
             fix="pass padding as a number, e.g. padding=1",
         )
-    padding_ = pair(padding, "padding", minimum=0)
-    output_padding_ = pair(output_padding, "output_padding", minimum=0)
+    padding_ = pair(args.padding, "padding", minimum=0)
+    output_padding_ = pair(args.output_padding, "output_padding", minimum=0)
     for axis in range(2):
         if output_padding_[axis] >= max(stride_[axis], dilation_[axis]):
             raise ArgumentError(

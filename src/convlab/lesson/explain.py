@@ -23,7 +23,7 @@ import numpy as np
 from .._args import Array, Pad2d, Pair, as_int
 from ..errors import ArgumentError
 from ..functional.calls import conv2d_call
-from ..functional.geometry import ConvSettings
+from ..functional.geometry import ConvArgs, ConvSettings
 from ..functional.padding import pad2d
 from ..functional.reference import window
 from .explain_text import trace_html, trace_line
@@ -131,8 +131,8 @@ def explain(
         >>> trace.value, trace.rows, trace.cols
         (10.0, (0, 1), (0, 1))
     """
-    given = (stride, padding, dilation, groups, padding_mode, settings)
-    return next(_traces(input, weight, bias, [at], out_channel, image, *given))
+    args = ConvArgs(stride, padding, dilation, groups, padding_mode, settings)
+    return next(_traces(input, weight, bias, [at], out_channel, image, args))
 
 
 def explain_all(
@@ -150,8 +150,8 @@ def explain_all(
     settings: ConvSettings | None = None,
 ) -> list[Trace]:
     """Trace every output value of one channel, in the order the window slides (row by row)."""
-    given = (stride, padding, dilation, groups, padding_mode, settings)
-    return list(_traces(input, weight, bias, None, out_channel, image, *given))
+    args = ConvArgs(stride, padding, dilation, groups, padding_mode, settings)
+    return list(_traces(input, weight, bias, None, out_channel, image, args))
 
 
 def _traces(
@@ -161,27 +161,11 @@ def _traces(
     positions: list[Pair] | None,
     out_channel: int,
     image: int,
-    stride: object,
-    padding: object,
-    dilation: object,
-    groups: object,
-    padding_mode: str,
-    settings: ConvSettings | None,
+    args: ConvArgs,
 ) -> Iterator[Trace]:
     from ..functional import conv2d
 
-    call = conv2d_call(
-        "explain",
-        _as_batch(input, "input"),
-        _as_batch(weight, "weight"),
-        bias,
-        stride,
-        padding,
-        dilation,
-        groups,
-        padding_mode,
-        settings,
-    )
+    call = conv2d_call("explain", _as_batch(input, "input"), _as_batch(weight, "weight"), bias, args)
     geo = call.geometry
     o = as_int(out_channel, "out_channel", minimum=0)
     n = as_int(image, "image", minimum=0)

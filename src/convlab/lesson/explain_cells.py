@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from .._args import Array
+from ..functional.geometry import conv_settings
 from ..network.shapes import conv2d_derivation
 from .explain import explain_all
 from .explain_text import equation
@@ -50,18 +51,11 @@ def explain_cells(
         channel's products written as the lesson writes them (``equation``) with their ``total``, the
         ``bias`` and the ``value``.
     """
+    # normalised (and warned about) once for every channel; a kernel of the wrong rank is explain's to refuse
+    settings = conv_settings("explain", np.shape(kernel)[-2:], stride, padding, dilation, 1, padding_mode)
     cells, output = [], []
     for o in range(kernel.shape[0]):
-        traces = explain_all(
-            image,
-            np.ascontiguousarray(kernel),
-            bias,
-            out_channel=o,
-            stride=stride,
-            padding=padding,
-            dilation=dilation,
-            padding_mode=padding_mode,
-        )
+        traces = explain_all(image, np.ascontiguousarray(kernel), bias, out_channel=o, settings=settings)
         height, width = traces[0].output.shape
         output.append(traces[0].output.tolist())
         cells.append(

@@ -73,9 +73,9 @@ def trace_text(trace: Trace, colour: bool = False, done: Sequence[Trace] | None 
     return lines
 
 
-def number(value: float) -> str:
+def number(value: float, digits: int = 4) -> str:
     """A value as the lesson writes it: ``3``, ``0.5``, and ``(-1)`` in parentheses when negative."""
-    text = cell_text(value)
+    text = cell_text(value, digits)
     return f"({text})" if text.startswith("-") else text
 
 

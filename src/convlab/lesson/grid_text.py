@@ -15,8 +15,9 @@ DIM = "\x1b[2m"
 RESET = "\x1b[0m"
 
 
-def cell_text(value: float) -> str:
-    text = f"{float(value):.4g}"
+def cell_text(value: float, digits: int = 4) -> str:
+    """A value in at most ``digits`` significant digits, never ``-0``: ``4``, ``-0.5``, ``0.3333``."""
+    text = f"{float(value):.{digits}g}"
     return "0" if text == "-0" else text
 
 

@@ -233,12 +233,14 @@ def _value_lab(
     dilation: object = 1,
 ) -> ValueLab:
     from ..functional import conv2d
+    from ..functional.geometry import conv_settings
 
     preset_image, preset_kernel = VALUE_PRESETS[name]
     image_ = _matrix(preset_image if image is None else image, "image")
     kernel_ = _matrix(preset_kernel if kernel is None else kernel, "kernel")
-    output = conv2d(image_[None, None], kernel_[None, None], stride=stride, padding=padding, dilation=dilation)
-    stride_, dilation_ = pair(stride, "stride", minimum=1), pair(dilation, "dilation", minimum=1)
+    settings = conv_settings("conv2d", kernel_.shape, stride, padding, dilation)
+    output = conv2d(image_[None, None], kernel_[None, None], settings=settings)
+    stride_, dilation_ = settings.stride, settings.dilation
     changed = not (
         np.array_equal(image_, preset_image)
         and np.array_equal(kernel_, preset_kernel)

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._args import Pair
 from ..diagnose import Diagnosis
-from ..errors import ArgumentError, ConvlabError, ShapeError
+from ..errors import ArgumentError, ConvlabError, ShapeError, with_note
 
 if TYPE_CHECKING:
     from .layer_strings import LayerString
@@ -259,6 +259,17 @@ def in_layer_string(fix: str, token: str) -> str:
     return re.sub(r"nn\.Linear\(\d+, (\d+)\)", r"linear(\1)", fix)
 
 
+def in_layer_string_error(error: ConvlabError, token: str) -> ConvlabError:
+    """``error`` with its fix written as the layer string ``token`` changed. A diagnosis's other way (a call
+    to :func:`convlab.shapes.solve_padding`) is left out: a layer string cannot take what it finds."""
+    diagnosis, fix = error.diagnosis, error.fix
+    if diagnosis is not None:
+        if fix is not None and diagnosis.also is not None:
+            fix = fix.replace(with_note("", f"or {diagnosis.also}"), "")
+        diagnosis = replace(diagnosis, fix=in_layer_string(diagnosis.fix, token), also=None)
+    return error.with_fix(None if fix is None else in_layer_string(fix, token), diagnosis)
+
+
 @dataclass(frozen=True)
 class Node:
     name: str
@@ -273,11 +284,7 @@ class Node:
         except ConvlabError as error:
             if self.written is None:
                 raise
-            diagnosis = error.diagnosis
-            if diagnosis is not None:
-                diagnosis = replace(diagnosis, fix=in_layer_string(diagnosis.fix, self.written))
-            fix = None if error.fix is None else in_layer_string(error.fix, self.written)
-            raise error.with_fix(fix, diagnosis) from None
+            raise in_layer_string_error(error, self.written) from None
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from .._args import Pair, as_int, conv_padding, pair
 from ..diagnose import Diagnosis, channel_mismatch, linear_mismatch, norm_mismatch, quiet_traps
 from ..errors import ArgumentError, ShapeError
+from ..functional.geometry import transpose_settings
 from .graph import Field, Op, Params, Shape, in_layer, largest, named, spatial
 from .shapes import Uncovered, conv2d_output_size, conv_transpose2d_output_size, pool2d_output_size, uncovered
 from .tables import pair_text
@@ -359,13 +360,7 @@ class ConvTranspose(_Convolution):
         )
 
     def _settings(self) -> dict[str, Any]:
-        return {
-            "stride": self.stride,
-            "padding": self.padding,
-            "output_padding": self.output_padding,
-            "groups": self.groups,
-            "dilation": self.dilation,
-        }
+        return transpose_settings(self)
 
     def forward(self, inputs: list[Any], params: Params, algorithm: str = "auto") -> Any:
         F = _functional()

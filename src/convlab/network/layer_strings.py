@@ -4,6 +4,7 @@ Grammar (spaces, commas or ``->`` separate layers; case does not matter)::
 
     stack   := layer (sep layer)*
     layer   := name [size] ["(" arg ("," arg)* ")"]
+             | res "(" stack ["|" stack] ")"     a residual block: body(x) + x, or body(x) + shortcut(x)
     size    := N | NxM                       kernel size written on the name: conv3x3, maxpool2, conv1x7
     arg     := N                             conv/convT/linear: output channels or features; pools: kernel size
              | k N[xM] | s N[xM] | p N[xM] | p same | p valid | d N[xM] | g N | op N[xM]
@@ -14,11 +15,18 @@ Grammar (spaces, commas or ``->`` separate layers; case does not matter)::
 ``k`` kernel, ``s`` stride, ``p`` padding, ``d`` dilation, ``g`` groups, ``op``
 output padding (convT only). Pools default to stride = kernel, as in PyTorch.
 
+``res(...)`` adds its body's output to its input, as ResNet's blocks do; after a ``|`` comes a
+shortcut that replaces the input where the body changes channels or size. Its layers are named
+by the block's position, then their own: ``3.1.conv`` in the body, ``3.s1.conv`` in the shortcut,
+``3.add`` the sum.
+
 Examples::
 
     conv3x3(16,p1) relu conv3x3(16,p1) relu maxpool2 flatten linear(10)
     conv(64,k7,s2,p3) bn relu maxpool(3,s2,p1)
     conv3x3(32,d2,psame) convT(16,k2,s2)
+    conv3x3(8,p1) relu res(conv3x3(8,p1) bn relu conv3x3(8,p1) bn) relu
+    res(conv3x3(16,s2,p1) bn relu conv3x3(16,p1) | conv1x1(16,s2) bn)
 
 Errors name the token that could not be read and where it is.
 """
@@ -31,11 +39,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ArgumentError
-from .graph import Graph, GraphBuilder, Op
-from .layer_kinds import kind_named, string_names
+from .graph import Graph, GraphBuilder, Op, in_layer_string_error
+from .layer_kinds import Add, kind_named, string_names
 
 __all__ = ["LayerString", "parse_stack", "starts_with_a_layer"]
 
+_RESIDUAL = re.compile(r"res\((?P<inside>.*)\)$", re.IGNORECASE | re.DOTALL)
 _LAYER = re.compile(r"(?P<name>[a-z]+?)(?P<size>\d+(?:x\d+)?)?(?:\((?P<args>[^()]*)\))?$")
 
 
@@ -136,7 +145,7 @@ def _layer(token: str) -> Op:
 def starts_with_a_layer(token: str) -> bool:
     """Whether ``token``'s leading letters name a layer (``conv`` in ``conv3x(8)``), whatever follows."""
     word = re.match(r"[a-z]*", token.lower())
-    return word is not None and kind_named(word.group(0)) is not None
+    return word is not None and (kind_named(word.group(0)) is not None or _RESIDUAL.match(token) is not None)
 
 
 def _unreadable(token: str) -> ArgumentError:
@@ -171,22 +180,67 @@ def _op(name: str, token: str, positional: list[int], settings: dict[str, Any]) 
 
 
 def parse_stack(spec: str, name: str = "stack") -> Graph:
-    """Parse a layer string into a chain :class:`~convlab.network.graph.Graph`.
+    """Parse a layer string into a :class:`~convlab.network.graph.Graph`: a chain, with a branch per ``res(...)``.
 
     Layers are named by position and kind: ``1.conv``, ``2.relu``, ...
 
     Example:
         >>> [node.name for node in parse_stack("conv3x3(8,p1) relu maxpool2").nodes]
         ['1.conv', '2.relu', '3.maxpool']
+        >>> [node.name for node in parse_stack("res(conv3x3(8,p1) relu | conv1x1(8))").nodes]
+        ['1.1.conv', '1.2.relu', '1.s1.conv', '1.add']
     """
     builder = GraphBuilder(name)
-    tokens = _split(spec)
-    if not tokens:
+    if not _split(spec):
         raise ArgumentError("the layer string is empty", fix='e.g. "conv3x3(16,p1) relu maxpool2"')
-    for index, (token, position) in enumerate(tokens, start=1):
+    _add_chain(builder, spec, 0, "", "input")
+    return builder.build()
+
+
+def _add_chain(builder: GraphBuilder, text: str, offset: int, prefix: str, source: str) -> str:
+    """Add the layers written in ``text`` (at ``offset`` in the whole string) after ``source``; their last node."""
+    for index, (token, position) in enumerate(_split(text), start=1):
+        label = f"{prefix}{index}"
+        residual = _RESIDUAL.match(token)
+        if residual:
+            source = _add_residual(builder, residual.group("inside"), offset + position + 4, label, source)
+            continue
         try:
             op = _layer(token)
         except ArgumentError as error:
-            raise ArgumentError(f"layer {index} at position {position}: {error.message}", fix=error.fix) from None
-        builder.add(f"{index}.{op.kind}", op, written=token)
-    return builder.build()
+            written = in_layer_string_error(error, token)  # a layer's own check speaks Python
+            raise ArgumentError(
+                f"layer {label} at position {offset + position}: {error.message}",
+                evidence=written.evidence,
+                fix=written.fix,
+                diagnosis=written.diagnosis,
+            ) from None
+        source = builder.add(f"{label}.{op.kind}", op, source, written=token)
+    return source
+
+
+def _add_residual(builder: GraphBuilder, inside: str, offset: int, label: str, source: str) -> str:
+    """``res(body | shortcut)``: both branches read ``source``; the block's node adds their outputs."""
+    parts = _top_level_parts(inside)
+    if len(parts) > 2 or not _split(parts[0]) or (len(parts) == 2 and not _split(parts[1])):
+        raise ArgumentError(
+            f"layer {label} at position {offset - 4}: res(...) holds a body, then at most one '|' and a shortcut, "
+            f"got {inside!r}",
+            fix="e.g. res(conv3x3(8,p1) relu conv3x3(8,p1)) or res(conv3x3(16,s2,p1) | conv1x1(16,s2))",
+        )
+    body = _add_chain(builder, parts[0], offset, f"{label}.", source)
+    skipped = source
+    if len(parts) == 2:
+        skipped = _add_chain(builder, parts[1], offset + len(parts[0]) + 1, f"{label}.s", source)
+    return builder.add(f"{label}.add", Add(), body, skipped)
+
+
+def _top_level_parts(text: str) -> list[str]:
+    """``text`` split at the ``|`` that no parenthesis encloses."""
+    parts, depth, start = [], 0, 0
+    for index, char in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "|" and depth == 0:
+            parts.append(text[start:index])
+            start = index + 1
+    return [*parts, text[start:]]

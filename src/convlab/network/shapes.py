@@ -30,6 +30,7 @@ from typing import TypeVar, overload
 from .._args import Pair, as_int, conv_padding, flag, pair
 from ..errors import ArgumentError
 from ..functional.geometry import (
+    TransposeArgs,
     checked_output_length,
     conv_transpose2d_geometry,
     output_length,
@@ -115,9 +116,8 @@ def conv_transpose2d_output_size(
     """
     h, w = _sizes(input_size)
     kh, kw = pair(kernel_size, "kernel_size", minimum=1)
-    geometry = conv_transpose2d_geometry(
-        "conv_transpose2d", (1, 1, h, w), (1, 1, kh, kw), stride, padding, output_padding, 1, dilation
-    )
+    args = TransposeArgs(stride, padding, output_padding, 1, dilation)
+    geometry = conv_transpose2d_geometry("conv_transpose2d", (1, 1, h, w), (1, 1, kh, kw), args)
     return _shaped(input_size, list(geometry.output_size))
 
 

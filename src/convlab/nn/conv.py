@@ -20,7 +20,7 @@ from ..functional import (
     conv_transpose2d_input_grad,
     conv_transpose2d_weight_grad,
 )
-from ..functional.geometry import ConvSettings, conv_settings
+from ..functional.geometry import ConvSettings, conv_settings, transpose_settings
 from .module import Module, Parameter, check_dtype
 
 __all__ = ["Conv2d", "ConvTranspose2d", "Convolution"]
@@ -283,13 +283,7 @@ class ConvTranspose2d(Convolution):
         self.padding_mode = "zeros"
 
     def _settings(self) -> dict[str, Any]:
-        return {
-            "stride": self.stride,
-            "padding": self.padding,
-            "output_padding": self.output_padding,
-            "groups": self.groups,
-            "dilation": self.dilation,
-        }
+        return transpose_settings(self)
 
     def _passes(self) -> tuple[Callable[..., Array], Callable[..., Array], Callable[..., Array]]:
         return conv_transpose2d, conv_transpose2d_weight_grad, conv_transpose2d_input_grad

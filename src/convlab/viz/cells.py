@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from ..lesson.grid_text import cell_text
 from . import style
 
 if TYPE_CHECKING:
@@ -28,9 +29,8 @@ def new_canvas(width: int, height: int) -> tuple[Image.Image, ImageDraw.ImageDra
 
 
 def cell_value(value: float) -> str:
-    """A value short enough for a cell: ``4``, ``-0.5``, ``0.333``."""
-    text = f"{float(value):.3g}"
-    return "0" if text == "-0" else text
+    """A value short enough for a picture's cell: ``4``, ``-0.5``, ``0.333`` (text writes four digits)."""
+    return cell_text(value, digits=3)
 
 
 def text_width(words: str, size: int, bold: bool = False) -> int:

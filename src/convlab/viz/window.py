@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._files import atomic_path
+from ..lesson.explain_text import number
 from . import style
 from .cells import Grid, cell_value, draw_cell, legend, measure_legend, new_canvas, text, text_width, wrap
 
@@ -198,7 +199,7 @@ def _explicit_padding(padding: object) -> tuple[tuple[int, int], tuple[int, int]
 
 
 def _equation(position: tuple[int, int], trace: Any, value: float) -> tuple[str, ...]:
-    from ..lesson.explain_text import equation, number
+    from ..lesson.explain_text import equation
 
     i, j = position
     term = trace.terms[0]
@@ -423,18 +424,10 @@ def window(
                 f"conv_transpose2d has no padding_mode (got {padding_mode!r}): its padding crops the output",
                 fix="leave padding_mode at zeros",
             )
-        from ..functional.geometry import conv_transpose2d_geometry
+        from ..functional.geometry import TransposeArgs, conv_transpose2d_geometry
 
-        geo = conv_transpose2d_geometry(
-            "conv_transpose2d",
-            (1, 1, *image.shape),
-            (1, 1, *kernel.shape),
-            stride,
-            padding,
-            output_padding,
-            1,
-            dilation,
-        )
+        args = TransposeArgs(stride, padding, output_padding, 1, dilation)
+        geo = conv_transpose2d_geometry("conv_transpose2d", (1, 1, *image.shape), (1, 1, *kernel.shape), args)
         _check_frames(geo.output_size)
         data = _transpose_data(image, kernel, bias, geo)
     else:
@@ -448,11 +441,6 @@ def window(
     if strip is not None:
         animation.save_strip(strip)
     return animation
-
-
-def _factor(weight: float) -> str:
-    text = cell_value(weight)
-    return f"({text})" if text.startswith("-") else text
 
 
 MAX_FRAMES = 900  # one frame per output value: a 30x30 output at most
@@ -570,7 +558,7 @@ def _render(data: dict[str, Any]) -> tuple[tuple[Image.Image, ...], dict[str, tu
                 source.box(r, c),
                 "window",
                 cell_value(grid_values[r, c]),
-                note=f"×{_factor(weight)}" if show_notes else None,
+                note=f"×{number(weight, digits=3)}" if show_notes else None,
                 corner=corners.get((r, c)),
                 pattern=style.CELL_STYLES[kinds[r][c]].hatch,
             )

@@ -12,7 +12,10 @@ Parallel loops are written ``for i in prange(n)`` with this module's
 :data:`prange`: plain ``range`` in Python, Numba's parallel range once compiled
 (so a module of kernels never imports Numba itself).
 
-Parallel kernels run on :func:`convlab.set_num_threads` threads. Several Python
+Parallel kernels run on :func:`convlab.set_num_threads` threads, except small
+calls: where :func:`.threads.worth_splitting` says waking the other threads
+costs more than they save (judged by the values in the call's arrays), a serial
+twin compiled from the same function runs on the calling thread. Several Python
 threads may call them at once: Numba's TBB layer allows that; where TBB is
 missing, its fallback layer does not, so calls then take turns.
 """
@@ -86,6 +89,7 @@ class Kernel(Generic[F]):
         self.python = python
         self.parallel = parallel
         self._compiled: Callable[..., Any] | None = None
+        self._serial: Callable[..., Any] | None = None  # the parallel kernel's twin for small calls
         self.__doc__ = python.__doc__
         self.__name__ = python.__name__
 
@@ -94,22 +98,45 @@ class Kernel(Generic[F]):
         if self._compiled is None:
             with _COMPILE_LOCK:
                 if self._compiled is None:
-                    numba = _numba()
-                    self._compiled = numba.njit(cache=True, parallel=self.parallel, nogil=True)(
-                        _with_numba_prange(self.python, numba)
-                    )
+                    self._compiled = _compile(self.python, self.parallel)
         return self._compiled
 
+    def serial(self) -> Callable[..., Any]:
+        """The same loop compiled to run on the calling thread alone (``prange`` as plain ``range``)."""
+        if self._serial is None:
+            with _COMPILE_LOCK:
+                if self._serial is None:
+                    self._serial = _compile(self.python, parallel=False, twin=True)
+        return self._serial
+
     def __call__(self, *args: Any) -> Any:
-        compiled = self.compiled()
         if not self.parallel:
-            return compiled(*args)
+            return self.compiled()(*args)
+        values = sum(arg.size for arg in args if hasattr(arg, "size"))
+        if not threads.worth_splitting(values / threads.VALUES_PER_SECOND, threads.NUMBA_HAND_OFF_SECONDS):
+            serial = self.serial()
+            threads.apply_to_numba(_Runtime.numba)  # kept current, so Numba never holds a stale count
+            return serial(*args)
+        compiled = self.compiled()
         threads.apply_to_numba(_Runtime.numba)
         threads.apply_to_blas()  # the BLAS calls around a kernel then run on the same threads
         if _Runtime.turns is None:
             return compiled(*args)
         with _Runtime.turns:
             return compiled(*args)
+
+
+def _compile(python: Callable[..., Any], parallel: bool, twin: bool = False) -> Callable[..., Any]:
+    """Numba's machine code for ``python``; a parallel kernel's serial ``twin`` is cached on disk apart."""
+    numba = _numba()
+    function = _with_numba_prange(python, numba)
+    if twin:  # Numba's cache tells versions apart by the function's name, not by the parallel flag
+        function = types.FunctionType(
+            function.__code__, function.__globals__, function.__name__, function.__defaults__, function.__closure__
+        )
+        function.__qualname__, function.__module__ = f"{python.__qualname__}_serial", python.__module__
+    machine_code: Callable[..., Any] = numba.njit(cache=True, parallel=parallel, nogil=True)(function)
+    return machine_code
 
 
 def kernel(*, parallel: bool = True) -> Callable[[F], Kernel[F]]:

@@ -23,8 +23,11 @@ Array = Any  # Numba's arrays: plain NumPy arrays here, typed by Numba when comp
 
 
 @njit(inline="always", cache=True)
-def _inside(offset: int, stride: int, length: int, outputs: int) -> tuple[int, int]:
-    """The output columns j whose input column ``j * stride + offset`` lies in [0, length): (start, stop)."""
+def inside_columns(offset: int, stride: int, length: int, outputs: int) -> tuple[int, int]:
+    """The output columns j whose input column ``j * stride + offset`` lies in [0, length): (start, stop).
+
+    Shared with :mod:`.direct_kernels`: a kernel tap shifted by ``offset`` reads the zero padding outside them.
+    """
     start = 0 if offset >= 0 else (stride - 1 - offset) // stride
     stop = min(outputs, (length - 1 - offset) // stride + 1)  # <= 0 when the offset is past the row
     return start, stop
@@ -55,7 +58,7 @@ def forward(
                 source = plane[r]
                 for b in range(kw):
                     offset = b * dw - pad_left
-                    start, stop = _inside(offset, sw, W, Wo)
+                    start, stop = inside_columns(offset, sw, W, Wo)
                     weight = w[o, 0, a, b]
                     into, reads = row[start:stop], source[start * sw + offset :: sw]
                     for j in range(stop - start):  # views indexed from 0: the loop becomes SIMD
@@ -90,7 +93,7 @@ def input_grad(
                     target = plane[r]
                     for b in range(kw):
                         offset = b * dw - pad_left
-                        start, stop = _inside(offset, sw, W, Wo)
+                        start, stop = inside_columns(offset, sw, W, Wo)
                         weight = w[o, 0, a, b]
                         into, reads = target[start * sw + offset :: sw], source[start:stop]
                         for j in range(stop - start):
@@ -130,7 +133,7 @@ def weight_grad(
         for a in range(kh):
             for b in range(kw):
                 offset = b * dw - pad_left
-                start, stop = _inside(offset, sw, W, Wo)
+                start, stop = inside_columns(offset, sw, W, Wo)
                 columns[:] = 0
                 for i in range(Ho):
                     r = i * sh + a * dh - pad_top

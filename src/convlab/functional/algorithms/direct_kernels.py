@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from .compiled import kernel, prange
+from .depthwise_kernels import inside_columns
 
 Array = Any  # Numba's arrays: plain NumPy arrays here, typed by Numba when compiled
 
@@ -55,8 +56,7 @@ def forward(
                 source = x[n, c, r]
                 for b in range(kw):
                     offset = b * dw - pad_left
-                    start = 0 if offset >= 0 else (sw - 1 - offset) // sw  # first column inside the input
-                    stop = min(Wo, (W - 1 - offset) // sw + 1)
+                    start, stop = inside_columns(offset, sw, W, Wo)
                     weights = w_last[c, a, b]
                     for j in range(start, stop):
                         value, into = source[j * sw + offset], sums[j]

@@ -4,6 +4,11 @@ A 1x1 kernel mixes channels at each pixel independently, so over a whole image
 it is ``weight (O, C) @ pixels (C, H*W)``: one GEMM per image straight into
 the NCHW output, split over convlab's threads. A stride just picks every s-th
 pixel first.
+
+With a stride (ResNet's downsampling shortcut) the forward pass gives each thread
+whole images: it gathers one image's picked pixels into its own reused
+workspace and multiplies, the bias riding in the product; so the gather and the
+bias run on all cores and nothing but the result is allocated.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..._args import Array, Pair
-from . import parallel
+from . import parallel, threads, workspace
 
 __all__ = ["forward", "input_grad", "supports", "weight_grad"]
 
@@ -36,13 +41,49 @@ def forward(padded: Array, weight: Array, bias: Array | None, stride: Pair, dila
     pixels = _picked(padded, stride)
     N, C, Ho, Wo = pixels.shape
     O = weight.shape[0]
-    columns = pixels.reshape(N, groups, C // groups, Ho * Wo)  # a view for stride 1, one copy otherwise
     out = np.empty((N, O, Ho, Wo), dtype=weight.dtype)
     w = weight.reshape(groups, O // groups, C // groups)
+    seconds = out.size * (C // groups) / threads.MULTIPLY_ADDS_PER_SECOND
+    split = threads.worth_splitting(seconds, threads.POOL_HAND_OFF_SECONDS)
+    if stride != (1, 1) and (threads.get_num_threads() <= N or not split):  # enough images for every thread
+        _forward_by_image(pixels, w, bias, out, min(N, threads.get_num_threads()) if split else 1)
+        return out
+    columns = pixels.reshape(N, groups, C // groups, Ho * Wo)  # a view for stride 1, one copy otherwise
     parallel.matmul(w, columns, out.reshape(N, groups, O // groups, Ho * Wo))
     if bias is not None:
         out += bias[:, None, None]
     return out
+
+
+def _forward_by_image(pixels: Array, w: Array, bias: Array | None, out: Array, parts: int) -> None:
+    """``parts`` threads each a run of whole images: gather one image's pixels, then one product writes its output.
+
+    The bias rides in the product: a row of ones under the gathered pixels and the bias as an extra
+    weight column, which costs one more multiply-add per output instead of a pass over it.
+
+    Shape: pixels (N, C, H_out, W_out) (a strided view), w (groups, O/groups, C/groups), out (N, O, H_out, W_out)
+    """
+    N, _, Ho, Wo = pixels.shape
+    groups, O_g, C_g = w.shape
+    extra = 0 if bias is None else 1
+    runs = np.array_split(np.arange(N), max(1, parts))
+    if parts > 1:
+        threads.apply_to_blas()  # each thread's products on its own core
+
+    with workspace.borrow((groups, O_g, C_g + extra), w.dtype) as w_and_bias:
+        w_and_bias[..., :C_g] = w
+        if bias is not None:
+            w_and_bias[..., C_g] = bias.reshape(groups, O_g)
+
+        def images(run: Array) -> None:
+            with workspace.borrow((groups, C_g + extra, Ho * Wo), pixels.dtype) as columns:
+                columns[:, C_g:] = 1  # the bias row (none without a bias)
+                picked = columns[:, :C_g].reshape(groups, C_g, Ho, Wo)
+                for n in run.tolist():
+                    np.copyto(picked, pixels[n].reshape(groups, C_g, Ho, Wo))
+                    np.matmul(w_and_bias, columns, out=out[n].reshape(groups, O_g, Ho * Wo))
+
+        parallel.run(images, runs)
 
 
 def input_grad(

@@ -25,8 +25,9 @@ from . import threads
 
 __all__ = ["copy", "matmul", "run"]
 
-SMALL_BYTES = 1 << 20  # below this a thread hand-off costs more than it saves
-SMALL_PRODUCT = 1 << 21  # multiply-adds below which one thread does a whole product
+# Below these sizes threads.worth_splitting says no at any thread count: one thread does the whole job
+SMALL_BYTES = int(2 * threads.POOL_HAND_OFF_SECONDS * threads.BYTES_COPIED_PER_SECOND)
+SMALL_PRODUCT = int(2 * threads.POOL_HAND_OFF_SECONDS * threads.MULTIPLY_ADDS_PER_SECOND)  # multiply-adds
 MIN_COLUMNS = 32  # narrower slices would run BLAS below its speed
 _POOL: dict[int, ThreadPoolExecutor] = {}  # thread count -> the pool with that many workers
 T = TypeVar("T")
@@ -58,8 +59,19 @@ def run(work: Callable[[T], object], items: Iterable[T]) -> None:
         with np.errstate(**caller):
             return work(item)
 
-    for _ in _pool().map(as_caller, items):
-        pass
+    items = list(items)
+    if len(items) > threads.get_num_threads():  # more items than threads: the workers share them out
+        for _ in _pool().map(as_caller, items):
+            pass
+        return
+    # one item per thread: the calling thread takes the first itself rather than wait idle for a worker
+    others = [_pool().submit(as_caller, item) for item in items[1:]]
+    try:
+        if items:
+            work(items[0])
+    finally:
+        for other in others:
+            other.result()
 
 
 def matmul(a: Array, b: Array, out: Array) -> Array:
@@ -68,7 +80,13 @@ def matmul(a: Array, b: Array, out: Array) -> Array:
     Shape:
         a (..., m, k), b (..., k, n), out (..., m, n)
     """
-    if out.size * a.shape[-1] < SMALL_PRODUCT:  # too small to matter: BLAS as it is, no threadpoolctl import
+    multiply_adds = out.size * a.shape[-1]
+    if multiply_adds < SMALL_PRODUCT:  # too small to matter: BLAS as it is, no threadpoolctl import
+        return np.matmul(a, b, out=out)
+    if not threads.worth_splitting(
+        multiply_adds / threads.MULTIPLY_ADDS_PER_SECOND, threads.POOL_HAND_OFF_SECONDS
+    ):
+        threads.apply_to_blas()
         return np.matmul(a, b, out=out)
     threads.apply_to_blas()
     columns = out.shape[-1]
@@ -88,7 +106,8 @@ def copy(destination: Array, source: Array, axis: int = 0) -> None:
     """``np.copyto(destination, source)``, in slices along ``axis`` on all cores when it is large."""
     length = destination.shape[axis]
     parts = min(2 * threads.get_num_threads(), length)  # twice the threads balances uneven slices
-    if destination.nbytes < SMALL_BYTES or parts < 2 or threads.get_num_threads() == 1:
+    seconds = destination.nbytes / threads.BYTES_COPIED_PER_SECOND
+    if parts < 2 or not threads.worth_splitting(seconds, threads.POOL_HAND_OFF_SECONDS):
         np.copyto(destination, source)
         return
     bounds = np.linspace(0, length, parts + 1).astype(int)

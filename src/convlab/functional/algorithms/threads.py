@@ -14,6 +14,14 @@ waking its threads for each of many small products is slow, and on a machine
 shared with other work, many times slower. NumPy code outside convlab in the
 same process then also runs BLAS on one thread; ``threadpoolctl`` can raise it.
 
+Small calls stay on the calling thread. Handing work to other threads costs a
+wake-up and a join whatever the size: about 40 µs for a Python hand-off to
+convlab's pool and 5-10 µs for a Numba parallel loop (both measured on a 2-core
+AVX2 machine, median over calls with other Python work between them, as in a
+training step). :func:`worth_splitting` is the one rule every parallel path asks:
+split only when the time saved is at least twice that cost. Each path
+estimates its time from its size with the rates below.
+
 Importing this module imports neither Numba nor threadpoolctl.
 """
 
@@ -27,7 +35,22 @@ from typing import Any
 
 from ...errors import ArgumentError
 
-__all__ = ["apply_to_blas", "apply_to_numba", "get_num_threads", "set_num_threads", "usable_cores"]
+__all__ = [
+    "apply_to_blas",
+    "apply_to_numba",
+    "get_num_threads",
+    "set_num_threads",
+    "usable_cores",
+    "worth_splitting",
+]
+
+# What handing work to the other threads and waiting for them costs, once per split (see the module docstring).
+POOL_HAND_OFF_SECONDS = 40e-6
+NUMBA_HAND_OFF_SECONDS = 8e-6
+# How fast one thread works, to turn a size into time (2-core AVX2 machine, float32).
+MULTIPLY_ADDS_PER_SECOND = 40e9  # BLAS products (sgemm near its peak)
+BYTES_COPIED_PER_SECOND = 5e9  # NumPy copies between strided views
+VALUES_PER_SECOND = 1e9  # a compiled loop, per value of its arrays (read or written)
 
 
 def usable_cores() -> int:
@@ -63,6 +86,19 @@ def get_num_threads() -> int:
         True
     """
     return _SETTING.count
+
+
+def worth_splitting(seconds_on_one_thread: float, hand_off_seconds: float) -> bool:
+    """Whether work this long on one thread runs faster split over the threads, after paying the hand-off.
+
+    The time saved, ``seconds * (1 - 1/threads)``, must be at least twice ``hand_off_seconds``.
+
+    Example:
+        >>> worth_splitting(1e-6, POOL_HAND_OFF_SECONDS)
+        False
+    """
+    count = _SETTING.count
+    return count > 1 and seconds_on_one_thread * (1 - 1 / count) >= 2 * hand_off_seconds
 
 
 def set_num_threads(n: object) -> None:
