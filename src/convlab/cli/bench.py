@@ -18,7 +18,7 @@ def add_parser(commands: Any) -> None:
         "(FFT, images only) and a naive NumPy im2col, each in its own plain process with --threads threads,\n"
         "alternating over rounds; convlab and PyTorch also with 1 thread, for the speed-up from threads.\n"
         "Writes <timestamp>.json, .md and .png (with matplotlib) to the output folder and\n"
-        "prints the tables. The full suite takes several minutes, --quick under two.\n"
+        "prints the tables. On 2 cores one --quick round takes about 8 minutes, the full suite about an hour.\n"
         "Needs PyTorch, SciPy and matplotlib: pip install -e '.[bench,test]' in a convlab checkout.",
         epilog="examples:\n  convlab bench --quick\n  convlab bench --only resnet18\n"
         "  convlab bench --write-docs   (from a checkout: updates docs/performance.md and .png)",
