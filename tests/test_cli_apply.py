@@ -283,3 +283,16 @@ def test_an_existing_cluster_by_its_address(tmp_path: Path, capsys: pytest.Captu
     assert printed.count("peak memory tcp://") == 2
     model, _ = from_layer_string("conv3x3(2,p1) relu maxpool2", 1, 0)
     _same(_written(out), model.eval()(image[None]))
+
+
+def test_a_preset_with_residual_blocks_runs_its_front_part_tile_by_tile(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, image = _image(tmp_path, (3, 64, 80))
+    out = tmp_path / "out.zarr"
+    argv = ["apply", "resnet18", "--image", str(path), "--out", str(out), "--chunk", "32", "--seed", "1"]
+    assert main(argv) == 0
+    assert "see the whole image: not run" in capsys.readouterr().out
+    model, _ = from_layer_string("resnet18", 3, 1)
+    assert sum(isinstance(layer, nn.Residual) for layer in model) == 8  # ResNet-18's eight basic blocks
+    _same(_written(out), model.eval()(image[None]))
