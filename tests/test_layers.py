@@ -200,3 +200,28 @@ def test_sequential_network(dtype: Any, batch: int, channels: int, size: int, la
     )
     x = np.random.default_rng(seed).standard_normal((batch, channels, size, size)).astype(dtype)
     assert_layer_matches_torch(layer, x, layout, seed=seed)
+
+
+SPECIAL = st.sampled_from([float("nan"), float("inf"), -float("inf"), 0.0, -0.0, 1.5, -2.0, 1e-41, -1e-41])
+
+
+@DTYPES
+@settings(max_examples=60)
+@given(st.lists(st.tuples(SPECIAL, SPECIAL), min_size=1, max_size=24), st.booleans())
+def test_relu_gradient_matches_torch_bit_for_bit_at_nan_inf_and_signed_zeros(
+    dtype: Any, pairs: list[tuple[float, float]], strided: bool
+) -> None:
+    count(f"nn.ReLU gradient at special values vs torch, {np.dtype(dtype).name}")
+    x = np.array([a for a, _ in pairs], dtype=dtype)
+    grad = np.array([b for _, b in pairs], dtype=dtype)
+    if strided:  # a gradient that is a view with a stride, as a transposed or sliced array is
+        grad = np.repeat(grad, 2)[::2]
+    layer = nn.ReLU()
+    layer(x)
+    ours = layer.backward(grad)
+    xt = torch.tensor(x, requires_grad=True)
+    torch.relu(xt).backward(torch.tensor(np.ascontiguousarray(grad)))
+    theirs = xt.grad.numpy()
+    # the same bits: NaN where torch has NaN, +0 where it has +0, -0 where it has -0
+    words = f"u{np.dtype(dtype).itemsize}"
+    assert np.array_equal(ours.view(words), theirs.view(words)), (x, grad, ours, theirs)
