@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 import convlab
 import convlab.functional as F
 from convlab.errors import ArgumentError
-from convlab.functional.algorithms import compiled, threads, winograd, workspace
+from convlab.functional.algorithms import compiled, parallel, threads, winograd, workspace
 from convlab.nn import Conv2d
 
 SRC = str(Path(convlab.__file__).parents[1])
@@ -224,6 +224,33 @@ def test_small_calls_stay_on_the_calling_thread() -> None:
         assert not threads.worth_splitting(10.0, threads.POOL_HAND_OFF_SECONDS)
     finally:
         convlab.set_num_threads(old)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    stack=st.integers(1, 40),
+    rows=st.integers(1, 64),
+    inner=st.integers(1, 600),
+    columns=st.integers(1, 160),
+    count=st.integers(1, 3),
+)
+@example(stack=36, rows=64, inner=600, columns=20, count=2)  # few columns: the stack is split
+@example(stack=2, rows=64, inner=600, columns=160, count=2)  # many columns: they are split
+def test_the_split_matmul_equals_numpys(stack: int, rows: int, inner: int, columns: int, count: int) -> None:
+    """Split by columns when there are many, by the stack of products when there are few (Winograd's 36 on a
+    7x7 image): every part writes only its own slice of ``out``, and the whole of it, as one product would."""
+    rng = np.random.default_rng(stack * 1000 + columns)
+    a = rng.standard_normal((stack, rows, inner), dtype=np.float32)
+    b = rng.standard_normal((stack, inner, columns), dtype=np.float32)
+    old = convlab.get_num_threads()
+    try:
+        convlab.set_num_threads(count)
+        out = np.full((stack, rows, columns), np.nan, dtype=np.float32)
+        parallel.matmul(a, b, out)
+    finally:
+        convlab.set_num_threads(old)
+    expected = np.stack([np.matmul(a[i], b[i]) for i in range(stack)])
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5 * np.sqrt(inner))
 
 
 def _row_sums(values: np.ndarray, out: np.ndarray) -> None:

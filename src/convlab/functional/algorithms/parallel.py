@@ -91,14 +91,25 @@ def matmul(a: Array, b: Array, out: Array) -> Array:
     threads.apply_to_blas()
     columns = out.shape[-1]
     parts = min(threads.get_num_threads(), columns // MIN_COLUMNS)
+    if parts >= 2:
+        bounds = np.linspace(0, columns, parts + 1).astype(int).tolist()
+
+        def columns_part(bound: tuple[int, int]) -> None:
+            np.matmul(a, b[..., bound[0] : bound[1]], out=out[..., bound[0] : bound[1]])
+
+        run(columns_part, itertools.pairwise(bounds))
+        return out
+    # Too few columns to split (Winograd's 36 products on a small image): split the stack of products instead
+    stacked = out.shape[0] if out.ndim > 2 and a.ndim == out.ndim and b.ndim == out.ndim else 1
+    parts = min(threads.get_num_threads(), stacked)
     if parts < 2:
         return np.matmul(a, b, out=out)
-    bounds = np.linspace(0, columns, parts + 1).astype(int).tolist()
+    bounds = np.linspace(0, stacked, parts + 1).astype(int).tolist()
 
-    def part(bound: tuple[int, int]) -> None:
-        np.matmul(a, b[..., bound[0] : bound[1]], out=out[..., bound[0] : bound[1]])
+    def stack_part(bound: tuple[int, int]) -> None:
+        np.matmul(a[bound[0] : bound[1]], b[bound[0] : bound[1]], out=out[bound[0] : bound[1]])
 
-    run(part, itertools.pairwise(bounds))
+    run(stack_part, itertools.pairwise(bounds))
     return out
 
 
