@@ -105,19 +105,12 @@ def _split(input: Array, padding: Pad2d, dilation: Pair) -> Iterator[Array]:
         yield phases.reshape(dilation[0] * dilation[1] * N, C, *longest)
 
 
-@contextmanager
-def _split_output(grad_output: Array, dilation: Pair, longest: Pair, frame: int = 0) -> Iterator[Array]:
-    """grad_output's phases, each in the longest phase's output size with zeros after its end, and
-    ``frame`` rows and columns of zeros all around (where the input gradient's full correlation needs them).
-
-    Shape:
-        (N, O, H_out, W_out) -> (d_h * d_w * N, O, longest_h - 2 + 2 frame, longest_w - 2 + 2 frame)
-    """
-    Ho, Wo = grad_output.shape[2:]
-    (dh, dw), outer = dilation, (longest[0] - 2 + 2 * frame, longest[1] - 2 + 2 * frame)
-    padding = ((frame * dh, dh * outer[0] - frame * dh - Ho), (frame * dw, dw * outer[1] - frame * dw - Wo))
-    with _split(grad_output, padding, dilation) as grads:
-        yield grads
+def _input_span(before: int, length: int, dilation: int) -> tuple[int, int]:
+    """The phase cells from the first to the last that any phase has on the unpadded input (the padding
+    around them needs no gradient): (first, stop), the same for every phase of this side."""
+    longest = phase_count(before + length + dilation, dilation)  # long enough for every phase
+    spans = [_cells(phase, dilation, before, length, longest)[0] for phase in range(dilation)]
+    return min(span.start for span in spans), max(span.stop for span in spans)
 
 
 def _merge(phases: Array, size: Pair, padding: Pad2d, dilation: Pair) -> Array:
@@ -159,12 +152,18 @@ def input_grad_zero_padded(
     Shape:
         weight (O, C/groups, 3, 3), grad_output (N, O, H_out, W_out) -> (N, C, H, W)
     """
-    padded = (padding[0][0] + input_size[0] + padding[0][1], padding[1][0] + input_size[1] + padding[1][1])
-    longest = (phase_count(padded[0], dilation[0]), phase_count(padded[1], dilation[1]))
-    # each phase's gradient is the full correlation of its grad_output phase: written with its frame of 2
-    with _split_output(grad_output, dilation, longest, frame=2) as placed:
+    (dh, dw), (Ho, Wo) = dilation, grad_output.shape[2:]
+    rows, columns = (_input_span(padding[a][0], input_size[a], dilation[a]) for a in range(2))
+    # Phase cell k's gradient is the full correlation of the phase's grad_output rows k - 2 .. k: the phase
+    # grad_output placed 2 - first cells in, in zeros 2 longer than the span, gives cells first .. stop - 1
+    placed_size = (rows[1] - rows[0] + 2, columns[1] - columns[0] + 2)
+    top, left = (2 - rows[0]) * dh, (2 - columns[0]) * dw
+    placing = ((top, dh * placed_size[0] - top - Ho), (left, dw * placed_size[1] - left - Wo))
+    with _split(grad_output, placing, dilation) as placed:
         phase_grads = winograd.adjoint_forward(placed, weight, groups)
-    return _merge(phase_grads, input_size, padding, dilation)
+    # the span starts at phase cell first: the input starts that many phase cells (d each) less far in
+    spanned = ((padding[0][0] - dh * rows[0], 0), (padding[1][0] - dw * columns[0], 0))
+    return _merge(phase_grads, input_size, spanned, dilation)
 
 
 def weight_grad_zero_padded(
