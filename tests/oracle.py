@@ -42,8 +42,10 @@ import torch
 
 from tests.conftest import EXAMPLES
 
-TRANSFORMS = ("fft", "winograd")
+TRANSFORMS = ("fft", "winograd", "polyphase")
 """Algorithms whose error is bounded per image rather than element by element."""
+SAME_BOUND = {"polyphase": "winograd"}
+"""Algorithms that run another's arithmetic, so keep its bound (polyphase: Winograd on sub-images)."""
 
 TOLERANCE: dict[tuple[str, np.dtype[Any]], float] = {
     ("direct", np.dtype(np.float64)): 1e-12,
@@ -87,7 +89,7 @@ def floor_of(inputs: Sequence[Any]) -> float:
 
 
 def _family(algorithm: str) -> str:
-    return algorithm if algorithm in TRANSFORMS else "direct"
+    return SAME_BOUND.get(algorithm, algorithm) if algorithm in TRANSFORMS else "direct"
 
 
 def _scale(scale: np.ndarray, floor: float, algorithm: str, images: bool) -> np.ndarray:

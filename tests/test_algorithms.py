@@ -17,10 +17,15 @@ from convlab.functional.geometry import Layout
 from tests.oracle import assert_conv2d_matches_torch, check, count
 from tests.strategies import ConvConfig, conv_configs
 
+DILATIONS = st.sampled_from([(2, 2), (3, 3), (2, 3), (1, 2), (3, 1)])
 STRATEGIES = {
     "im2col": conv_configs(),
     "gemm1x1": conv_configs(kernel=(1, 1)),
     "winograd": conv_configs(kernel=(3, 3), stride=(1, 1), dilation=(1, 1), max_size_extra=9),
+    # phases of different lengths (a size not a multiple of the dilation) come from the drawn sizes
+    "polyphase": DILATIONS.flatmap(
+        lambda dilation: conv_configs(kernel=(3, 3), stride=(1, 1), dilation=dilation, max_size_extra=9)
+    ),
     "fft": conv_configs(max_kernel=6, max_size_extra=6),
     "depthwise": conv_configs(depthwise=True),
     "direct": conv_configs(max_groups=1, max_per_group=6, max_size_extra=6),
@@ -100,9 +105,11 @@ def _layout(
         (_layout((3, 3), channels=4), "im2col"),
         (_layout((3, 3), stride=(2, 2)), "im2col"),
         (_layout((3, 3), channels=16, stride=(2, 2)), "im2col"),
-        (_layout((3, 3), dilation=(2, 2)), "im2col"),
+        (_layout((3, 3), dilation=(2, 2)), "polyphase"),
         (_layout((3, 3), dilation=(2, 2), stride=(2, 2)), "im2col"),
-        (_layout((3, 3), channels=128, dilation=(2, 2)), "im2col"),
+        (_layout((3, 3), channels=128, dilation=(3, 1)), "polyphase"),
+        (_layout((3, 3), channels=8, dilation=(2, 2)), "im2col"),  # too few channels, as for Winograd
+        (Layout((3, 3), (1, 1), (2, 2), 1, 64, 64, (12, 12), 1), "im2col"),  # 4 phases x 4 tiles: too few
         (_layout((1, 1), stride=(2, 2)), "gemm1x1"),
         (_layout((3, 3), channels=32, groups=32), "depthwise"),
         (_layout((15, 15), channels=1, size=(2062, 2062)), "fft"),

@@ -24,6 +24,7 @@ STRATEGIES = {
     "im2col": conv_configs(),
     "gemm1x1": conv_configs(kernel=(1, 1)),
     "winograd": conv_configs(kernel=(3, 3), stride=(1, 1), dilation=(1, 1), max_size_extra=9),
+    "polyphase": conv_configs(kernel=(3, 3), stride=(1, 1), dilation=(2, 2), max_size_extra=9),
     "fft": conv_configs(max_kernel=6, max_size_extra=6),
     "depthwise": conv_configs(depthwise=True),
 }
@@ -31,6 +32,7 @@ SPECIALS = st.sampled_from([np.nan, np.inf, -np.inf])
 # Where an algorithm spreads a non-finite value: the missing behaviour each expected failure names.
 SPREADS = {
     "winograd": "Winograd spreads a NaN/Inf over its whole 6x6 input tile instead of the windows that read it",
+    "polyphase": "a dilated 3x3 by Winograd on the phases spreads a NaN/Inf over a 6x6 tile of its phase",
     "fft": "the FFT spreads a NaN/Inf over the whole image instead of the windows that read it",
 }
 # Explicit cases that show each difference, so that an expected failure fails on every run.
@@ -45,6 +47,9 @@ SHOWN_BY = {
     ],
     "winograd": [
         (ConvConfig(1, 16, 16, 1, (12, 12), (3, 3), (1, 1), (1, 1), 1, "zeros", False, 0), NAN_IN_THE_MIDDLE)
+    ],
+    "polyphase": [
+        (ConvConfig(1, 16, 16, 1, (16, 16), (3, 3), (1, 1), (2, 2), 2, "zeros", False, 0), NAN_IN_THE_MIDDLE)
     ],
     "fft": [(ConvConfig(1, 1, 1, 1, (12, 12), (3, 3), (1, 1), (1, 1), 1, "zeros", False, 0), NAN_IN_THE_MIDDLE)],
     # a single NaN in the middle of an image: the algorithms that keep it local are checked on it too

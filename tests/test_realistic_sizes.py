@@ -74,6 +74,8 @@ def conv_cases(dtype: Any) -> dict[str, ConvConfig]:
         "im2col tall": _conv(_ragged(tall, COPY_PARTS), (16, 24), tall_side, 3, stride=(2, 1), padding=2),
         "gemm1x1": _conv(_ragged(THREADS + 1, COPY_PARTS), (96, 80), tall_side, 1, stride=(2, 2), padding=0),
         "winograd": _conv(_ragged(wino, COPY_PARTS), (16, 16), side, 3),
+        # the same work as d x d phases of odd lengths (side + 1 + 4 padded rows, side + 4 + 4 columns)
+        "polyphase": _conv(_ragged(wino, COPY_PARTS), (16, 16), side + 1, 3, dilation=(2, 2), padding=2),
         "fft": _conv(2, (2, 3), fft.TILE + 9, 11, padding=5),  # a second, narrow tile in each axis
         "depthwise": _conv(
             THREADS + 1, (2 * per_block + 1,) * 2, plane, 3, groups=2 * per_block + 1, padding_mode="reflect"
@@ -85,7 +87,9 @@ ALGORITHM_OF = {"im2col wide": "im2col", "im2col tall": "im2col"}
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
-@pytest.mark.parametrize("case", ["im2col wide", "im2col tall", "gemm1x1", "winograd", "fft", "depthwise"])
+@pytest.mark.parametrize(
+    "case", ["im2col wide", "im2col tall", "gemm1x1", "winograd", "polyphase", "fft", "depthwise"]
+)
 def test_conv2d_at_realistic_sizes_matches_torch(case: str, dtype: Any) -> None:
     count("conv2d at realistic sizes")
     assert_conv2d_matches_torch(conv_cases(dtype)[case], dtype, ALGORITHM_OF.get(case, case))

@@ -49,8 +49,8 @@ def conv2d(
             is a depthwise convolution. Default: 1.
         padding_mode: "zeros", "reflect", "replicate" or "circular", as in
             ``torch.nn.Conv2d``. Default: "zeros".
-        algorithm: "auto", or one of "im2col", "gemm1x1", "winograd", "fft", "depthwise",
-            "direct" and "reference" (the lesson's loop). Default: "auto".
+        algorithm: "auto", or one of "im2col", "gemm1x1", "winograd", "polyphase" (a dilated 3x3 as Winograd),
+            "fft", "depthwise", "direct" and "reference" (the lesson's loop). Default: "auto".
         settings: stride, padding, dilation, groups and padding_mode already normalised by
             :func:`convlab.functional.geometry.conv_settings` (and warned about there); they replace those
             arguments, and are not checked or warned about again.

@@ -28,7 +28,7 @@ from ..._args import Array, Pad2d, Pair
 from ...errors import ArgumentError
 from .. import reference
 from ..geometry import Layout
-from . import depthwise, direct, fft, gemm1x1, im2col, winograd
+from . import depthwise, direct, fft, gemm1x1, im2col, polyphase, winograd
 
 __all__ = ["ALGORITHMS", "Algorithm", "Layout", "ZeroPadded", "choose"]
 
@@ -78,6 +78,16 @@ ALGORITHMS = {
             winograd.forward_zero_padded, winograd.input_grad_zero_padded, winograd.weight_grad_zero_padded
         ),
     ),
+    "polyphase": Algorithm(
+        "polyphase",
+        polyphase.forward,
+        polyphase.input_grad,
+        polyphase.weight_grad,
+        lambda lay: polyphase.supports(lay.kernel_size, lay.stride, lay.dilation),
+        ZeroPadded(
+            polyphase.forward_zero_padded, polyphase.input_grad_zero_padded, polyphase.weight_grad_zero_padded
+        ),
+    ),
     "fft": Algorithm("fft", fft.forward, fft.input_grad, fft.weight_grad),
     "depthwise": Algorithm(
         "depthwise",
@@ -111,7 +121,7 @@ FFT_ANY_CHANNELS_AREA = 121  # from 11x11 on it wins whatever the channels
 
 # Each output of these mixes every input of its tile or image, so one NaN or Inf reaches outputs whose
 # window never saw it; the others multiply and add exactly the window's cells, as PyTorch does.
-SPREADS_NONFINITE = frozenset({"winograd", "fft"})
+SPREADS_NONFINITE = frozenset({"winograd", "polyphase", "fft"})
 
 
 def all_finite(arrays: Sequence[Array]) -> bool:
@@ -123,19 +133,24 @@ def all_finite(arrays: Sequence[Array]) -> bool:
 
 @lru_cache(maxsize=256)  # a layout's choice never changes; a training loop asks the same ones again
 def _auto(layout: Layout) -> Algorithm:
-    """The measured rule: depthwise, 1x1, Winograd for 3x3 stride 1, FFT for large kernels, else im2col."""
+    """The measured rule: depthwise, 1x1, Winograd for 3x3 stride 1 (on the phases when dilated), FFT for
+    large kernels, else im2col."""
     in_per_group = layout.in_channels // layout.groups
     out_per_group = layout.out_channels // layout.groups
     for name in ("depthwise", "gemm1x1"):
         if ALGORITHMS[name].supports(layout):
             return ALGORITHMS[name]
-    tiles = layout.batch * math.ceil((layout.padded_size[0] - 2) / 4) * math.ceil((layout.padded_size[1] - 2) / 4)
-    if (
-        ALGORITHMS["winograd"].supports(layout)
-        and min(in_per_group, out_per_group) >= WINOGRAD_MIN_CHANNELS
-        and tiles >= WINOGRAD_MIN_TILES
-    ):
-        return ALGORITHMS["winograd"]
+    # a dilated 3x3 (polyphase) is Winograd on d_h * d_w sub-images each d times smaller: count their tiles
+    (dh, dw), (hp, wp) = layout.dilation, layout.padded_size
+    phase_h, phase_w = polyphase.phase_count(hp, dh), polyphase.phase_count(wp, dw)
+    tiles = layout.batch * dh * dw * math.ceil((phase_h - 2) / 4) * math.ceil((phase_w - 2) / 4)
+    for name in ("winograd", "polyphase"):
+        if (
+            ALGORITHMS[name].supports(layout)
+            and min(in_per_group, out_per_group) >= WINOGRAD_MIN_CHANNELS
+            and tiles >= WINOGRAD_MIN_TILES
+        ):
+            return ALGORITHMS[name]
     area = layout.kernel_size[0] * layout.kernel_size[1]
     few = min(in_per_group, out_per_group) <= FFT_FEW_CHANNELS
     # the FFT computes every stride-1 output, so a stride would waste most of it

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -62,6 +63,27 @@ def windows(padded: Array, kernel_size: Pair, stride: Pair, dilation: Pair, outp
     view: Array = np.ndarray(shape, padded.dtype, buffer=padded, strides=strides)
     view.flags.writeable = False
     return view
+
+
+TINY_CELLS = 1 << 12
+"""Column values per image up to which the columns are one ``take`` of remembered cell numbers (a call's time
+there is nearly all fixed costs: a strided view and its copy take twice as long)."""
+
+
+@lru_cache(maxsize=64)  # at most 64 x 32 KB of cell numbers
+def _window_cells(
+    image: tuple[int, int, int], kernel_size: Pair, stride: Pair, dilation: Pair, output_size: Pair
+) -> Array:
+    """Where each column value of one image comes from: the flat index into the padded image (C, H_pad, W_pad).
+
+    Shape:
+        -> (C * kH * kW, H_out * W_out), read-only
+    """
+    numbers = np.arange(math.prod(image)).reshape(1, *image)
+    cells = np.ascontiguousarray(windows(numbers, kernel_size, stride, dilation, output_size))
+    cells = cells.reshape(image[0] * kernel_size[0] * kernel_size[1], output_size[0] * output_size[1])
+    cells.flags.writeable = False
+    return cells
 
 
 COMPILED_MIN_VALUES = 1 << 16
@@ -165,8 +187,13 @@ def forward(padded: Array, weight: Array, bias: Array | None, stride: Pair, dila
     O, C_g, kh, kw = weight.shape
     Ho, Wo = output_length((padded.shape[2], padded.shape[3]), (kh, kw), stride, (0, 0), dilation)
     K, L = C_g * kh * kw, Ho * Wo
-    view = windows(padded, (kh, kw), stride, dilation, (Ho, Wo))
     w = weight.reshape(groups, O // groups, K)
+    if C * kh * kw * L <= TINY_CELLS:  # a lesson-sized image: the columns by one take of the cells they copy
+        cells = _window_cells((C, *padded.shape[2:]), (kh, kw), stride, dilation, (Ho, Wo))
+        columns = np.ascontiguousarray(padded).reshape(N, math.prod(padded.shape[1:])).take(cells, axis=1)
+        product = np.matmul(w, columns.reshape(N, groups, K, L))
+        return _add_bias(product.reshape(N, O, Ho, Wo), bias)
+    view = windows(padded, (kh, kw), stride, dilation, (Ho, Wo))
     out = np.empty((N, O, Ho, Wo), dtype=weight.dtype)
     if N * C * kh * kw * L < COMPILED_MIN_VALUES:  # small: one copy and one batched product, no bookkeeping
         np.matmul(

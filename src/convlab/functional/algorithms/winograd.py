@@ -48,6 +48,7 @@ from .adjoint import flipped_weight, input_grad_by_forward
 from .compiled import kernel, prange
 
 __all__ = [
+    "adjoint_forward",
     "forward",
     "forward_zero_padded",
     "input_grad",
@@ -454,9 +455,19 @@ def input_grad_zero_padded(
     (top, _), (left, _) = padding
     H, W = input_size
     with _placed(grad_output, (2 - top, 2 - left), (H + 2, W + 2)) as placed:
-        if placed.size < COMPILED_MIN_VALUES:
-            return _forward_numpy(placed, flipped_weight(weight, groups), None, groups)
-        return _forward_compiled(placed, _TRANSFORMED.get(weight, groups, flipped=True), None)
+        return adjoint_forward(placed, weight, groups)
+
+
+def adjoint_forward(placed: Array, weight: Array, groups: int) -> Array:
+    """The 3x3 stride-1 convolution of ``placed`` with the adjoint's kernels (``weight`` turned 180 degrees,
+    in and out swapped), whose transform is kept like the forward's.
+
+    Shape:
+        placed (N, O, H_pad, W_pad), weight (O, C/groups, 3, 3) -> (N, C, H_pad - 2, W_pad - 2)
+    """
+    if placed.size < COMPILED_MIN_VALUES:
+        return _forward_numpy(placed, flipped_weight(weight, groups), None, groups)
+    return _forward_compiled(placed, _TRANSFORMED.get(weight, groups, flipped=True), None)
 
 
 def weight_grad(
