@@ -128,14 +128,8 @@ class BatchNorm2d(Module):
         normalised input: ``(g - mean(g) - x_hat * mean(g * x_hat)) / std``.
         """
         normalised, inverse_std, batch = self._saved("_saved_values")
-        grad = np.asarray(grad_output, dtype=normalised.dtype)
-        per_scale = np.einsum("nchw,nchw->c", grad, normalised)  # sum of g * x_hat per channel: one pass
-        per_shift = grad.sum(axis=_AXES)
-        scale = inverse_std
-        if self.weight is not None and self.bias is not None:
-            self.weight.accumulate(per_scale)
-            self.bias.accumulate(per_shift)
-            scale = inverse_std * self.weight
+        grad, per_scale, per_shift = self._parameter_grads(grad_output)
+        scale = inverse_std if self.weight is None else inverse_std * self.weight
         if not batch:
             result: Array = grad * scale.reshape(-1, 1, 1)
             return result
@@ -144,6 +138,22 @@ class BatchNorm2d(Module):
         centred -= normalised * (per_scale / count).reshape(-1, 1, 1)
         centred *= scale.reshape(-1, 1, 1)
         return centred
+
+    def backward_parameters(self, grad_output: object) -> None:
+        """The scale's and shift's gradients only; the input's is skipped."""
+        self._parameter_grads(grad_output)
+
+    def _parameter_grads(self, grad_output: object) -> tuple[Array, Array, Array]:
+        """The output gradient as an array and its sums per channel, ``sum(g * x_hat)`` and ``sum(g)``,
+        which are the scale's and the shift's gradients (accumulated when the layer is affine)."""
+        normalised = self._saved("_saved_values")[0]
+        grad = np.asarray(grad_output, dtype=normalised.dtype)
+        per_scale = np.einsum("nchw,nchw->c", grad, normalised)  # one pass, no product array
+        per_shift = grad.sum(axis=_AXES)
+        if self.weight is not None and self.bias is not None:
+            self.weight.accumulate(per_scale)
+            self.bias.accumulate(per_shift)
+        return grad, per_scale, per_shift
 
     def extra_repr(self) -> str:
         return (
