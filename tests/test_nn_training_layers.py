@@ -87,6 +87,41 @@ def test_batch_norm_matches_torch_in_training_then_eval(
     _both(ours, theirs, x, rng.standard_normal(shape).astype(dtype))
 
 
+@settings(max_examples=6, deadline=None)
+@given(
+    width=st.integers(13, 16),  # rows of 4 values and a remainder
+    dtype=dtypes,
+    transposed=st.booleans(),
+    seed=st.integers(0, 2**31),
+)
+def test_batch_norm_on_two_threads_and_a_strided_input_matches_torch(
+    width: int, dtype: Any, transposed: bool, seed: int
+) -> None:
+    """Inputs large enough that the channels are split over the threads; a transposed view as input."""
+    import convlab
+
+    rng = np.random.default_rng(seed)
+    theirs = torch.nn.BatchNorm2d(16, dtype=torch.float64 if dtype == np.float64 else torch.float32)
+    with torch.no_grad():
+        theirs.weight.copy_(torch.tensor(rng.uniform(0.5, 2, 16)))
+        theirs.bias.copy_(torch.tensor(rng.normal(size=16)))
+    ours = nn.from_torch(theirs)
+    x = rng.normal(3, 2, (8, 16, width, 15)).astype(dtype)
+    if transposed:
+        x = x.transpose(0, 1, 3, 2)
+    old = convlab.get_num_threads()
+    convlab.set_num_threads(2)
+    try:
+        for mode in (True, False):
+            ours.train(mode)
+            theirs.train(mode)
+            _both(ours, theirs, x, rng.standard_normal(x.shape).astype(dtype))
+            theirs.zero_grad()
+            ours.zero_grad()
+    finally:
+        convlab.set_num_threads(old)
+
+
 @settings(max_examples=30, deadline=None)
 @given(
     kind=st.sampled_from(["Sigmoid", "Tanh"]),

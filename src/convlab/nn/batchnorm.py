@@ -7,6 +7,7 @@ import numpy as np
 from .._args import Array, as_int, flag
 from .._arrays import float_arrays
 from ..errors import ArgumentError, ShapeError
+from . import batchnorm_kernels as kernels
 from .module import Module, Parameter, check_dtype
 
 __all__ = ["BatchNorm2d"]
@@ -85,40 +86,43 @@ class BatchNorm2d(Module):
                 else "pass a batch of feature maps (N, C, H, W)",
             )
         batch = self.training or self.running_mean is None
+        rows = kernels.as_rows(x)
         if batch:
-            mean, variance, normalised = self._batch_statistics(x)
+            mean, variance = self._batch_statistics(rows, x.shape)
         else:
             assert self.running_mean is not None
             assert self.running_var is not None
-            mean, variance = self.running_mean, self.running_var
-            normalised = x - mean.reshape(-1, 1, 1)
+            mean, variance = kernels.channels(self.running_mean), kernels.channels(self.running_var)
         inverse_std = (1 / np.sqrt(variance + self.eps)).astype(x.dtype)
-        normalised *= inverse_std.reshape(-1, 1, 1)  # centred above, so this array is this layer's own
-        self._saved_values = (normalised, inverse_std, batch)
-        if self.weight is None or self.bias is None:
-            return normalised
-        out: Array = normalised * self.weight.reshape(-1, 1, 1) + self.bias.reshape(-1, 1, 1)
-        return out
+        affine = self.weight is not None and self.bias is not None
+        scale = self.weight if self.weight is not None else np.ones(self.num_features)
+        shift = self.bias if self.bias is not None else np.zeros(self.num_features)
+        normalised, out = np.empty(rows.shape, x.dtype), np.empty(rows.shape, x.dtype)
+        per_channel = (kernels.channels(values) for values in (inverse_std, scale, shift))
+        kernels.normalise(rows, mean, *per_channel, normalised, out)
+        self._saved_values = (normalised.reshape(x.shape), inverse_std, batch)
+        result: Array = (out if affine else normalised).reshape(x.shape)
+        return result
 
-    def _batch_statistics(self, x: Array) -> tuple[Array, Array, Array]:
-        """The batch's mean and biased variance per channel, and x - mean; in training, the running
-        statistics follow."""
-        count = x.size // self.num_features
+    def _batch_statistics(self, rows: Array, shape: tuple[int, ...]) -> tuple[Array, Array]:
+        """The batch's mean and biased variance per channel (float64); in training, the running statistics
+        follow."""
+        count = rows.shape[0] * rows.shape[2]
         if count < 2 and self.training:
             raise ShapeError(
-                f"BatchNorm2d: an input of shape {x.shape} has 1 value per channel, so its variance is undefined",
+                f"BatchNorm2d: an input of shape {shape} has {count} value per channel, "
+                "so its variance is undefined",
                 fix="train with a batch of 2 or more images (or larger feature maps), or call model.eval()",
             )
-        mean = x.sum(axis=_AXES) / count
-        centred: Array = x - mean.reshape(-1, 1, 1)
-        variance = np.einsum("nchw,nchw->c", centred, centred) / count  # one pass, no squared copy
+        mean, variance = np.empty(self.num_features), np.empty(self.num_features)
+        kernels.statistics(rows, mean, variance)
         if self.training and self.running_mean is not None and self.running_var is not None:
             assert self.num_batches_tracked is not None
             self.num_batches_tracked += 1
             factor = 1 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
             self.running_mean[...] = (1 - factor) * self.running_mean + factor * mean
             self.running_var[...] = (1 - factor) * self.running_var + factor * variance * count / (count - 1)
-        return mean, variance, centred
+        return mean, variance
 
     def backward(self, grad_output: object) -> Array:
         """Gradients of the scale and shift, and of the input.
@@ -128,22 +132,38 @@ class BatchNorm2d(Module):
         normalised input: ``(g - mean(g) - x_hat * mean(g * x_hat)) / std``.
         """
         normalised, inverse_std, batch = self._saved("_saved_values")
-        grad = np.asarray(grad_output, dtype=normalised.dtype)
-        per_scale = np.einsum("nchw,nchw->c", grad, normalised)  # sum of g * x_hat per channel: one pass
-        per_shift = grad.sum(axis=_AXES)
-        scale = inverse_std
-        if self.weight is not None and self.bias is not None:
-            self.weight.accumulate(per_scale)
-            self.bias.accumulate(per_shift)
-            scale = inverse_std * self.weight
+        grad, per_scale, per_shift = self._parameter_grads(grad_output)
+        scale = inverse_std if self.weight is None else inverse_std * self.weight
         if not batch:
             result: Array = grad * scale.reshape(-1, 1, 1)
             return result
         count = grad.size // self.num_features
-        centred: Array = grad - (per_shift / count).reshape(-1, 1, 1)
-        centred -= normalised * (per_scale / count).reshape(-1, 1, 1)
-        centred *= scale.reshape(-1, 1, 1)
-        return centred
+        out = np.empty(normalised.shape, normalised.dtype)
+        kernels.input_gradient(
+            kernels.as_rows(grad),
+            kernels.as_rows(normalised),
+            per_shift / count,
+            per_scale / count,
+            kernels.channels(scale),
+            kernels.as_rows(out),
+        )
+        return out
+
+    def backward_parameters(self, grad_output: object) -> None:
+        """The scale's and shift's gradients only; the input's is skipped."""
+        self._parameter_grads(grad_output)
+
+    def _parameter_grads(self, grad_output: object) -> tuple[Array, Array, Array]:
+        """The output gradient as an array and its sums per channel, ``sum(g * x_hat)`` and ``sum(g)``,
+        which are the scale's and the shift's gradients (accumulated when the layer is affine)."""
+        normalised = self._saved("_saved_values")[0]
+        grad = np.asarray(grad_output, dtype=normalised.dtype)
+        per_scale, per_shift = np.empty(self.num_features), np.empty(self.num_features)
+        kernels.gradient_sums(kernels.as_rows(grad), kernels.as_rows(normalised), per_scale, per_shift)
+        if self.weight is not None and self.bias is not None:
+            self.weight.accumulate(per_scale)
+            self.bias.accumulate(per_shift)
+        return grad, per_scale, per_shift
 
     def extra_repr(self) -> str:
         return (

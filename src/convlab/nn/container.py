@@ -78,3 +78,13 @@ class Sequential(Module):
         for layer in reversed(self.layers):
             grad_output = layer.backward(grad_output)
         return grad_output  # type: ignore[return-value]
+
+    def backward_parameters(self, grad_output: object) -> None:
+        """The parameters' gradients only: the chain stops at its first layer with parameters, whose
+        input gradient nothing needs (nor any gradient below it)."""
+        learning = [index for index, layer in enumerate(self.layers) if layer.parameters()]
+        if not learning:
+            return
+        for layer in reversed(self.layers[learning[0] + 1 :]):
+            grad_output = layer.backward(grad_output)
+        self.layers[learning[0]].backward_parameters(grad_output)

@@ -117,13 +117,21 @@ class Convolution(Module):
 
     def backward(self, grad_output: object) -> Array:
         """Add the parameter gradients to ``.grad`` and return the gradient for the input."""
-        _, weight_grad, input_grad = self._passes()
+        x, grad = self._parameter_grads(grad_output)
+        return self._passes()[2](x.shape, self.weight, grad, **self._settings())
+
+    def backward_parameters(self, grad_output: object) -> None:
+        """Add the parameter gradients to ``.grad``; the input's gradient (a whole convolution) is skipped."""
+        self._parameter_grads(grad_output)
+
+    def _parameter_grads(self, grad_output: object) -> tuple[Array, Array]:
+        """Accumulate the weight and bias gradients; the saved input and the output gradient as an array."""
         x = self._saved()
         grad = np.asarray(grad_output)
-        self.weight.accumulate(weight_grad(x, self.weight.shape, grad, **self._settings()))
+        self.weight.accumulate(self._passes()[1](x, self.weight.shape, grad, **self._settings()))
         if self.bias is not None:
             self.bias.accumulate(conv2d_bias_grad(grad))
-        return input_grad(x.shape, self.weight, grad, **self._settings())
+        return x, grad
 
 
 class Conv2d(Convolution):

@@ -76,14 +76,22 @@ class Linear(Module):
         return out
 
     def backward(self, grad_output: object) -> Array:
+        grad_input: Array = np.matmul(self._parameter_grads(grad_output), np.asarray(self.weight))
+        return grad_input
+
+    def backward_parameters(self, grad_output: object) -> None:
+        """Add the weight and bias gradients to ``.grad``; the input's gradient is skipped."""
+        self._parameter_grads(grad_output)
+
+    def _parameter_grads(self, grad_output: object) -> Array:
+        """Accumulate the weight and bias gradients; returns the output gradient as an array."""
         x = self._saved()
         grad = np.asarray(grad_output, dtype=x.dtype)
         rows, grad_rows = x.reshape(-1, self.in_features), grad.reshape(-1, self.out_features)
         self.weight.accumulate(grad_rows.T @ rows)
         if self.bias is not None:
             self.bias.accumulate(grad_rows.sum(axis=0))
-        grad_input: Array = np.matmul(grad, np.asarray(self.weight))
-        return grad_input
+        return grad
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

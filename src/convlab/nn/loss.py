@@ -68,8 +68,10 @@ class MSELoss(Loss):
                 "MSELoss: the output is empty, so its mean is undefined", fix="pass at least one value"
             )
         difference = y - t
-        self._gradient = (2 / y.size * difference).astype(y.dtype)
-        return np.asarray(np.mean(difference * difference), dtype=y.dtype)
+        value = np.asarray(np.mean(difference * difference), dtype=y.dtype)
+        difference *= y.dtype.type(2 / y.size)  # the gradient, in place: no second array of the output's size
+        self._gradient = difference
+        return value
 
 
 class CrossEntropyLoss(Loss):

@@ -3,7 +3,8 @@
 As in PyTorch, calling a module runs ``forward``; unlike PyTorch there is no
 autograd, so each module also has an explicit ``backward(grad_output)`` that
 returns the gradient for its input and adds its parameters' gradients to
-``param.grad`` (adding, like PyTorch, until ``zero_grad()``).
+``param.grad`` (adding, like PyTorch, until ``zero_grad()``); ``backward_parameters``
+does the second only, for a training step that never uses the input's gradient.
 """
 
 from __future__ import annotations
@@ -102,6 +103,16 @@ class Module:
 
     def backward(self, grad_output: object) -> Array:
         raise NotImplementedError
+
+    def backward_parameters(self, grad_output: object) -> None:
+        """Add the parameters' gradients to ``.grad`` without the gradient for the input.
+
+        What a training step needs at the model's first layer: torch skips the input's gradient
+        when the input does not require one, and so does this. Layers whose input gradient costs
+        work of its own (convolutions, linear layers, BatchNorm) and containers skip it; any other
+        module runs its whole ``backward``.
+        """
+        self.backward(grad_output)
 
     def _saved(self, name: str = "_input") -> Any:
         saved = self.__dict__.get(name)

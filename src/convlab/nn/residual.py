@@ -74,6 +74,12 @@ class Residual(Module):
         added: Array = through_body + through_shortcut
         return added
 
+    def backward_parameters(self, grad_output: object) -> None:
+        """Both branches' parameter gradients; neither branch's input gradient, nor their sum."""
+        self.body.backward_parameters(grad_output)
+        if self.shortcut is not None:
+            self.shortcut.backward_parameters(grad_output)
+
     def to_torch(self) -> Any:
         shortcut = None if self.shortcut is None else self.shortcut.to_torch()
         return _torch_residual()(self.body.to_torch(), shortcut).train(self.training)

@@ -146,7 +146,7 @@ def fit(
 
     Each epoch visits the training set in a new order drawn from ``seed`` and the epoch number
     (:func:`convlab.data.batches`), so a run repeats exactly. Each batch: ``optimizer.zero_grad()``,
-    ``output = model(x)``, ``value = loss(output, y)``, ``model.backward(loss.backward())``,
+    ``output = model(x)``, ``value = loss(output, y)``, ``model.backward_parameters(loss.backward())``,
     ``optimizer.step()``. After each epoch the test set is scored in eval mode, then ``schedule.step()``
     runs if given (a StepLR or CosineAnnealingLR) and ``on_epoch(epoch, history)`` is called.
 
@@ -201,7 +201,7 @@ def fit(
                 value = float(loss(output, y))
                 if not math.isfinite(value):
                     raise diverged(value, step, optimizer, f" (epoch {epoch}, batch {batch})")
-                model.backward(loss.backward())
+                model.backward_parameters(loss.backward())  # the images need no gradient
                 optimizer.step()
             history.step_losses.append(value)
             total += value * len(x)

@@ -88,7 +88,7 @@ def learn_edge_kernel(steps: int = 30, lr: float = 1.0, seed: int = 0) -> Kernel
             loss = float(criterion(conv(image[None, None]), target[None, None]))
             if not np.isfinite(loss):
                 raise diverged(loss, step, optimizer)
-            conv.backward(criterion.backward())
+            conv.backward_parameters(criterion.backward())
             optimizer.step()
         losses.append(loss)
         kernels.append(conv.weight.reshape(2).copy())
