@@ -89,9 +89,11 @@ def test_train_shapes_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert read_model(tmp_path / "model.npz").classes == data.SHAPE_CLASSES
     # how edge-like the first layer is: printed, and in metrics.json kernel by kernel
     first = json.loads((tmp_path / "metrics.json").read_text())["first_layer"]
-    assert (first["kernels"], first["kernel_size"], len(first["matches"])) == (4, "5x5", 4)
-    assert first["edge_like"] == sum(match["cosine"] >= 0.7 for match in first["matches"])
+    assert (first["kernels"], first["kernel_size"], len(first["fits"])) == (4, "5x5", 4)
+    assert first["edge_like"] == sum(fit["share"] >= 0.6 for fit in first["fits"])
     assert f"first layer: {first['edge_like']} of 4 5x5 kernels edge-like" in out
+    shown = ", ".join(f"{i}: {fit['share']:.0%} at {fit['angle']}" for i, fit in enumerate(first["fits"]))
+    assert shown in out
 
 
 @pytest.mark.parametrize(
