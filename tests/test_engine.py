@@ -212,6 +212,27 @@ def test_lab_sized_calls_need_no_compiling() -> None:
     assert result.stdout.strip() == "False"
 
 
+def test_the_shipped_model_on_a_few_digits_needs_no_compiling() -> None:
+    """What the tour and the page run: the trained digits model (conv, BatchNorm, ReLU, pooling, linear) in eval
+    mode and one training step at a small batch."""
+    result = _run_python(
+        """
+        import sys
+        from convlab import data
+        from convlab.data.trained import trained_digits_model
+        images, labels = data.digits("test")
+        model = trained_digits_model().eval()
+        model(images[:8])
+        model.train()
+        model(images[:8])
+        model.backward(model(images[:8]) * 0 + 1)
+        print("numba" in sys.modules)
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
 def test_small_calls_stay_on_the_calling_thread() -> None:
     """The one rule: a split must save twice its hand-off; one thread never splits, long work always does."""
     old = convlab.get_num_threads()

@@ -98,8 +98,8 @@ class BatchNorm2d(Module):
         scale = self.weight if self.weight is not None else np.ones(self.num_features)
         shift = self.bias if self.bias is not None else np.zeros(self.num_features)
         normalised, out = np.empty(rows.shape, x.dtype), np.empty(rows.shape, x.dtype)
-        per_channel = (kernels.channels(values) for values in (inverse_std, scale, shift))
-        kernels.normalise(rows, mean, *per_channel, normalised, out)
+        inverse, scale, shift = (kernels.channels(values) for values in (inverse_std, scale, shift))
+        kernels.normalise(rows, mean, inverse, scale, shift, normalised, out)
         self._saved_values = (normalised.reshape(x.shape), inverse_std, batch)
         result: Array = (out if affine else normalised).reshape(x.shape)
         return result

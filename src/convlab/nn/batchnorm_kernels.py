@@ -6,6 +6,9 @@ one channel while it is cached: NumPy's version reads and writes the whole batch
 (mean, centring, variance, scaling, shifting), several times over memory. Sums are kept in float64.
 
 Every array is (N, C, H * W), C-contiguous; per-channel values are (C,) float64.
+
+Small calls (a digit, a lesson's image: under :data:`COMPILED_MIN_VALUES`) take the same steps in NumPy, so
+they never wait for the first compile.
 """
 
 from __future__ import annotations
@@ -15,11 +18,22 @@ import numpy as np
 from .._args import Array
 from ..functional.algorithms.compiled import kernel, prange
 
-__all__ = ["gradient_sums", "input_gradient", "normalise", "statistics"]
+__all__ = [
+    "COMPILED_MIN_VALUES",
+    "as_rows",
+    "channels",
+    "gradient_sums",
+    "input_gradient",
+    "normalise",
+    "statistics",
+]
+
+COMPILED_MIN_VALUES = 1 << 16
+"""Values in the input from which the compiled loops run (as im2col's packing); below, NumPy."""
 
 
 @kernel()
-def statistics(x: Array, mean: Array, variance: Array) -> None:
+def statistics_loop(x: Array, mean: Array, variance: Array) -> None:
     """Each channel's mean and biased variance, ``mean((x - mean)^2)`` (centred first, as exact as two passes).
 
     Each sum runs as four: one sum's additions wait on each other, four independent ones keep the adder busy
@@ -56,7 +70,7 @@ def statistics(x: Array, mean: Array, variance: Array) -> None:
 
 
 @kernel()
-def normalise(
+def normalise_loop(
     x: Array, mean: Array, inverse_std: Array, scale: Array, shift: Array, normalised: Array, out: Array
 ) -> None:
     """``normalised = (x - mean) * inverse_std`` and ``out = normalised * scale + shift``, in one pass."""
@@ -71,7 +85,7 @@ def normalise(
 
 
 @kernel()
-def gradient_sums(grad: Array, normalised: Array, per_scale: Array, per_shift: Array) -> None:
+def gradient_sums_loop(grad: Array, normalised: Array, per_scale: Array, per_shift: Array) -> None:
     """Each channel's ``sum(g * x_hat)`` and ``sum(g)``: the gradients of the scale and the shift."""
     N, C, L = grad.shape
     for c in prange(C):
@@ -99,7 +113,7 @@ def gradient_sums(grad: Array, normalised: Array, per_scale: Array, per_shift: A
 
 
 @kernel()
-def input_gradient(
+def input_gradient_loop(
     grad: Array, normalised: Array, mean_grad: Array, mean_product: Array, scale: Array, out: Array
 ) -> None:
     """``(g - mean(g) - x_hat * mean(g * x_hat)) * scale`` per channel: the gradient through batch statistics."""
@@ -120,3 +134,43 @@ def as_rows(array: Array) -> Array:
 def channels(values: Array) -> Array:
     """Per-channel values as the float64 vector the kernels take."""
     return np.ascontiguousarray(values, dtype=np.float64)
+
+
+def statistics(x: Array, mean: Array, variance: Array) -> None:
+    """Each channel's mean and biased variance into ``mean`` and ``variance`` (C,) float64."""
+    if x.size >= COMPILED_MIN_VALUES:
+        statistics_loop(x, mean, variance)
+        return
+    mean[...] = x.mean(axis=(0, 2), dtype=np.float64)
+    variance[...] = np.square(x - mean[:, None]).mean(axis=(0, 2))
+
+
+def normalise(
+    x: Array, mean: Array, inverse_std: Array, scale: Array, shift: Array, normalised: Array, out: Array
+) -> None:
+    """``normalised = (x - mean) * inverse_std`` and ``out = normalised * scale + shift``."""
+    if x.size >= COMPILED_MIN_VALUES:
+        normalise_loop(x, mean, inverse_std, scale, shift, normalised, out)
+        return
+    value = (x - mean[:, None]) * inverse_std[:, None]  # float64, as the loop computes it
+    normalised[...] = value
+    out[...] = value * scale[:, None] + shift[:, None]
+
+
+def gradient_sums(grad: Array, normalised: Array, per_scale: Array, per_shift: Array) -> None:
+    """Each channel's ``sum(g * x_hat)`` and ``sum(g)`` in float64."""
+    if grad.size >= COMPILED_MIN_VALUES:
+        gradient_sums_loop(grad, normalised, per_scale, per_shift)
+        return
+    per_scale[...] = np.multiply(grad, normalised, dtype=np.float64).sum(axis=(0, 2))
+    per_shift[...] = grad.sum(axis=(0, 2), dtype=np.float64)
+
+
+def input_gradient(
+    grad: Array, normalised: Array, mean_grad: Array, mean_product: Array, scale: Array, out: Array
+) -> None:
+    """``(g - mean(g) - x_hat * mean(g * x_hat)) * scale`` per channel."""
+    if grad.size >= COMPILED_MIN_VALUES:
+        input_gradient_loop(grad, normalised, mean_grad, mean_product, scale, out)
+        return
+    out[...] = (grad - mean_grad[:, None] - normalised * mean_product[:, None]) * scale[:, None]
