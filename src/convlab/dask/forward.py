@@ -26,7 +26,7 @@ from ..functional.geometry import ConvSettings, conv_settings
 
 __all__ = ["CANDIDATES", "forward", "measured_choices"]
 
-CANDIDATES = ("winograd", "fft", "im2col", "gemm1x1", "depthwise")
+CANDIDATES = ("winograd", "polyphase", "fft", "im2col", "gemm1x1", "depthwise")
 """The algorithms measured; the direct loop and the reference are left out (never faster at these sizes)."""
 
 _CHOSEN: dict[tuple[Any, ...], str] = {}
