@@ -48,3 +48,18 @@ def test_a_band_holding_nan_puts_it_where_pytorch_does() -> None:
         padding=7,
     ).numpy()
     assert np.array_equal(np.isnan(forward(conv, x)), np.isnan(expected))
+
+
+def test_a_dilated_layer_equals_the_model_whichever_algorithm_is_measured_fastest() -> None:
+    """polyphase is among the candidates for a stride-1 dilated 3x3; whatever wins, the tile equals the model."""
+    conv = nn.Conv2d(16, 16, 3, padding=2, dilation=2, seed=3, dtype=np.float64).eval()
+    x = np.random.default_rng(2).standard_normal((1, 16, 60, 60))
+    check(
+        "dilated",
+        forward(conv, x),
+        conv(x),
+        magnitude_model(conv)(np.abs(x)),
+        inputs=(x,),
+        algorithm=ANY_ALGORITHM,
+    )
+    assert (16, 16, 3, 3) in {key[0] for key in measured_choices()}
