@@ -207,3 +207,17 @@ def test_wrong_values_on_the_command_line_are_said_once(argv: list[str]) -> None
         return
     for line in err.splitlines():
         assert repeated_clause(line) is None, line
+
+
+@pytest.mark.parametrize("given", [1, 2.5, [3, "a", 4], (3, -1, 4), (3, True, 4)])
+def test_check_refuses_an_input_that_is_no_shape_with_a_fix(given: object) -> None:
+    """A number, a word or a size below 1 where check wants a shape: a convlab error naming the value, never a
+    TypeError (the page's /api/network passed such a body straight through)."""
+    with pytest.raises(ConvlabError) as caught:
+        check("conv3x3(8)", given)
+    assert repr(given if not isinstance(given, list) else tuple(given)) in str(caught.value)
+    assert caught.value.fix == 'input="3x224x224"'
+
+
+def test_check_takes_a_shape_of_numpy_integers() -> None:
+    assert check("conv3x3(8)", tuple(np.array([1, 8, 8]))).ok

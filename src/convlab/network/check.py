@@ -22,6 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
+
 from ..diagnose import Diagnosis, channel_mismatch, rank_mismatch
 from ..errors import ArgumentError, ConvlabError, ShapeError
 from .as_graph import as_graph, input_shape_of
@@ -111,7 +113,16 @@ def _shape_of(value: Any) -> tuple[int, ...]:
         import re
 
         return tuple(int(n) for n in re.findall(r"\d+", value))
-    return tuple(value)
+    if not isinstance(value, (tuple, list)):
+        raise ArgumentError(
+            f'input must be a shape such as (3, 224, 224), a "3x224x224" string or the array, got {value!r}',
+            fix='input="3x224x224"',
+        )
+    if not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and int(n) >= 1 for n in value):
+        raise ArgumentError(
+            f"input shape {tuple(value)!r} must hold whole sizes of at least 1", fix='input="3x224x224"'
+        )
+    return tuple(int(n) for n in value)
 
 
 def check(model: object, input: object = None) -> Report:
