@@ -19,10 +19,9 @@ Example:
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, replace
 from typing import Any
-
-import numpy as np
 
 from ..diagnose import Diagnosis, channel_mismatch, rank_mismatch
 from ..errors import ArgumentError, ConvlabError, ShapeError
@@ -118,11 +117,22 @@ def _shape_of(value: Any) -> tuple[int, ...]:
             f'input must be a shape such as (3, 224, 224), a "3x224x224" string or the array, got {value!r}',
             fix='input="3x224x224"',
         )
-    if not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and int(n) >= 1 for n in value):
+    sizes = [_whole(n) for n in value]
+    if not all(size is not None and size >= 1 for size in sizes):
         raise ArgumentError(
             f"input shape {tuple(value)!r} must hold whole sizes of at least 1", fix='input="3x224x224"'
         )
-    return tuple(int(n) for n in value)
+    return tuple(size for size in sizes if size is not None)
+
+
+def _whole(value: Any) -> int | None:
+    """An int or a NumPy integer as an int (not a bool); None for anything else."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return operator.index(value)
+    except TypeError:
+        return None
 
 
 def check(model: object, input: object = None) -> Report:
