@@ -3,6 +3,7 @@ and the Winograd weight cache never answering with a stale transform."""
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -168,6 +169,76 @@ def test_strided_1x1_split_by_image_matches_torch(
         np.testing.assert_allclose(out, expected["out"], rtol=0, atol=1e-5 * (expected["scale"].max() + 1))
     finally:
         convlab.set_num_threads(old)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    batch=st.integers(1, 3),
+    channels=st.integers(1, 12),
+    out_channels=st.integers(1, 12),
+    size=st.tuples(st.integers(1, 23), st.integers(1, 23)),
+    padding=st.sampled_from([0, 1, 2, 3, (1, 0), (0, 3)]),
+    dilation=st.sampled_from([(1, 1), (2, 2), (3, 2)]),
+    groups=st.sampled_from([1, 2]),
+    bias=st.booleans(),
+    one_image_per_chunk=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_compiled_winograd_at_any_size_matches_torch(
+    batch: int,
+    channels: int,
+    out_channels: int,
+    size: tuple[int, int],
+    padding: Any,
+    dilation: tuple[int, int],
+    groups: int,
+    bias: bool,
+    one_image_per_chunk: bool,
+    seed: int,
+) -> None:
+    """The compiled kernels at every size (both thresholds lowered to nothing): padding read as zeros off
+    the input, ragged edges, groups, dilated layers read and written phase by phase, sums over several chunks
+    of images; forward and both gradients for a random upstream gradient."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, channels * groups, *size))
+    w = rng.standard_normal((out_channels * groups, channels, 3, 3))
+    b = rng.standard_normal(out_channels * groups) if bias else None
+    layer = {"padding": padding, "dilation": dilation, "groups": groups}
+    algorithm = "winograd" if dilation == (1, 1) else "polyphase"
+    xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    try:
+        out = torch.nn.functional.conv2d(xt, wt, None if b is None else torch.tensor(b), **layer)
+    except RuntimeError:  # the kernel's span does not fit: nothing to compare
+        return
+    grad = rng.standard_normal(tuple(out.shape))
+    out.backward(torch.tensor(grad))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(winograd, "COMPILED_MIN_VALUES", 0)
+        patch.setattr(winograd, "WEIGHT_GRAD_MIN_TILES", 0)
+        if one_image_per_chunk:
+            patch.setattr(winograd, "WORKSPACE_BYTES", 1)
+        ours = F.conv2d(x, w, b, algorithm=algorithm, **layer)
+        grad_in = F.conv2d_input_grad(x.shape, w, grad, algorithm=algorithm, **layer)
+        grad_w = F.conv2d_weight_grad(x, w.shape, grad, algorithm=algorithm, **layer)
+    scale = 1e-12 * (np.abs(x).max() + np.abs(grad).max() + 1) * (np.abs(w).sum() + np.abs(x).sum() + 1)
+    np.testing.assert_allclose(ours, out.detach().numpy(), rtol=0, atol=scale)
+    np.testing.assert_allclose(grad_in, xt.grad.numpy(), rtol=0, atol=scale)  # type: ignore[union-attr]
+    np.testing.assert_allclose(grad_w, wt.grad.numpy(), rtol=0, atol=scale * np.abs(grad).max())  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("size", [30, 57])
+def test_compiled_winograd_weight_gradient_float32_stays_within_its_bound(size: int) -> None:
+    """Winograd's bound for the weight gradient too: 5e-5 of the largest sum of |x| |grad| it adds up."""
+    rng = np.random.default_rng(size)
+    x = rng.standard_normal((8, 32, size, size)).astype(np.float32)
+    grad = rng.standard_normal((8, 24, size, size)).astype(np.float32)
+    assert 8 * math.ceil(size / 4) ** 2 >= winograd.WEIGHT_GRAD_MIN_TILES  # the weight gradient in its space
+    xt, gt = torch.tensor(x, dtype=torch.float64), torch.tensor(grad, dtype=torch.float64)
+    expected = torch.nn.grad.conv2d_weight(xt, (24, 32, 3, 3), gt, padding=1).numpy()
+    scale = torch.nn.grad.conv2d_weight(xt.abs(), (24, 32, 3, 3), gt.abs(), padding=1).numpy()
+    ours = F.conv2d_weight_grad(x, (24, 32, 3, 3), grad, padding=1, algorithm="winograd")
+    assert ours.dtype == np.float32
+    assert np.abs(ours - expected).max() <= 5e-5 * scale.max()
 
 
 @pytest.mark.parametrize("size", [30, 57])

@@ -15,8 +15,13 @@ input gradient of that sub-image, and the weight gradient, summed over the batch
 summed over the phases for free.
 
 Phases differ by one row or column when d does not divide the padded size; each is
-stored in the longest phase's size with zeros after its end (those cells only reach
+taken in the longest phase's size with zeros after its end (those cells only reach
 outputs past the phase's own, which are dropped, and get no gradient).
+
+Large calls never copy a phase: Winograd's compiled gathers read each phase's cells
+straight from the input (and the output gradient), and its output transform writes
+them straight into the result (:class:`.winograd.Placement`). Small calls split the
+phases into one array and merge them back in NumPy, which needs no compilation.
 
 NaN and Inf spread as in Winograd: over a 6x6 tile of a phase, which is a 6d x 6d
 stretch of the input (``auto`` gives way to im2col when a value is not finite).
@@ -133,15 +138,31 @@ def forward_zero_padded(
 ) -> Array:
     """Winograd on every phase of the zero-padded input, each phase's outputs written to their places.
 
+    The compiled kernels read each phase straight from the input and write its outputs straight into the
+    result; small calls split and merge copies in NumPy.
+
     Shape:
         input (N, C, H, W), weight (O, C/groups, 3, 3), bias (O,) -> (N, O, H_pad - 2 d_h, W_pad - 2 d_w)
     """
-    H, W = input.shape[2:]
+    N, C, H, W = input.shape
     Ho = padding[0][0] + H + padding[0][1] - 2 * dilation[0]
     Wo = padding[1][0] + W + padding[1][1] - 2 * dilation[1]
-    with _split(input, padding, dilation) as phases:
-        outputs = winograd.forward(phases, weight, bias, _ONE, _ONE, groups)
-    return _merge(outputs, (Ho, Wo), _NO_PADDING, dilation)
+    longest = (phase_count(Ho, dilation[0]), phase_count(Wo, dilation[1]))  # each phase's outputs
+    if not _compiled(N, C, longest, dilation):
+        with _split(input, padding, dilation) as phases:
+            outputs = winograd.forward(phases, weight, bias, _ONE, _ONE, groups)
+        return _merge(outputs, (Ho, Wo), _NO_PADDING, dilation)
+    out = np.empty((N, weight.shape[0], Ho, Wo), dtype=weight.dtype)
+    read = winograd.Placement(dilation, (padding[0][0], padding[1][0]))
+    U = winograd.transformed(weight, groups)
+    return winograd.convolve(input, U, bias, out, longest, read, winograd.Placement(dilation))
+
+
+def _compiled(N: int, C: int, outputs: Pair, dilation: Pair) -> bool:
+    """Whether the batch of phases, each with ``outputs`` outputs and C channels, runs Winograd's compiled
+    kernels: the size of the phases' padded inputs against Winograd's threshold."""
+    values = N * dilation[0] * dilation[1] * C * (outputs[0] + 2) * (outputs[1] + 2)
+    return values >= winograd.COMPILED_MIN_VALUES
 
 
 def input_grad_zero_padded(
@@ -152,30 +173,44 @@ def input_grad_zero_padded(
     Shape:
         weight (O, C/groups, 3, 3), grad_output (N, O, H_out, W_out) -> (N, C, H, W)
     """
-    (dh, dw), (Ho, Wo) = dilation, grad_output.shape[2:]
+    (dh, dw), (N, O, Ho, Wo) = dilation, grad_output.shape
     rows, columns = (_input_span(padding[a][0], input_size[a], dilation[a]) for a in range(2))
     # Phase cell k's gradient is the full correlation of the phase's grad_output rows k - 2 .. k: the phase
     # grad_output placed 2 - first cells in, in zeros 2 longer than the span, gives cells first .. stop - 1
-    placed_size = (rows[1] - rows[0] + 2, columns[1] - columns[0] + 2)
+    span = (rows[1] - rows[0], columns[1] - columns[0])
     top, left = (2 - rows[0]) * dh, (2 - columns[0]) * dw
-    placing = ((top, dh * placed_size[0] - top - Ho), (left, dw * placed_size[1] - left - Wo))
-    with _split(grad_output, placing, dilation) as placed:
-        phase_grads = winograd.adjoint_forward(placed, weight, groups)
     # the span starts at phase cell first: the input starts that many phase cells (d each) less far in
-    spanned = ((padding[0][0] - dh * rows[0], 0), (padding[1][0] - dw * columns[0], 0))
-    return _merge(phase_grads, input_size, spanned, dilation)
+    spanned = (padding[0][0] - dh * rows[0], padding[1][0] - dw * columns[0])
+    if not _compiled(N, O, span, dilation):
+        placing = ((top, dh * (span[0] + 2) - top - Ho), (left, dw * (span[1] + 2) - left - Wo))
+        with _split(grad_output, placing, dilation) as placed:
+            phase_grads = winograd.adjoint_forward(placed, weight, groups)
+        return _merge(phase_grads, input_size, ((spanned[0], 0), (spanned[1], 0)), dilation)
+    out = np.empty((N, weight.shape[1] * groups, *input_size), dtype=weight.dtype)
+    U = winograd.transformed(weight, groups, flipped=True)
+    read, write = winograd.Placement(dilation, (top, left)), winograd.Placement(dilation, spanned)
+    return winograd.convolve(grad_output, U, None, out, span, read, write)
 
 
 def weight_grad_zero_padded(
     input: Array, grad_output: Array, kernel_size: Pair, padding: Pad2d, stride: Pair, dilation: Pair, groups: int
 ) -> Array:
-    """Winograd's weight gradient (im2col's, by rows) on the dilated windows themselves: summed over the
-    batch of phases it would do the same work after two more copies.
+    """Winograd's weight gradient on the batch of phases: each output phase is the undilated convolution of
+    its input phase, and the sum over the batch is the sum over the phases.
 
     Shape:
         input (N, C, H, W), grad_output (N, O, H_out, W_out) -> (O, C/groups, 3, 3)
     """
-    return winograd.weight_grad_zero_padded(input, grad_output, kernel_size, padding, stride, dilation, groups)
+    (dh, dw), (N, C), (Ho, Wo) = dilation, input.shape[:2], grad_output.shape[2:]
+    # each output phase as long as the longest, zeros after a short one's end (they multiply zeros too)
+    longest = (phase_count(Ho, dh), phase_count(Wo, dw))
+    phases = N * dh * dw
+    if winograd.worth_weight_grad(phases * C * (longest[0] + 2) * (longest[1] + 2), phases, longest):
+        read = winograd.Placement(dilation, (padding[0][0], padding[1][0]))
+        return winograd.weight_grad_placed(input, grad_output, groups, longest, read, winograd.Placement(dilation))
+    trailing = ((0, dh * longest[0] - Ho), (0, dw * longest[1] - Wo))
+    with _split(input, padding, dilation) as phases_in, _split(grad_output, trailing, dilation) as grads:
+        return winograd.weight_grad(phases_in, grads, kernel_size, _ONE, _ONE, groups)
 
 
 def forward(padded: Array, weight: Array, bias: Array | None, stride: Pair, dilation: Pair, groups: int) -> Array:
