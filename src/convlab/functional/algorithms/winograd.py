@@ -118,11 +118,11 @@ def supports(kernel_size: Pair, stride: Pair, dilation: Pair) -> bool:
 COMPILED_MIN_VALUES = 1 << 15
 """Padded input values from which the compiled kernels run; smaller calls take the NumPy path (no compiling)."""
 
-WEIGHT_GRAD_MIN_TILES = 256
+WEIGHT_GRAD_MIN_TILES = 128
 """4x4 output tiles in the batch from which the weight gradient runs in Winograd's space. On a 2-core AVX2
-machine, batch 8: 64 channels at 56x56 (1,568 tiles) 15.8 -> 12.9 ms, 128 at 28x28 (392) 14.5 -> 10.5 ms,
-but 512 at 7x7 (32 tiles) 13.5 -> 20.9 ms, where writing and transforming the 36 (512 x 512) sums costs more
-than the products save."""
+machine, batch 8, median of 25 alternating rounds: 256 channels at 14x14 (128 tiles) 15.6 -> 12.8 ms, but
+512 at 7x7 (32 tiles) 15.1 -> 22.3 ms, where writing and transforming the 36 (512 x 512) sums costs more
+than the products save; 64 channels at 56x56 (1,568 tiles) 15.8 -> 12.9 ms."""
 
 
 def _transform_weight(weight: Array, groups: int) -> Array:
