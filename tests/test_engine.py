@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from hypothesis import example, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 import convlab
@@ -178,6 +178,7 @@ def test_strided_1x1_split_by_image_matches_torch(
     out_channels=st.integers(1, 12),
     size=st.tuples(st.integers(1, 23), st.integers(1, 23)),
     padding=st.sampled_from([0, 1, 2, 3, (1, 0), (0, 3)]),
+    padding_mode=st.sampled_from(["zeros", "zeros", "reflect", "circular"]),
     dilation=st.sampled_from([(1, 1), (2, 2), (3, 2)]),
     groups=st.sampled_from([1, 2]),
     bias=st.booleans(),
@@ -190,6 +191,7 @@ def test_compiled_winograd_at_any_size_matches_torch(
     out_channels: int,
     size: tuple[int, int],
     padding: Any,
+    padding_mode: str,
     dilation: tuple[int, int],
     groups: int,
     bias: bool,
@@ -198,18 +200,24 @@ def test_compiled_winograd_at_any_size_matches_torch(
 ) -> None:
     """The compiled kernels at every size (both thresholds lowered to nothing): padding read as zeros off
     the input, ragged edges, groups, dilated layers read and written phase by phase, sums over several chunks
-    of images; forward and both gradients for a random upstream gradient."""
+    of images, padding modes that pad first (the padded input read in place); forward and both gradients for a
+    random upstream gradient."""
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((batch, channels * groups, *size))
     w = rng.standard_normal((out_channels * groups, channels, 3, 3))
     b = rng.standard_normal(out_channels * groups) if bias else None
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    assume(padding_mode == "zeros" or (ph < size[0] and pw < size[1]))  # the others reflect or wrap the image
     layer = {"padding": padding, "dilation": dilation, "groups": groups}
     algorithm = "winograd" if dilation == (1, 1) else "polyphase"
     xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    padded = xt if padding_mode == "zeros" else torch.nn.functional.pad(xt, (pw, pw, ph, ph), mode=padding_mode)
     try:
-        out = torch.nn.functional.conv2d(xt, wt, None if b is None else torch.tensor(b), **layer)
+        torch_layer = {**layer, "padding": 0} if padding_mode != "zeros" else layer
+        out = torch.nn.functional.conv2d(padded, wt, None if b is None else torch.tensor(b), **torch_layer)
     except RuntimeError:  # the kernel's span does not fit: nothing to compare
         return
+    layer["padding_mode"] = padding_mode
     grad = rng.standard_normal(tuple(out.shape))
     out.backward(torch.tensor(grad))
     with pytest.MonkeyPatch.context() as patch:

@@ -48,7 +48,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from ..._args import Array, Pad2d, Pair
 from . import im2col, parallel, workspace
-from .adjoint import flipped_weight, input_grad_by_forward
+from .adjoint import flipped_weight
 from .compiled import kernel, prange
 
 __all__ = [
@@ -471,12 +471,13 @@ def input_grad(
     weight: Array, grad_output: Array, padded_size: Pair, stride: Pair, dilation: Pair, groups: int
 ) -> Array:
     """Gradient for the padded input: a full 3x3 correlation of grad_output with the flipped kernels,
-    itself a 3x3 stride-1 convolution, so Winograd computes it too.
+    itself a 3x3 stride-1 convolution, so Winograd computes it too (:func:`input_grad_zero_padded` for an
+    input without padding: every cell of the padded input is one of its own).
 
     Shape:
         weight (O, C/groups, 3, 3), grad_output (N, O, H_out, W_out) -> (N, C, H_pad, W_pad)
     """
-    return input_grad_by_forward(forward, weight, grad_output, padded_size, stride, dilation, groups)
+    return input_grad_zero_padded(weight, grad_output, padded_size, ((0, 0), (0, 0)), stride, dilation, groups)
 
 
 @contextmanager
