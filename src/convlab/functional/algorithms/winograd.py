@@ -663,23 +663,26 @@ def weight_grad_placed(
     T = th * tw
     dtype = np.result_type(source, grad_output)
     numbers = np.array([2, 4, 5, 8], dtype=dtype)
-    dU = np.zeros((36, groups, O_g, C_g), dtype=dtype)
     step = workspace.chunks(batch, 36 * (C + O) * T * dtype.itemsize, WORKSPACE_BYTES)[0].stop
-    for first in range(0, batch, step):
-        n = min(step, batch - first)
-        with (
-            workspace.borrow((36, C, n * T), dtype) as V,
-            workspace.borrow((36, O, n * T), dtype) as Z,
-            workspace.borrow((36, groups, O_g, C_g), dtype) as part,
-        ):
-            _gather_transformed(source, read.numbers(), first, th, tw, numbers, V)
-            _gather_grad_transformed(grad_output, read_grad.numbers(), first, th, tw, numbers, Z)
-            by_tile = V.reshape(36, groups, C_g, n * T).transpose(0, 1, 3, 2)
-            parallel.matmul(Z.reshape(36, groups, O_g, n * T), by_tile, dU if first == 0 else part)
-            if first:
-                dU += part
-    kernels = _KERNEL.T.astype(dtype) @ dU.reshape(36, O * C_g)  # (9, O * C/groups): G^T dU G for each pair
-    return np.ascontiguousarray(kernels.reshape(3, 3, O, C_g).transpose(2, 3, 0, 1))
+    # the 36 sums (as large as 4 weights) and their transform are scratch too: only the result is new
+    with (
+        workspace.borrow((36, groups, O_g, C_g), dtype) as dU,
+        workspace.borrow((9, O * C_g), dtype) as kernels,
+    ):
+        for first in range(0, batch, step):
+            n = min(step, batch - first)
+            with workspace.borrow((36, C, n * T), dtype) as V, workspace.borrow((36, O, n * T), dtype) as Z:
+                _gather_transformed(source, read.numbers(), first, th, tw, numbers, V)
+                _gather_grad_transformed(grad_output, read_grad.numbers(), first, th, tw, numbers, Z)
+                by_tile = V.reshape(36, groups, C_g, n * T).transpose(0, 1, 3, 2)
+                if first == 0:
+                    parallel.matmul(Z.reshape(36, groups, O_g, n * T), by_tile, dU)
+                    continue
+                with workspace.borrow((36, groups, O_g, C_g), dtype) as part:  # a later chunk's sums, added
+                    parallel.matmul(Z.reshape(36, groups, O_g, n * T), by_tile, part)
+                    dU += part
+        np.matmul(_KERNEL.T.astype(dtype), dU.reshape(36, O * C_g), out=kernels)  # G^T dU G for each pair
+        return np.ascontiguousarray(kernels.reshape(3, 3, O, C_g).transpose(2, 3, 0, 1))
 
 
 def weight_grad_zero_padded(
