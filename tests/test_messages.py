@@ -94,10 +94,10 @@ def misspelt(draw: st.DrawFn, words: tuple[str, ...]) -> str:
         del letters[at]
     elif edit == "double":
         letters.insert(at, letters[at])
-    elif edit == "swap" and at + 1 < len(letters):
+    elif edit == "swap" and at + 1 < len(letters) and letters[at] != letters[at + 1]:
         letters[at], letters[at + 1] = letters[at + 1], letters[at]
-    else:
-        letters[at] = draw(st.sampled_from("aeiouxz"))
+    else:  # another letter (never the same one: the word must be misspelt)
+        letters[at] = draw(st.sampled_from([letter for letter in "aeiouxz" if letter != letters[at]]))
     return "".join(letters) + word[name.end() :]
 
 

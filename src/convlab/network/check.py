@@ -164,6 +164,7 @@ def check(model: object, input: object = None) -> Report:
         taken = node.op.inferred(inputs)
         if taken:
             inferred.append(f"{node.name} {', '.join(f'{key}={value}' for key, value in taken.items())}")
+        failed = False
         try:
             shapes[node.name] = node.output_shape(inputs)
         except ConvlabError as error:
@@ -173,6 +174,7 @@ def check(model: object, input: object = None) -> Report:
                 channels = inputs[0][1] if first is not None else None
                 diagnosis = wrong_input(graph.name, graph.designed_for, raw, diagnosis, channels, array)
             problems.append(Problem(index, node.name, node.op.kind, "error", diagnosis))
+            failed = True  # a warning about a layer that cannot run would restate (or contradict) its error
             try:
                 fallback = node.op.fallback_output(inputs, node.name)
             except ConvlabError:
@@ -182,7 +184,8 @@ def check(model: object, input: object = None) -> Report:
                 problems.sort(key=lambda problem: problem.index)
                 return Report(graph.name, raw, tuple(problems), index, len(graph.nodes), tuple(inferred))
             shapes[node.name] = fallback
-        problems += _warnings(index, node, inputs, shapes[node.name], convolved)
+        if not failed:
+            problems += _warnings(index, node, inputs, shapes[node.name], convolved)
         convolved |= node.op.convolves
     problems += _shrunk(graph, shapes, len(graph.nodes))
     problems.sort(key=lambda problem: problem.index)  # stable: each layer's error, then its warnings
