@@ -182,7 +182,7 @@ def test_strided_1x1_split_by_image_matches_torch(
     dilation=st.sampled_from([(1, 1), (2, 2), (3, 2)]),
     groups=st.sampled_from([1, 2]),
     bias=st.booleans(),
-    one_image_per_chunk=st.booleans(),
+    workspace_bytes=st.sampled_from([None, 1, 20_000, 100_000]),  # chunks of one, some, all images
     seed=st.integers(0, 2**16),
 )
 def test_compiled_winograd_at_any_size_matches_torch(
@@ -195,13 +195,13 @@ def test_compiled_winograd_at_any_size_matches_torch(
     dilation: tuple[int, int],
     groups: int,
     bias: bool,
-    one_image_per_chunk: bool,
+    workspace_bytes: int | None,
     seed: int,
 ) -> None:
     """The compiled kernels at every size (both thresholds lowered to nothing): padding read as zeros off
-    the input, ragged edges, groups, dilated layers read and written phase by phase, sums over several chunks
-    of images, padding modes that pad first (the padded input read in place); forward and both gradients for a
-    random upstream gradient."""
+    the input, ragged edges, groups, dilated layers read and written phase by phase, sums over chunks of
+    one, some or all images, padding modes that pad first (the padded input read in place); forward and both
+    gradients for a random upstream gradient."""
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((batch, channels * groups, *size))
     w = rng.standard_normal((out_channels * groups, channels, 3, 3))
@@ -223,8 +223,8 @@ def test_compiled_winograd_at_any_size_matches_torch(
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(winograd, "COMPILED_MIN_VALUES", 0)
         patch.setattr(winograd, "WEIGHT_GRAD_MIN_TILES", 0)
-        if one_image_per_chunk:
-            patch.setattr(winograd, "WORKSPACE_BYTES", 1)
+        if workspace_bytes is not None:  # a chunk keeps all the phases of an image together
+            patch.setattr(winograd, "WORKSPACE_BYTES", workspace_bytes)
         ours = F.conv2d(x, w, b, algorithm=algorithm, **layer)
         grad_in = F.conv2d_input_grad(x.shape, w, grad, algorithm=algorithm, **layer)
         grad_w = F.conv2d_weight_grad(x, w.shape, grad, algorithm=algorithm, **layer)

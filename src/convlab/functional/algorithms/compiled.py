@@ -10,7 +10,9 @@ stepping through in a debugger.
 
 Parallel loops are written ``for i in prange(n)`` with this module's
 :data:`prange`: plain ``range`` in Python, Numba's parallel range once compiled
-(so a module of kernels never imports Numba itself).
+(so a module of kernels never imports Numba itself). A kernel may call another
+(a small serial one that several kernels share): it is compiled along with its
+caller.
 
 Parallel kernels run on :func:`convlab.set_num_threads` threads, except small
 calls: where :func:`.threads.worth_splitting` says waking the other threads
@@ -37,7 +39,7 @@ prange = range
 """A loop whose iterations are independent: Numba spreads them over the threads of a parallel kernel."""
 
 F = TypeVar("F", bound=Callable[..., Any])
-_COMPILE_LOCK = threading.Lock()  # two threads asking for the same kernel compile it once
+_COMPILE_LOCK = threading.RLock()  # two threads asking for one kernel compile it once; its callees compile inside
 
 
 class _Runtime:
@@ -63,7 +65,7 @@ def _numba() -> Any:
 def _new_locks_in_child() -> None:
     """A lock another thread held at fork stays held in the child forever: start with fresh ones."""
     global _COMPILE_LOCK
-    _COMPILE_LOCK = threading.Lock()
+    _COMPILE_LOCK = threading.RLock()
     if _Runtime.turns is not None:
         _Runtime.turns = threading.Lock()
 
@@ -72,11 +74,19 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_new_locks_in_child)
 
 
-def _with_numba_prange(python: Any, numba: Any) -> Any:
-    """The same function, but seeing Numba's ``prange`` where its module has this module's ``range`` stand-in."""
-    if python.__globals__.get("prange") is not prange:
+def _with_numba_names(python: Any, numba: Any) -> Any:
+    """The same function, but seeing Numba's ``prange`` where its module has this module's ``range`` stand-in,
+    and the machine code of every kernel it calls where its module has the :class:`Kernel`."""
+    names = python.__code__.co_names
+    swaps = {name: numba.prange for name in names if python.__globals__.get(name) is prange}
+    swaps |= {
+        name: python.__globals__[name].compiled()
+        for name in names
+        if isinstance(python.__globals__.get(name), Kernel)
+    }
+    if not swaps:
         return python
-    namespace = {**python.__globals__, "prange": numba.prange}
+    namespace = {**python.__globals__, **swaps}
     twin = types.FunctionType(python.__code__, namespace, python.__name__, python.__defaults__, python.__closure__)
     twin.__qualname__, twin.__module__ = python.__qualname__, python.__module__
     return twin
@@ -129,7 +139,7 @@ class Kernel(Generic[F]):
 def _compile(python: Callable[..., Any], parallel: bool, twin: bool = False) -> Callable[..., Any]:
     """Numba's machine code for ``python``; a parallel kernel's serial ``twin`` is cached on disk apart."""
     numba = _numba()
-    function = _with_numba_prange(python, numba)
+    function = _with_numba_names(python, numba)
     if twin:  # Numba's cache tells versions apart by the function's name, not by the parallel flag
         function = types.FunctionType(
             function.__code__, function.__globals__, function.__name__, function.__defaults__, function.__closure__

@@ -231,11 +231,12 @@ _TRANSFORMED = _TransformedWeights()
 class Placement:
     """Where each image of the batch a Winograd pass works on lies in the array it is read from or written to.
 
-    With N images in the array, batch image b is phase ``(r, c) = divmod(b // N, d_w)`` of image ``b % N``,
-    and its cell (i, j) is the array's cell ``(d_h * i + r - top, d_w * j + c - left)``; cells off the array
-    read as zeros and are never written. Plain Winograd has one phase, and ``(top, left)`` is the zero padding
-    (or where grad_output sits in the input gradient's correlation), so no padded copy is made; a dilated 3x3
-    (:mod:`.polyphase`) has d_h * d_w phases, read straight from the input and written straight to the output.
+    Batch image b is phase ``(r, c) = divmod(b % P, d_w)`` of the array's image ``b // P`` (P = d_h * d_w
+    phases), and its cell (i, j) is the array's cell ``(d_h * i + r - top, d_w * j + c - left)``; cells off
+    the array read as zeros and are never written. Plain Winograd has one phase, and ``(top, left)`` is the
+    zero padding (or where grad_output sits in the input gradient's correlation), so no padded copy is made;
+    a dilated 3x3 (:mod:`.polyphase`) has d_h * d_w phases, read straight from the input and written straight
+    to the output.
     """
 
     dilation: Pair = (1, 1)
@@ -254,6 +255,12 @@ PLAIN = Placement()
 """The array holds the batch itself: one phase, no offset."""
 
 
+def _whole_images(step: int, placement: Placement) -> int:
+    """A chunk of ``step`` batch images (at least one), rounded to whole images of the array: all the phases
+    of an image in one chunk, which the compiled kernels handle one after another (they share its planes)."""
+    return max(placement.phases, step - step % placement.phases)
+
+
 def _tiles(padded: Array, tiles: Pair) -> Array:
     """Overlapping 6x6 input tiles, 4 apart, as a read-only view (n, C, tiles_h, tiles_w, 6, 6)."""
     n, c = padded.shape[:2]
@@ -264,6 +271,31 @@ def _tiles(padded: Array, tiles: Pair) -> Array:
         strides=(sn, sc, OUT * sh, OUT * sw, sh, sw),
         writeable=False,
     )
+
+
+@kernel(parallel=False)
+def _place(job: int, planes: int, first: int, where: Array, width: int, columns: int) -> tuple[int, ...]:
+    """Which plane and which cells job ``job`` of a transform works on, its kernel's loop running over
+    (batch image in the chunk, plane) pairs, ``planes`` planes (channels) per image.
+
+    Consecutive jobs take the d_h * d_w phases of one plane of the array one after another, so the plane is
+    still in cache when the next phase reads (or writes) the cells between the last one's.
+
+    Returns:
+        (local, plane, image, row_shift, column_shift, x_first, x_stop): the chunk's batch image ``local``
+        reads plane ``plane`` of the array's image ``image``, its cell (i, j) the array's
+        (d_h * i + row_shift, d_w * j + column_shift); its columns x_first <= j < x_stop (of the first
+        ``columns``) lie on the array's ``width`` columns, the others in the padding
+    """
+    dh, dw, top, left = where[0], where[1], where[2], where[3]
+    phases = dh * dw
+    group, rest = job // (planes * phases), job % (planes * phases)
+    plane, local = rest // phases, group * phases + rest % phases
+    image, phase = (first + local) // phases, (first + local) % phases
+    row_shift, column_shift = phase // dw - top, phase % dw - left
+    x_first = 0 if column_shift >= 0 else (dw - 1 - column_shift) // dw
+    x_stop = min(columns, (width - 1 - column_shift) // dw + 1)
+    return local, plane, image, row_shift, column_shift, x_first, x_stop
 
 
 @kernel(parallel=True)
@@ -282,17 +314,14 @@ def _gather_transformed(
         source (N, C, H, W), where [d_h, d_w, top, left], V (36, C, n * tiles_h * tiles_w)
     """
     two, four, five = numbers[0], numbers[1], numbers[2]
-    dh, dw, top, left = where[0], where[1], where[2], where[3]
-    N, C, H, W = source.shape[0], source.shape[1], source.shape[2], source.shape[3]
+    C, H, W = source.shape[1], source.shape[2], source.shape[3]
     tiles = tiles_h * tiles_w
     n = V.shape[2] // tiles
+    dh, dw = where[0], where[1]
     for job in prange(n * C):
-        local, c = job // C, job % C
-        image, phase = (first + local) % N, (first + local) // N
-        row_shift, column_shift = phase // dw - top, phase % dw - left
-        # the columns x whose cell x * d_w + column_shift is on the array (the others are padding)
-        x_first = 0 if column_shift >= 0 else (dw - 1 - column_shift) // dw
-        x_stop = min(4 * (tiles_w + 1), (W - 1 - column_shift) // dw + 1)
+        local, c, image, row_shift, column_shift, x_first, x_stop = _place(
+            job, C, first, where, W, 4 * tiles_w + 4
+        )
         rows = np.zeros((6, 4, tiles_w + 1), dtype=V.dtype)  # the strip's 6 input rows, split by column % 4
         mixed = np.empty((6, 4, tiles_w + 1), dtype=V.dtype)  # B^T applied down each column of the strip
         for ty in range(tiles_h):
@@ -339,17 +368,12 @@ def _scatter_transformed(
         M (36, O, n * tiles_h * tiles_w), bias (O,), where [d_h, d_w, top, left], out (N, O, H_out, W_out)
     """
     two, four, eight = numbers[0], numbers[1], numbers[3]
-    dh, dw, top, left = where[0], where[1], where[2], where[3]
-    N, O, Ho, Wo = out.shape[0], out.shape[1], out.shape[2], out.shape[3]
+    O, Ho, Wo = out.shape[1], out.shape[2], out.shape[3]
     tiles = tiles_h * tiles_w
     n = M.shape[2] // tiles
+    dh, dw = where[0], where[1]
     for job in prange(n * O):
-        local, o = job // O, job % O
-        image, phase = (first + local) % N, (first + local) // N
-        row_shift, column_shift = phase // dw - top, phase % dw - left
-        # the columns x whose cell x * d_w + column_shift is on the array (the others are padding)
-        x_first = 0 if column_shift >= 0 else (dw - 1 - column_shift) // dw
-        x_stop = min(4 * tiles_w, (Wo - 1 - column_shift) // dw + 1)
+        local, o, image, row_shift, column_shift, x_first, x_stop = _place(job, O, first, where, Wo, 4 * tiles_w)
         half = np.empty((4, 6, tiles_w), dtype=out.dtype)  # A^T m: 4 rows of 6 columns, for every tile
         block = np.empty((4, 4 * tiles_w), dtype=out.dtype)  # the strip's 4 output rows
         shift = bias[o]
@@ -418,7 +442,7 @@ def convolve(
     T = th * tw
     numbers = np.array([2, 4, 5, 8], dtype=U.dtype)  # the transforms' constants, in the data's precision
     shift = np.zeros(O, dtype=U.dtype) if bias is None else np.ascontiguousarray(bias)
-    step = workspace.chunks(batch, 36 * (C + O) * T * U.itemsize, WORKSPACE_BYTES)[0].stop
+    step = _whole_images(workspace.chunks(batch, 36 * (C + O) * T * U.itemsize, WORKSPACE_BYTES)[0].stop, read)
     for first in range(0, batch, step):
         n = min(step, batch - first)
         with (
@@ -575,17 +599,12 @@ def _gather_grad_transformed(
         grad_output (N, O, H_out, W_out), where [d_h, d_w, top, left], Z (36, O, n * tiles_h * tiles_w)
     """
     two, four, eight = numbers[0], numbers[1], numbers[3]
-    dh, dw, top, left = where[0], where[1], where[2], where[3]
-    N, O, Ho, Wo = grad_output.shape[0], grad_output.shape[1], grad_output.shape[2], grad_output.shape[3]
+    O, Ho, Wo = grad_output.shape[1], grad_output.shape[2], grad_output.shape[3]
     tiles = tiles_h * tiles_w
     n = Z.shape[2] // tiles
+    dh, dw = where[0], where[1]
     for job in prange(n * O):
-        local, o = job // O, job % O
-        image, phase = (first + local) % N, (first + local) // N
-        row_shift, column_shift = phase // dw - top, phase % dw - left
-        # the columns x whose cell x * d_w + column_shift is on the array (the others are padding)
-        x_first = 0 if column_shift >= 0 else (dw - 1 - column_shift) // dw
-        x_stop = min(4 * tiles_w, (Wo - 1 - column_shift) // dw + 1)
+        local, o, image, row_shift, column_shift, x_first, x_stop = _place(job, O, first, where, Wo, 4 * tiles_w)
         rows = np.zeros((4, 4, tiles_w), dtype=Z.dtype)  # the strip's 4 output rows, split by column % 4
         mixed = np.empty((6, 4, tiles_w), dtype=Z.dtype)  # A applied down each column of the strip
         for ty in range(tiles_h):
@@ -663,7 +682,7 @@ def weight_grad_placed(
     T = th * tw
     dtype = np.result_type(source, grad_output)
     numbers = np.array([2, 4, 5, 8], dtype=dtype)
-    step = workspace.chunks(batch, 36 * (C + O) * T * dtype.itemsize, WORKSPACE_BYTES)[0].stop
+    step = _whole_images(workspace.chunks(batch, 36 * (C + O) * T * dtype.itemsize, WORKSPACE_BYTES)[0].stop, read)
     # the 36 sums (as large as 4 weights) and their transform are scratch too: only the result is new
     with (
         workspace.borrow((36, groups, O_g, C_g), dtype) as dU,
