@@ -11,8 +11,8 @@ stepping through in a debugger.
 Parallel loops are written ``for i in prange(n)`` with this module's
 :data:`prange`: plain ``range`` in Python, Numba's parallel range once compiled
 (so a module of kernels never imports Numba itself). A kernel may call another
-(a small serial one that several kernels share): it is compiled along with its
-caller.
+(a small serial one that several kernels share, like :mod:`.cells`): it is
+compiled into its caller.
 
 Parallel kernels run on :func:`convlab.set_num_threads` threads, except small
 calls: where :func:`.threads.worth_splitting` says waking the other threads
@@ -145,7 +145,11 @@ def _compile(python: Callable[..., Any], parallel: bool, twin: bool = False) -> 
             function.__code__, function.__globals__, function.__name__, function.__defaults__, function.__closure__
         )
         function.__qualname__, function.__module__ = f"{python.__qualname__}_serial", python.__module__
-    machine_code: Callable[..., Any] = numba.njit(cache=True, parallel=parallel, nogil=True)(function)
+    # a serial kernel that others call is inlined into them (its few lines sit in their inner loops)
+    inline = "never" if parallel or twin else "always"
+    machine_code: Callable[..., Any] = numba.njit(cache=True, parallel=parallel, nogil=True, inline=inline)(
+        function
+    )
     return machine_code
 
 

@@ -7,30 +7,18 @@ row, where ``r = i * sH + a * dH - pad_top``. Rows and columns that fall in the
 zero padding are skipped instead of multiplied, so the padded input is never
 made. The innermost loop runs along a row, which the compiler turns into SIMD.
 
-This module imports Numba; :mod:`.depthwise` imports it only for calls large
-enough to be worth compiling.
+Importing this module does not import Numba (:mod:`.compiled`); :mod:`.depthwise`
+calls it only for calls large enough to be worth compiling.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from numba import njit, prange
-
-from .compiled import kernel
+from .cells import inside_columns
+from .compiled import kernel, prange
 
 Array = Any  # Numba's arrays: plain NumPy arrays here, typed by Numba when compiled
-
-
-@njit(inline="always", cache=True)
-def inside_columns(offset: int, stride: int, length: int, outputs: int) -> tuple[int, int]:
-    """The output columns j whose input column ``j * stride + offset`` lies in [0, length): (start, stop).
-
-    Shared with :mod:`.direct_kernels`: a kernel tap shifted by ``offset`` reads the zero padding outside them.
-    """
-    start = 0 if offset >= 0 else (stride - 1 - offset) // stride
-    stop = min(outputs, (length - 1 - offset) // stride + 1)  # <= 0 when the offset is past the row
-    return start, stop
 
 
 @kernel(parallel=True)

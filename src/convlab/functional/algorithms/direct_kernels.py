@@ -7,16 +7,16 @@ channels at once: the innermost loop runs along the output channels, where the
 weights (stored as (C, kH, kW, O)) are contiguous, so it becomes SIMD whatever
 the stride or dilation. Rows and columns in the zero padding are skipped.
 
-This module imports Numba; :mod:`.direct` imports it only for calls large
-enough to be worth compiling.
+Importing this module does not import Numba (:mod:`.compiled`); :mod:`.direct`
+calls it only for calls large enough to be worth compiling.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from .cells import inside_columns
 from .compiled import kernel, prange
-from .depthwise_kernels import inside_columns
 
 Array = Any  # Numba's arrays: plain NumPy arrays here, typed by Numba when compiled
 

@@ -49,6 +49,7 @@ from numpy.lib.stride_tricks import as_strided
 from ..._args import Array, Pad2d, Pair
 from . import im2col, parallel, workspace
 from .adjoint import flipped_weight
+from .cells import inside_columns
 from .compiled import kernel, prange
 
 __all__ = [
@@ -293,8 +294,7 @@ def _place(job: int, planes: int, first: int, where: Array, width: int, columns:
     plane, local = rest // phases, group * phases + rest % phases
     image, phase = (first + local) // phases, (first + local) % phases
     row_shift, column_shift = phase // dw - top, phase % dw - left
-    x_first = 0 if column_shift >= 0 else (dw - 1 - column_shift) // dw
-    x_stop = min(columns, (width - 1 - column_shift) // dw + 1)
+    x_first, x_stop = inside_columns(column_shift, dw, width, columns)
     return local, plane, image, row_shift, column_shift, x_first, x_stop
 
 
