@@ -186,3 +186,24 @@ def test_a_training_worker_reports_its_step() -> None:
     assert row["rss_call_bytes"] >= 0
     assert row["seconds"] > 0
     assert {c.name for c in TRAINING_CASES} == {"train resnet block 3x3 64->64 32x32", "train digits_cnn 1x8x8"}
+
+
+def test_the_many_core_check_judges_each_target_by_its_geometric_mean() -> None:
+    """benchmarks/cores.py: the 3x3 layers' ratios 1.2 and 2.0 have geomean 1.55 (over 1.5), depthwise's 1.0."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("cores", Path(__file__).parents[1] / "benchmarks" / "cores.py")
+    assert spec is not None
+    assert spec.loader is not None
+    cores = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cores)
+    rows = [
+        {"case": "resnet18 3x3 64->64 56x56", "op": "forward", "ratio": 1.2},
+        {"case": "resnet18 3x3 64->64 56x56", "op": "backward", "ratio": 2.0},
+        {"case": "resnet18 conv1 7x7/2 3->64 224x224", "op": "forward", "ratio": 9.0},  # no target of its own
+        {"case": "depthwise 3x3 32ch 112x112", "op": "forward", "ratio": 1.0},
+        {"case": "depthwise 3x3 32ch 112x112", "op": "backward", "ratio": None},  # failed: left out
+    ]
+    lines = cores.verdicts({"rows": rows})
+    assert lines[0].startswith("resnet18 3x3: geomean 1.55 (target <= 1.5): NOT met")
+    assert lines[1].startswith("depthwise: geomean 1.00 (target <= 2.0): met")
