@@ -326,30 +326,41 @@ def test_small_calls_stay_on_the_calling_thread() -> None:
         convlab.set_num_threads(old)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(
     stack=st.integers(1, 40),
     rows=st.integers(1, 64),
     inner=st.integers(1, 600),
     columns=st.integers(1, 160),
-    count=st.integers(1, 3),
+    count=st.integers(1, 16),
+    shared_a=st.sampled_from(["no", "2-d", "stack of 1"]),
+    flat=st.booleans(),
 )
-@example(stack=36, rows=64, inner=600, columns=20, count=2)  # few columns: the stack is split
-@example(stack=2, rows=64, inner=600, columns=160, count=2)  # many columns: they are split
-def test_the_split_matmul_equals_numpys(stack: int, rows: int, inner: int, columns: int, count: int) -> None:
-    """Split by columns when there are many, by the stack of products when there are few (Winograd's 36 on a
-    7x7 image): every part writes only its own slice of ``out``, and the whole of it, as one product would."""
+@example(stack=36, rows=64, inner=600, columns=20, count=2, shared_a="no", flat=False)  # few columns: the stack
+@example(stack=2, rows=64, inner=600, columns=160, count=2, shared_a="no", flat=False)  # many columns: them
+@example(stack=36, rows=64, inner=600, columns=64, count=16, shared_a="no", flat=False)  # columns and stack
+@example(stack=1, rows=64, inner=2000, columns=40, count=16, shared_a="no", flat=True)  # rows of one product
+@example(stack=8, rows=64, inner=600, columns=40, count=12, shared_a="2-d", flat=False)  # one a for the stack
+@example(stack=8, rows=64, inner=600, columns=40, count=12, shared_a="stack of 1", flat=False)
+def test_the_split_matmul_equals_numpys(
+    stack: int, rows: int, inner: int, columns: int, count: int, shared_a: str, flat: bool
+) -> None:
+    """Split by columns when there are many, then by the stack of products (Winograd's 36 on a 7x7 image), then
+    by rows: every block writes only its own part of ``out``, and all of it, as one product would; also with
+    one ``a`` for the whole stack (im2col's weights) and for a plain 2-d product."""
     rng = np.random.default_rng(stack * 1000 + columns)
-    a = rng.standard_normal((stack, rows, inner), dtype=np.float32)
-    b = rng.standard_normal((stack, inner, columns), dtype=np.float32)
+    stack = 1 if flat else stack
+    a_shape = {"no": (stack, rows, inner), "2-d": (rows, inner), "stack of 1": (1, rows, inner)}[shared_a]
+    a = rng.standard_normal((rows, inner) if flat else a_shape, dtype=np.float32)
+    b = rng.standard_normal((inner, columns) if flat else (stack, inner, columns), dtype=np.float32)
+    expected = np.matmul(a.astype(np.float64), b.astype(np.float64))
+    out = np.full(expected.shape, np.nan, dtype=np.float32)
     old = convlab.get_num_threads()
     try:
         convlab.set_num_threads(count)
-        out = np.full((stack, rows, columns), np.nan, dtype=np.float32)
         parallel.matmul(a, b, out)
     finally:
         convlab.set_num_threads(old)
-    expected = np.stack([np.matmul(a[i], b[i]) for i in range(stack)])
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5 * np.sqrt(inner))
 
 

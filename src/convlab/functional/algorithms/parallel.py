@@ -4,10 +4,11 @@ NumPy copies an array on one core, and BLAS, left to itself, starts and joins
 its own threads for every product: dozens of small products per convolution
 (Winograd runs 36) then spend their time waking threads, and on a busy machine
 far longer. So convlab keeps BLAS at one thread per caller and splits each batch
-of products by columns over its own :func:`convlab.get_num_threads` workers, one
-hand-off per batch. NumPy releases the GIL in both copies and BLAS, so the
-workers run in parallel. The pool is made afresh after a fork (the parent's
-worker threads do not exist in a child).
+of products into blocks (columns, then the stack of products, then rows) over
+its own :func:`convlab.get_num_threads` workers, one hand-off per batch. NumPy
+releases the GIL in both copies and BLAS, so the workers run in parallel. The
+pool is made afresh after a fork (the parent's worker threads do not exist in a
+child).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ __all__ = ["copy", "matmul", "run"]
 SMALL_BYTES = int(2 * threads.POOL_HAND_OFF_SECONDS * threads.BYTES_COPIED_PER_SECOND)
 SMALL_PRODUCT = int(2 * threads.POOL_HAND_OFF_SECONDS * threads.MULTIPLY_ADDS_PER_SECOND)  # multiply-adds
 MIN_COLUMNS = 32  # narrower slices would run BLAS below its speed
+MIN_ROWS = 16  # likewise for slices of rows, which each read all of b
 _POOL: dict[int, ThreadPoolExecutor] = {}  # thread count -> the pool with that many workers
 T = TypeVar("T")
 
@@ -75,10 +77,14 @@ def run(work: Callable[[T], object], items: Iterable[T]) -> None:
 
 
 def matmul(a: Array, b: Array, out: Array) -> Array:
-    """``np.matmul(a, b, out=out)``, split by columns of ``b`` and ``out`` over the pool when large.
+    """``np.matmul(a, b, out=out)``, split into blocks of ``out`` over the pool when large.
+
+    The columns are split first (each block then reads a slice of ``b`` and all of ``a``); where they are too
+    few to give every thread a slice, the stack of products and then the rows take up the threads left (the
+    weight gradient's 36 (out x in) sums for 64 channels have 2 slices of columns: 16 threads need 8 more).
 
     Shape:
-        a (..., m, k), b (..., k, n), out (..., m, n)
+        a (..., m, k), b (..., k, n), out (..., m, n); a or b may lack the leading stack axes (broadcast)
     """
     multiply_adds = out.size * a.shape[-1]
     if multiply_adds < SMALL_PRODUCT:  # too small to matter: BLAS as it is, no threadpoolctl import
@@ -89,28 +95,61 @@ def matmul(a: Array, b: Array, out: Array) -> Array:
         threads.apply_to_blas()
         return np.matmul(a, b, out=out)
     threads.apply_to_blas()
-    columns = out.shape[-1]
-    parts = min(threads.get_num_threads(), columns // MIN_COLUMNS)
-    if parts >= 2:
-        bounds = np.linspace(0, columns, parts + 1).astype(int).tolist()
-
-        def columns_part(bound: tuple[int, int]) -> None:
-            np.matmul(a, b[..., bound[0] : bound[1]], out=out[..., bound[0] : bound[1]])
-
-        run(columns_part, itertools.pairwise(bounds))
-        return out
-    # Too few columns to split (Winograd's 36 products on a small image): split the stack of products instead
-    stacked = out.shape[0] if out.ndim > 2 and a.ndim == out.ndim and b.ndim == out.ndim else 1
-    parts = min(threads.get_num_threads(), stacked)
-    if parts < 2:
+    blocks = _blocks(out.shape, _stackable(a, b, out), threads.get_num_threads())
+    if len(blocks) < 2:
         return np.matmul(a, b, out=out)
-    bounds = np.linspace(0, stacked, parts + 1).astype(int).tolist()
 
-    def stack_part(bound: tuple[int, int]) -> None:
-        np.matmul(a[bound[0] : bound[1]], b[bound[0] : bound[1]], out=out[bound[0] : bound[1]])
+    def block(where: tuple[slice, slice, slice]) -> None:
+        stack, rows, columns = where
+        np.matmul(
+            _stack_part(a, stack, out.ndim)[..., rows, :],
+            _stack_part(b, stack, out.ndim)[..., columns],
+            out=out[stack][..., rows, columns],
+        )
 
-    run(stack_part, itertools.pairwise(bounds))
+    run(block, blocks)
     return out
+
+
+def _stackable(a: Array, b: Array, out: Array) -> bool:
+    """Whether slices of out's first axis can be computed apart: a 3-d or deeper product whose operands
+    each have that axis in full or broadcast it."""
+    if out.ndim < 3:
+        return False
+    return all(x.ndim < out.ndim or x.shape[0] in (1, out.shape[0]) for x in (a, b))
+
+
+def _stack_part(x: Array, stack: slice, ndim: int) -> Array:
+    """``x``'s part for the products ``stack`` of out's first axis (all of it where x broadcasts that axis)."""
+    return x[stack] if x.ndim == ndim and x.shape[0] > 1 else x
+
+
+def _split(length: int, parts: int) -> list[slice]:
+    bounds = np.linspace(0, length, parts + 1).astype(int).tolist()
+    return [slice(start, stop) for start, stop in itertools.pairwise(bounds)]
+
+
+def _blocks(shape: tuple[int, ...], stackable: bool, count: int) -> list[tuple[slice, slice, slice]]:
+    """At most ``count`` blocks of an ``out`` of ``shape``: (first-axis slice, rows, columns) each.
+
+    Example:
+        >>> len(_blocks((36, 1, 64, 64), True, 16))  # 2 slices of columns, 8 of the stack
+        16
+        >>> len(_blocks((36, 1, 64, 784), True, 2))  # the columns alone
+        2
+    """
+    rows, columns = shape[-2], shape[-1]
+    column_parts = max(1, min(count, columns // MIN_COLUMNS))
+    left = count // column_parts  # threads for each slice of columns: never more blocks than threads
+    stack_parts = max(1, min(left, shape[0])) if stackable else 1
+    row_parts = max(1, min(left // stack_parts, rows // MIN_ROWS))
+    whole = slice(None)
+    return [
+        (stack, row_slice, column_slice)
+        for stack in (_split(shape[0], stack_parts) if stack_parts > 1 else [whole])
+        for row_slice in _split(rows, row_parts)
+        for column_slice in _split(columns, column_parts)
+    ]
 
 
 def copy(destination: Array, source: Array, axis: int = 0) -> None:
