@@ -364,6 +364,38 @@ def test_the_split_matmul_equals_numpys(
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5 * np.sqrt(inner))
 
 
+@settings(max_examples=30, deadline=None)
+@given(
+    size=st.integers(0, 3 * 2**18 + 5),
+    changed=st.one_of(st.none(), st.floats(0, 1)),
+    nan=st.booleans(),
+    transposed=st.booleans(),
+    count=st.integers(1, 4),
+)
+@example(size=3 * 2**18 + 5, changed=1.0, nan=False, transposed=False, count=2)  # the very last value
+@example(size=3 * 2**18 + 5, changed=None, nan=False, transposed=False, count=3)  # large, unchanged
+def test_the_parallel_comparison_equals_numpys(
+    size: int, changed: float | None, nan: bool, transposed: bool, count: int
+) -> None:
+    """parallel.equal, which the weight cache asks, answers as np.array_equal: one changed value anywhere (in
+    any block of any thread's part), a NaN (never equal), a view that is not contiguous."""
+    rng = np.random.default_rng(size)
+    a = rng.standard_normal(size).astype(np.float32)
+    b = a.copy()
+    if changed is not None and size:
+        b[min(size - 1, int(changed * size))] += 1
+    if nan and size:
+        a[size // 2] = b[size // 2] = np.nan
+    if transposed and size % 2 == 0:
+        a, b = a.reshape(2, -1).T, b.reshape(2, -1).T
+    old = convlab.get_num_threads()
+    try:
+        convlab.set_num_threads(count)
+        assert parallel.equal(a, b) == np.array_equal(a, b)
+    finally:
+        convlab.set_num_threads(old)
+
+
 def _row_sums(values: np.ndarray, out: np.ndarray) -> None:
     for row in compiled.prange(values.shape[0]):
         out[row] = values[row].sum()

@@ -24,13 +24,14 @@ import numpy as np
 from ..._args import Array
 from . import threads
 
-__all__ = ["copy", "matmul", "run"]
+__all__ = ["copy", "equal", "matmul", "run"]
 
 # Below these sizes threads.worth_splitting says no at any thread count: one thread does the whole job
 SMALL_BYTES = int(2 * threads.POOL_HAND_OFF_SECONDS * threads.BYTES_COPIED_PER_SECOND)
 SMALL_PRODUCT = int(2 * threads.POOL_HAND_OFF_SECONDS * threads.MULTIPLY_ADDS_PER_SECOND)  # multiply-adds
 MIN_COLUMNS = 32  # narrower slices would run BLAS below its speed
 MIN_ROWS = 16  # likewise for slices of rows, which each read all of b
+EQUAL_BLOCK = 1 << 18  # values compared at a time by :func:`equal` before it looks whether to stop
 _POOL: dict[int, ThreadPoolExecutor] = {}  # thread count -> the pool with that many workers
 T = TypeVar("T")
 
@@ -169,6 +170,36 @@ def copy(destination: Array, source: Array, axis: int = 0) -> None:
         np.copyto(destination[tuple(index_here)], source[tuple(index_here)])
 
     run(part, zip(bounds[:-1].tolist(), bounds[1:].tolist()))
+
+
+def equal(a: Array, b: Array) -> bool:
+    """``np.array_equal(a, b)`` for two contiguous arrays of one shape, on all cores when large, stopping at
+    the first block of values that differs (a weight an optimizer has just changed is told apart at once).
+
+    Example:
+        >>> equal(np.zeros(5), np.zeros(5)), equal(np.zeros(5), np.ones(5))
+        (True, False)
+    """
+    if a.shape != b.shape or not (a.flags.c_contiguous and b.flags.c_contiguous):
+        return bool(np.array_equal(a, b))
+    flat_a, flat_b = a.reshape(-1), b.reshape(-1)
+    differs = False
+
+    def compare(bound: tuple[int, int]) -> None:
+        nonlocal differs
+        for start in range(bound[0], bound[1], EQUAL_BLOCK):
+            if differs:  # another part found a difference: the answer is known
+                return
+            stop = min(start + EQUAL_BLOCK, bound[1])
+            if not np.array_equal(flat_a[start:stop], flat_b[start:stop]):
+                differs = True
+                return
+
+    seconds = (a.nbytes + b.nbytes) / threads.BYTES_COPIED_PER_SECOND
+    parts = threads.get_num_threads() if threads.worth_splitting(seconds, threads.POOL_HAND_OFF_SECONDS) else 1
+    bounds = np.linspace(0, flat_a.size, parts + 1).astype(int).tolist()
+    run(compare, itertools.pairwise(bounds))
+    return not differs
 
 
 def _forget_pool_in_child() -> None:

@@ -191,7 +191,7 @@ class _TransformedWeights:
         key = (where, weight.shape, weight.strides, weight.dtype.str, groups, flipped)
         with self.lock:
             entry = self.entries.pop(key, None)  # out of the cache while checked: no two threads refill one entry
-        if entry is not None and np.array_equal(entry[0], weight):
+        if entry is not None and parallel.equal(entry[0], weight):
             self._keep(key, entry)
             return entry[1]
         if 5 * weight.nbytes > workspace.get_workspace_limit():  # the copy and U, 4x the weight: not kept
@@ -199,7 +199,7 @@ class _TransformedWeights:
         if entry is None:
             entry = (weight.copy(), _transformed(weight, groups, flipped))
         else:  # the same array, changed in place (an optimizer step): refill the kept arrays
-            np.copyto(entry[0], weight)
+            parallel.copy(entry[0], weight)
             _transformed(weight, groups, flipped, out=entry[1])
         self._keep(key, entry)
         return entry[1]
