@@ -396,6 +396,30 @@ def test_the_parallel_comparison_equals_numpys(
         convlab.set_num_threads(old)
 
 
+@settings(max_examples=15, deadline=None)
+@given(
+    axis=st.integers(0, 3),
+    size=st.tuples(st.integers(1, 9), st.integers(1, 70), st.integers(40, 90), st.integers(40, 90)),
+    strided=st.booleans(),
+    count=st.integers(1, 5),
+)
+def test_the_parallel_copy_writes_every_cell_once(
+    axis: int, size: tuple[int, int, int, int], strided: bool, count: int
+) -> None:
+    """parallel.copy, sliced along any axis over any number of threads (megabytes: it splits), from a strided
+    view too, equals np.copyto and leaves nothing of the destination's old contents."""
+    rng = np.random.default_rng(sum(size))
+    source = rng.standard_normal((*size[:3], 2 * size[3]))[..., ::2] if strided else rng.standard_normal(size)
+    destination = np.full(size, np.nan)
+    old = convlab.get_num_threads()
+    try:
+        convlab.set_num_threads(count)
+        parallel.copy(destination, source, axis=axis)
+    finally:
+        convlab.set_num_threads(old)
+    np.testing.assert_array_equal(destination, source)
+
+
 def _row_sums(values: np.ndarray, out: np.ndarray) -> None:
     for row in compiled.prange(values.shape[0]):
         out[row] = values[row].sum()

@@ -126,6 +126,7 @@ def _stack_part(x: Array, stack: slice, ndim: int) -> Array:
 
 
 def _split(length: int, parts: int) -> list[slice]:
+    """``parts`` consecutive slices of ``range(length)``, as equal as whole numbers allow."""
     bounds = np.linspace(0, length, parts + 1).astype(int).tolist()
     return [slice(start, stop) for start, stop in itertools.pairwise(bounds)]
 
@@ -161,15 +162,13 @@ def copy(destination: Array, source: Array, axis: int = 0) -> None:
     if parts < 2 or not threads.worth_splitting(seconds, threads.POOL_HAND_OFF_SECONDS):
         np.copyto(destination, source)
         return
-    bounds = np.linspace(0, length, parts + 1).astype(int)
-    index = [slice(None)] * destination.ndim
+    before = (slice(None),) * axis
 
-    def part(bound: tuple[int, int]) -> None:
-        index_here = list(index)
-        index_here[axis] = slice(*bound)
-        np.copyto(destination[tuple(index_here)], source[tuple(index_here)])
+    def part(cells: slice) -> None:
+        index = (*before, cells)
+        np.copyto(destination[index], source[index])
 
-    run(part, zip(bounds[:-1].tolist(), bounds[1:].tolist()))
+    run(part, _split(length, parts))
 
 
 def equal(a: Array, b: Array) -> bool:
@@ -185,20 +184,19 @@ def equal(a: Array, b: Array) -> bool:
     flat_a, flat_b = a.reshape(-1), b.reshape(-1)
     differs = False
 
-    def compare(bound: tuple[int, int]) -> None:
+    def compare(part: slice) -> None:
         nonlocal differs
-        for start in range(bound[0], bound[1], EQUAL_BLOCK):
+        for start in range(part.start, part.stop, EQUAL_BLOCK):
             if differs:  # another part found a difference: the answer is known
                 return
-            stop = min(start + EQUAL_BLOCK, bound[1])
-            if not np.array_equal(flat_a[start:stop], flat_b[start:stop]):
+            block = slice(start, min(start + EQUAL_BLOCK, part.stop))
+            if not np.array_equal(flat_a[block], flat_b[block]):
                 differs = True
                 return
 
     seconds = (a.nbytes + b.nbytes) / threads.BYTES_COPIED_PER_SECOND
     parts = threads.get_num_threads() if threads.worth_splitting(seconds, threads.POOL_HAND_OFF_SECONDS) else 1
-    bounds = np.linspace(0, flat_a.size, parts + 1).astype(int).tolist()
-    run(compare, itertools.pairwise(bounds))
+    run(compare, _split(flat_a.size, parts))
     return not differs
 
 
