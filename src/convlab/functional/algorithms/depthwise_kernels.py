@@ -15,10 +15,26 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .cells import inside_columns
 from .compiled import kernel, prange
 
 Array = Any  # Numba's arrays: plain NumPy arrays here, typed by Numba when compiled
+
+
+@kernel(parallel=False)
+def _unsigned(first: int, other: int, step: int) -> tuple[Any, Any, Any]:
+    """The three as unsigned numbers, for indexing rows: Numba then skips its test for a negative index
+    (counted from the end), which would keep the loops below from becoming SIMD (4.6 -> 2.2 ms for the
+    forward of 32 channels at 112x112, batch 8). Callers pass only cells on the row (:func:`inside_columns`)."""
+    return np.uint64(first), np.uint64(other), np.uint64(step)
+
+
+@kernel(parallel=False)
+def _unsigned_count(start: int, stop: int) -> Any:
+    """stop - start as an unsigned loop count, 0 when the range is empty (an offset past the row)."""
+    return np.uint64(max(stop - start, 0))
 
 
 @kernel(parallel=True)
@@ -48,9 +64,9 @@ def forward(
                     offset = b * dw - pad_left
                     start, stop = inside_columns(offset, sw, W, Wo)
                     weight = w[o, 0, a, b]
-                    into, reads = row[start:stop], source[start * sw + offset :: sw]
-                    for j in range(stop - start):  # views indexed from 0: the loop becomes SIMD
-                        into[j] += weight * reads[j]
+                    into, reads, step = _unsigned(start, start * sw + offset, sw)
+                    for j in range(_unsigned_count(start, stop)):
+                        row[into + j] += weight * source[reads + j * step]
 
 
 @kernel(parallel=True)
@@ -83,9 +99,9 @@ def input_grad(
                         offset = b * dw - pad_left
                         start, stop = inside_columns(offset, sw, W, Wo)
                         weight = w[o, 0, a, b]
-                        into, reads = target[start * sw + offset :: sw], source[start:stop]
-                        for j in range(stop - start):
-                            into[j] += weight * reads[j]
+                        reads, into, step = _unsigned(start, start * sw + offset, sw)
+                        for j in range(_unsigned_count(start, stop)):
+                            target[into + j * step] += weight * source[reads + j]
 
 
 @kernel(parallel=True)
@@ -127,11 +143,8 @@ def weight_grad(
                     r = i * sh + a * dh - pad_top
                     if r < 0 or r >= H:
                         continue
-                    into, g, reads = (
-                        columns[start:stop],
-                        grad[n, o, i, start:stop],
-                        plane[r, start * sw + offset :: sw],
-                    )
-                    for j in range(stop - start):
-                        into[j] += g[j] * reads[j]
+                    g, source = grad[n, o, i], plane[r]
+                    into, reads, step = _unsigned(start, start * sw + offset, sw)
+                    for j in range(_unsigned_count(start, stop)):
+                        columns[into + j] += g[into + j] * source[reads + j * step]
                 partial[n, o, a, b] = columns.sum()
