@@ -13,9 +13,13 @@ Example (``.python`` is the plain function, run without compiling):
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
+
 from .compiled import kernel
 
-__all__ = ["inside_columns"]
+__all__ = ["inside_columns", "unsigned_span"]
 
 
 @kernel(parallel=False)
@@ -24,3 +28,17 @@ def inside_columns(offset: int, stride: int, length: int, outputs: int) -> tuple
     start = 0 if offset >= 0 else (stride - 1 - offset) // stride
     stop = min(outputs, (length - 1 - offset) // stride + 1)  # <= 0 when the offset is past the row
     return start, stop
+
+
+@kernel(parallel=False)
+def unsigned_span(offset: int, stride: int, length: int, outputs: int) -> tuple[Any, Any, Any, Any]:
+    """:func:`inside_columns` as a loop's unsigned numbers: (first column j, its cell, stride, count).
+
+    Indexing with them, Numba leaves out its test for a negative index (counted from the row's end), which
+    keeps a loop over the row from becoming SIMD (the depthwise forward of 32 channels at 112x112, batch 8:
+    4.6 -> 2.0 ms). The count is 0 when no column lies on the row.
+    """
+    start, stop = inside_columns(offset, stride, length, outputs)
+    count = max(stop - start, 0)
+    cell = start * stride + offset if count else 0  # >= 0 whenever a column lies on the row
+    return np.uint64(start), np.uint64(cell), np.uint64(stride), np.uint64(count)
