@@ -449,6 +449,32 @@ def test_a_small_compiled_call_runs_the_serial_twin_with_the_same_answer(monkeyp
         convlab.set_num_threads(old)
 
 
+def test_editing_a_called_kernel_recompiles_its_callers(tmp_path: Path) -> None:
+    """A caller's machine code has its callee inlined and is cached on disk beside the caller's own file: after
+    the callee's file changes (the caller's does not), a fresh process must run the new lines, not the cached."""
+    package = tmp_path / "shared_loops"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    callee = package / "step.py"
+    callee.write_text(
+        "from convlab.functional.algorithms.compiled import kernel\n\n"
+        "@kernel(parallel=False)\ndef step(x):\n    return x + 1\n"
+    )
+    (package / "walk.py").write_text(
+        "from convlab.functional.algorithms.compiled import kernel\nfrom .step import step\n\n"
+        "@kernel(parallel=False)\ndef walk(x):\n    return step(step(x))\n"
+    )
+    run = "from shared_loops.walk import walk; print(walk(0))"
+    paths = f"{SRC}{os.pathsep}{tmp_path}"
+    first = _run_python(run, PYTHONPATH=paths)
+    assert (first.returncode, first.stdout.strip()) == (0, "2"), first.stderr
+    assert list((package / "__pycache__").glob("walk.walk*.nbi")), "the caller was not cached on disk"
+
+    callee.write_text(callee.read_text().replace("x + 1", "x + 10"))
+    second = _run_python(run, PYTHONPATH=paths)
+    assert (second.returncode, second.stdout.strip()) == (0, "20"), second.stderr
+
+
 def test_default_threads_follow_affinity_or_omp_num_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     assert threads.usable_cores() == len(os.sched_getaffinity(0))

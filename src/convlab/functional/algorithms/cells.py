@@ -3,8 +3,8 @@
 A kernel that reads (or writes) cells ``j * stride + offset`` of a row of ``length``
 cells skips those that fall in the padding instead of testing each one; these
 helpers say where that range starts and stops. They are kernels themselves, so
-each caller's machine code has them inlined (Numba's disk cache follows the
-caller's own file: after editing this one, touch the callers' files).
+each caller's machine code has them inlined (and an edit here renames the
+callers' disk cache, so they are compiled again with it).
 
 Example (``.python`` is the plain function, run without compiling):
     >>> inside_columns.python(-3, 2, 10, 8)  # cells -3, -1, 1, 3, ..., 11: j = 2 .. 6 lie on the row

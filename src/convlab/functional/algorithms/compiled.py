@@ -24,7 +24,9 @@ missing, its fallback layer does not, so calls then take turns.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import inspect
 import os
 import threading
 import types
@@ -137,20 +139,44 @@ class Kernel(Generic[F]):
 
 
 def _compile(python: Callable[..., Any], parallel: bool, twin: bool = False) -> Callable[..., Any]:
-    """Numba's machine code for ``python``; a parallel kernel's serial ``twin`` is cached on disk apart."""
+    """Numba's machine code for ``python``, cached on disk under :func:`_cache_name`."""
     numba = _numba()
     function = _with_numba_names(python, numba)
-    if twin:  # Numba's cache tells versions apart by the function's name, not by the parallel flag
-        function = types.FunctionType(
-            function.__code__, function.__globals__, function.__name__, function.__defaults__, function.__closure__
-        )
-        function.__qualname__, function.__module__ = f"{python.__qualname__}_serial", python.__module__
+    named = types.FunctionType(
+        function.__code__, function.__globals__, function.__name__, function.__defaults__, function.__closure__
+    )
+    named.__qualname__, named.__module__ = _cache_name(python, twin), python.__module__
     # a serial kernel that others call is inlined into them (its few lines sit in their inner loops)
     inline = "never" if parallel or twin else "always"
-    machine_code: Callable[..., Any] = numba.njit(cache=True, parallel=parallel, nogil=True, inline=inline)(
-        function
-    )
+    machine_code: Callable[..., Any] = numba.njit(cache=True, parallel=parallel, nogil=True, inline=inline)(named)
     return machine_code
+
+
+def _cache_name(python: Callable[..., Any], twin: bool) -> str:
+    """The name Numba's disk cache files a kernel's machine code under.
+
+    Numba tells cached versions apart by the function's name and the time stamp of its own file, nothing
+    else: so a parallel kernel's serial twin gets a suffix, and a kernel that calls others gets a digest of
+    their source (and of the kernels they call), which an edit to a callee in another file changes. Without
+    it, a caller would go on running the callee's old lines, inlined in its cached machine code.
+    """
+    name = python.__qualname__ + ("_serial" if twin else "")
+    callees = _callee_source(python)
+    if not callees:
+        return name
+    return f"{name}_{hashlib.sha256(callees.encode()).hexdigest()[:16]}"
+
+
+def _callee_source(python: Callable[..., Any]) -> str:
+    """The source of every kernel ``python`` calls, and of every kernel those call, in a fixed order."""
+    called = sorted(
+        {name for name in python.__code__.co_names if isinstance(python.__globals__.get(name), Kernel)}
+    )
+    parts = []
+    for name in called:
+        callee: Kernel[Any] = python.__globals__[name]
+        parts.append(inspect.getsource(callee.python) + _callee_source(callee.python))
+    return "".join(parts)
 
 
 def kernel(*, parallel: bool = True) -> Callable[[F], Kernel[F]]:
