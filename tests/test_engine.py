@@ -396,6 +396,36 @@ def test_the_parallel_comparison_equals_numpys(
         convlab.set_num_threads(old)
 
 
+@settings(max_examples=30, deadline=None)
+@given(
+    size=st.integers(0, 3 * 2**18 + 5),
+    where=st.floats(0, 1),
+    bad=st.sampled_from([None, np.nan, np.inf, -np.inf]),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    transposed=st.booleans(),
+    count=st.integers(1, 4),
+)
+@example(size=3 * 2**18 + 5, where=1.0, bad=np.nan, dtype=np.float32, transposed=False, count=3)  # the last value
+def test_the_parallel_finiteness_check_finds_every_nan_and_inf(
+    size: int, where: float, bad: float | None, dtype: type, transposed: bool, count: int
+) -> None:
+    """parallel.finite, which keeps NaN and Inf off the algorithms that would spread them, says no for a NaN or
+    Inf in any thread's part, from a view that is not contiguous too, and yes when every value is finite."""
+    a = np.random.default_rng(size).standard_normal(size).astype(dtype)
+    if bad is not None and size:
+        a[min(size - 1, int(where * size))] = bad
+    if transposed and size % 2 == 0:
+        a = a.reshape(2, -1).T
+    expected = bad is None or size == 0
+    old = convlab.get_num_threads()
+    try:
+        convlab.set_num_threads(count)
+        with np.errstate(all="raise"):  # and no warning reaches the caller
+            assert parallel.finite(a) == expected
+    finally:
+        convlab.set_num_threads(old)
+
+
 @settings(max_examples=15, deadline=None)
 @given(
     axis=st.integers(0, 3),

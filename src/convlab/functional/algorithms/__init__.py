@@ -28,7 +28,7 @@ from ..._args import Array, Pad2d, Pair
 from ...errors import ArgumentError
 from .. import reference
 from ..geometry import Layout
-from . import depthwise, direct, fft, gemm1x1, im2col, polyphase, winograd
+from . import depthwise, direct, fft, gemm1x1, im2col, parallel, polyphase, winograd
 
 __all__ = ["ALGORITHMS", "Algorithm", "Layout", "ZeroPadded", "choose"]
 
@@ -125,10 +125,9 @@ SPREADS_NONFINITE = frozenset({"winograd", "polyphase", "fft"})
 
 
 def all_finite(arrays: Sequence[Array]) -> bool:
-    """Whether every value is finite, checked by one sum per array (a NaN or Inf in the terms makes the
-    sum NaN or Inf; a sum that overflows only costs the faster algorithm)."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        return all(math.isfinite(float(np.sum(array))) for array in arrays)
+    """Whether every value is finite, checked by sums on all cores (:func:`.parallel.finite`; a sum that
+    overflows only costs the faster algorithm)."""
+    return all(parallel.finite(np.asarray(array)) for array in arrays)
 
 
 @lru_cache(maxsize=256)  # a layout's choice never changes; a training loop asks the same ones again

@@ -266,7 +266,7 @@ class _Sum:
     (a weight gradient summed over images then needs no second array of its size when one product makes it)."""
 
     def __init__(self, shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
-        self._sum = np.zeros(shape, dtype=dtype)  # zeros: an empty batch sums to nothing
+        self._sum = np.empty(shape, dtype=dtype)  # the first product fills it on all cores (zeros cost a pass)
         self._started = False
 
     def add(self, a: Array, b: Array) -> None:
@@ -280,6 +280,9 @@ class _Sum:
             self._sum += part
 
     def total(self) -> Array:
+        """The sum; zeros when nothing was added (an empty batch)."""
+        if not self._started:
+            self._sum.fill(0)
         total: Array = self._sum
         return total
 

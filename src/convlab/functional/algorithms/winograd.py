@@ -700,8 +700,10 @@ def weight_grad_placed(
                 with workspace.borrow((36, groups, O_g, C_g), dtype) as part:  # a later chunk's sums, added
                     parallel.matmul(Z.reshape(36, groups, O_g, n * T), by_tile, part)
                     dU += part
-        np.matmul(_KERNEL.T.astype(dtype), dU.reshape(36, O * C_g), out=kernels)  # G^T dU G for each pair
-        return np.ascontiguousarray(kernels.reshape(3, 3, O, C_g).transpose(2, 3, 0, 1))
+        parallel.matmul(_KERNEL.T.astype(dtype), dU.reshape(36, O * C_g), kernels)  # G^T dU G for each pair
+        result = np.empty((O, C_g, 3, 3), dtype)
+        parallel.copy(result.reshape(O * C_g, 9), kernels.T)  # result[o, c, i, j] = kernels[3i + j, o * C_g + c]
+        return result
 
 
 def weight_grad_zero_padded(
