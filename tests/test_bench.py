@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+import convlab
 import convlab.functional as F
 from convlab.bench import naive, runner, worker
 from convlab.bench.cases import CASES, Case
@@ -188,15 +189,21 @@ def test_a_training_worker_reports_its_step() -> None:
     assert {c.name for c in TRAINING_CASES} == {"train resnet block 3x3 64->64 32x32", "train digits_cnn 1x8x8"}
 
 
-def test_the_many_core_check_judges_each_target_by_its_geometric_mean() -> None:
-    """benchmarks/cores.py: the 3x3 layers' ratios 1.2 and 2.0 have geomean 1.55 (over 1.5), depthwise's 1.0."""
+def _benchmark_script(name: str) -> Any:
+    """A script of benchmarks/ (not a package) loaded as a module."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("cores", Path(__file__).parents[1] / "benchmarks" / "cores.py")
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).parents[1] / "benchmarks" / f"{name}.py")
     assert spec is not None
     assert spec.loader is not None
-    cores = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cores)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_many_core_check_judges_each_target_by_its_geometric_mean() -> None:
+    """benchmarks/cores.py: the 3x3 layers' ratios 1.2 and 2.0 have geomean 1.55 (over 1.5), depthwise's 1.0."""
+    cores = _benchmark_script("cores")
     rows = [
         {"case": "resnet18 3x3 64->64 56x56", "op": "forward", "ratio": 1.2},
         {"case": "resnet18 3x3 64->64 56x56", "op": "backward", "ratio": 2.0},
@@ -207,3 +214,42 @@ def test_the_many_core_check_judges_each_target_by_its_geometric_mean() -> None:
     lines = cores.verdicts({"rows": rows})
     assert lines[0].startswith("resnet18 3x3: geomean 1.55 (target <= 1.5): NOT met")
     assert lines[1].startswith("depthwise: geomean 1.00 (target <= 2.0): met")
+
+
+def test_the_serial_part_counts_time_outside_parallel_regions_once() -> None:
+    """benchmarks/serial_part.py: a region inside another counts once, time between regions not at all, and the
+    parallel helpers are themselves again after the block."""
+    import time
+
+    from convlab.functional.algorithms import parallel
+
+    serial_part = _benchmark_script("serial_part")
+    slept: list[float] = []
+
+    def nap(seconds: float) -> None:
+        start = time.perf_counter()
+        time.sleep(seconds)
+        slept.append(time.perf_counter() - start)
+
+    run, threads = parallel.run, convlab.get_num_threads()
+    convlab.set_num_threads(1)  # as the script measures: every region on the calling thread
+    try:
+        with serial_part._timing_parallel_regions() as clock:
+            start = time.perf_counter()
+            parallel.run(lambda _: parallel.run(nap, [0.1]), [None])  # nested: inside once
+            time.sleep(0.05)  # outside
+            elapsed = time.perf_counter() - start
+    finally:
+        convlab.set_num_threads(threads)
+    assert slept[0] <= clock.inside < 2 * slept[0]
+    assert elapsed - clock.inside >= 0.05
+    assert parallel.run is run
+
+
+def test_a_3x3_layer_runs_mostly_inside_parallel_regions() -> None:
+    """The serial part of a compiled Winograd call is small: its kernels and products are found and timed."""
+    serial_part = _benchmark_script("serial_part")
+    case = Case("test 3x3", (2, 32, 40, 40), (32, 32, 3, 3), padding=1)
+    total, serial = serial_part.measure(case, "forward", calls=3)
+    assert 0 <= serial < 0.5 * total
+    assert serial_part.amdahl(serial / total, 1) == pytest.approx(1.0)

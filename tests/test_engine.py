@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 import convlab
 import convlab.functional as F
 from convlab.errors import ArgumentError
-from convlab.functional.algorithms import compiled, parallel, threads, winograd, workspace
+from convlab.functional.algorithms import compiled, gemm1x1, parallel, threads, winograd, workspace
 from convlab.nn import Conv2d
 
 SRC = str(Path(convlab.__file__).parents[1])
@@ -139,6 +139,7 @@ def test_compiled_winograd_matches_torch(
     groups=st.sampled_from([1, 2, 3]),
     bias=st.booleans(),
     count=st.integers(1, 3),
+    workspace_bytes=st.sampled_from([None, 1, 3_000]),  # the weight gradient's runs of one, some, all images
     seed=st.integers(0, 2**16),
 )
 def test_strided_1x1_split_by_image_matches_torch(
@@ -151,9 +152,11 @@ def test_strided_1x1_split_by_image_matches_torch(
     groups: int,
     bias: bool,
     count: int,
+    workspace_bytes: int | None,
     seed: int,
 ) -> None:
-    """A strided 1x1 gives each thread whole images (the bias inside the product) when the batch has enough."""
+    """A strided 1x1 gives each thread whole images (the bias inside the product) when the batch has enough;
+    its gradients spread and gather the picked pixels in runs of planes and of images."""
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((batch, channels * groups, *size))
     w = rng.standard_normal((out_channels * groups, channels, 1, 1))
@@ -161,7 +164,10 @@ def test_strided_1x1_split_by_image_matches_torch(
     old = convlab.get_num_threads()
     convlab.set_num_threads(count)
     try:
-        _assert_matches_torch("gemm1x1", x, w, b, stride=stride, padding=padding, groups=groups)
+        with pytest.MonkeyPatch.context() as patch:
+            if workspace_bytes is not None:
+                patch.setattr(gemm1x1, "WORKSPACE_BYTES", workspace_bytes)
+            _assert_matches_torch("gemm1x1", x, w, b, stride=stride, padding=padding, groups=groups)
         single = [None if a is None else a.astype(np.float32) for a in (x, w, b)]
         out = F.conv2d(*single, stride=stride, padding=padding, groups=groups, algorithm="gemm1x1")
         expected = _torch_conv(x, w, b, stride=stride, padding=padding, groups=groups)

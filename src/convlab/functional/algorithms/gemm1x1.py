@@ -13,6 +13,9 @@ bias run on all cores and nothing but the result is allocated.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
 
 from ..._args import Array, Pair
@@ -101,25 +104,69 @@ def input_grad(
     parallel.matmul(w_t, grad, picked.reshape(N, groups, C_g, Ho * Wo))
     if stride == (1, 1) and (Ho, Wo) == tuple(padded_size):
         return picked
-    grad = np.zeros((N, groups * C_g, *padded_size), dtype=picked.dtype)
-    grad[:, :, : (Ho - 1) * stride[0] + 1 : stride[0], : (Wo - 1) * stride[1] + 1 : stride[1]] = picked
+    grad = np.empty((N, groups * C_g, *padded_size), dtype=picked.dtype)
+    _spread(picked, stride, grad)
     return grad
+
+
+def _spread(picked: Array, stride: Pair, grad: Array) -> None:
+    """Fill ``grad`` with zeros but at the pixels a 1x1 kernel with ``stride`` read, which get ``picked``: in runs
+    of (image, channel) planes over the threads (zeroing megabytes on one core would bound a many-core call).
+
+    Shape: picked (N, C, H_out, W_out), grad (N, C, H_pad, W_pad)
+    """
+    Ho, Wo = picked.shape[2:]
+    planes, values = grad.reshape(-1, *grad.shape[2:]), picked.reshape(-1, Ho, Wo)
+    read = (
+        slice(None),
+        slice(None, (Ho - 1) * stride[0] + 1, stride[0]),
+        slice(None, (Wo - 1) * stride[1] + 1, stride[1]),
+    )
+
+    def part(cells: slice) -> None:
+        planes[cells] = 0
+        planes[cells][read] = values[cells]
+
+    parallel.run(part, parallel.slices(len(planes), grad.nbytes / threads.BYTES_COPIED_PER_SECOND))
 
 
 def weight_grad(
     padded: Array, grad_output: Array, kernel_size: Pair, stride: Pair, dilation: Pair, groups: int
 ) -> Array:
-    """grad @ pixels.T, one product per image summed: no copy of the pixels (for stride 1) or of the gradient.
+    """grad @ pixels.T for every image, summed: the products of a run of images at once, on all threads.
 
-    Shape: padded (N, C, H_pad, W_pad), grad_output (N, O, H_out, W_out) -> (O, C/groups, 1, 1)
+    With a stride, the picked pixels are first copied (on all threads) into a reused workspace; for stride 1
+    they are the input itself.
+
+    Shape:
+        padded (N, C, H_pad, W_pad), grad_output (N, O, H_out, W_out) -> (O, C/groups, 1, 1)
     """
     pixels = _picked(padded, stride, grad_output.shape[2:])
     N, C, Ho, Wo = pixels.shape
     O = grad_output.shape[1]
-    g = grad_output.reshape(N, groups, O // groups, Ho * Wo)
-    x = pixels.reshape(N, groups, C // groups, Ho * Wo)  # a view for stride 1, one copy otherwise
-    grad_weight = np.zeros((groups, O // groups, C // groups), dtype=grad_output.dtype)
-    part = np.empty_like(grad_weight)
-    for image in range(N):
-        grad_weight += parallel.matmul(g[image], x[image].transpose(0, 2, 1), part)
+    shape = (groups, O // groups, C // groups)
+    grad_weight = np.zeros(shape, dtype=grad_output.dtype)
+    image_bytes = (O * C // groups + (C * Ho * Wo if stride != (1, 1) else 0)) * grad_output.itemsize
+    for run in workspace.chunks(N, image_bytes, WORKSPACE_BYTES):
+        n = run.stop - run.start
+        g = grad_output[run].reshape(n, groups, O // groups, Ho * Wo)
+        with _contiguous(pixels[run]) as x, workspace.borrow((n, *shape), grad_output.dtype) as per_image:
+            by_pixel = x.reshape(n, groups, C // groups, Ho * Wo).transpose(0, 1, 3, 2)
+            parallel.matmul(g, by_pixel, per_image)
+            grad_weight += per_image.sum(axis=0)
     return grad_weight.reshape(O, C // groups, 1, 1)
+
+
+WORKSPACE_BYTES = 16 * 2**20
+"""Scratch memory of one run of images in :func:`weight_grad` (their picked pixels and products)."""
+
+
+@contextmanager
+def _contiguous(pixels: Array) -> Iterator[Array]:
+    """``pixels`` itself when contiguous (stride 1), else a copy made on all threads in a reused workspace."""
+    if pixels.flags.c_contiguous:
+        yield pixels
+        return
+    with workspace.borrow(pixels.shape, pixels.dtype) as copy:
+        parallel.copy(copy, pixels, axis=1)
+        yield copy

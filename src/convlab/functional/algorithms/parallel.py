@@ -25,7 +25,7 @@ import numpy as np
 from ..._args import Array
 from . import threads
 
-__all__ = ["copy", "equal", "finite", "matmul", "run"]
+__all__ = ["copy", "equal", "finite", "matmul", "run", "slices"]
 
 # Below these sizes threads.worth_splitting says no at any thread count: one thread does the whole job
 SMALL_BYTES = int(2 * threads.POOL_HAND_OFF_SECONDS * threads.BYTES_COPIED_PER_SECOND)
@@ -126,6 +126,13 @@ def _stack_part(x: Array, stack: slice, ndim: int) -> Array:
     return x[stack] if x.ndim == ndim and x.shape[0] > 1 else x
 
 
+def slices(length: int, seconds: float) -> list[slice]:
+    """``range(length)`` in consecutive slices for :func:`run`: one per thread when ``seconds`` of work on one
+    thread is worth handing out (:func:`.threads.worth_splitting`), else a single slice."""
+    worth = threads.worth_splitting(seconds, threads.POOL_HAND_OFF_SECONDS)
+    return _split(length, max(1, min(threads.get_num_threads() if worth else 1, length)))
+
+
 def _split(length: int, parts: int) -> list[slice]:
     """``parts`` consecutive slices of ``range(length)``, as equal as whole numbers allow."""
     bounds = np.linspace(0, length, parts + 1).astype(int).tolist()
@@ -195,9 +202,7 @@ def equal(a: Array, b: Array) -> bool:
                 differs = True
                 return
 
-    seconds = (a.nbytes + b.nbytes) / threads.BYTES_COPIED_PER_SECOND
-    parts = threads.get_num_threads() if threads.worth_splitting(seconds, threads.POOL_HAND_OFF_SECONDS) else 1
-    run(compare, _split(flat_a.size, parts))
+    run(compare, slices(flat_a.size, (a.nbytes + b.nbytes) / threads.BYTES_COPIED_PER_SECOND))
     return not differs
 
 
@@ -211,18 +216,17 @@ def finite(a: Array) -> bool:
         >>> finite(np.ones(5)), finite(np.array([1.0, np.nan]))
         (True, False)
     """
-    seconds = a.nbytes / threads.BYTES_COPIED_PER_SECOND  # a sum reads as fast as a copy
-    parts = threads.get_num_threads() if threads.worth_splitting(seconds, threads.POOL_HAND_OFF_SECONDS) else 1
+    parts = slices(a.size, a.nbytes / threads.BYTES_COPIED_PER_SECOND)  # a sum reads as fast as a copy
     with np.errstate(over="ignore", invalid="ignore"):  # the workers take the caller's settings
-        if parts == 1 or not a.flags.c_contiguous:
+        if len(parts) == 1 or not a.flags.c_contiguous:
             return math.isfinite(float(np.sum(a)))
         flat = a.reshape(-1)
-        sums = [0.0] * parts
+        sums = [0.0] * len(parts)
 
         def add(part: int, cells: slice) -> None:
             sums[part] = float(np.sum(flat[cells]))
 
-        run(lambda job: add(*job), enumerate(_split(flat.size, parts)))
+        run(lambda job: add(*job), enumerate(parts))
     return all(math.isfinite(total) for total in sums)
 
 
