@@ -37,7 +37,7 @@ from convlab.functional.algorithms import compiled, parallel  # noqa: E402
 LAYERS = ("resnet18", "depthwise", "dilated")
 """The cases measured (name prefixes): the engine's layers, as in benchmarks/cores.py."""
 
-PARALLEL_HELPERS = ("run", "matmul", "copy", "equal", "finite")
+PARALLEL_HELPERS = ("run", "matmul", "copy", "equal", "finite", "zero_padded", "zeros")
 """The functions of the ``parallel`` module that split their work over the threads."""
 
 

@@ -433,6 +433,56 @@ def test_the_parallel_finiteness_check_finds_every_nan_and_inf(
 
 
 @settings(max_examples=15, deadline=None)
+@given(values=st.integers(0, 3 * 2**20), dtype=st.sampled_from([np.float32, np.float64]), count=st.integers(1, 5))
+def test_the_parallel_zeros_are_all_zero(values: int, dtype: type, count: int) -> None:
+    """parallel.zeros, where im2col's input gradient adds its columns, clears every cell in any thread's part,
+    also in memory just freed with other values in it."""
+    old = convlab.get_num_threads()
+    try:
+        convlab.set_num_threads(count)
+        for _ in range(2):
+            cleared = parallel.zeros((values // 7, 7), dtype)
+            assert cleared.shape == (values // 7, 7)
+            assert cleared.dtype == dtype
+            assert not cleared.any()
+            cleared[...] = np.nan
+            del cleared
+    finally:
+        convlab.set_num_threads(old)
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    size=st.tuples(st.integers(1, 9), st.integers(1, 40), st.integers(1, 90), st.integers(1, 90)),
+    padding=st.tuples(
+        st.tuples(st.integers(0, 3), st.integers(0, 3)), st.tuples(st.integers(0, 3), st.integers(0, 3))
+    ),
+    transposed=st.booleans(),
+    count=st.integers(1, 5),
+)
+def test_the_parallel_zero_padding_equals_numpys(
+    size: tuple[int, int, int, int], padding: tuple[tuple[int, int], tuple[int, int]], transposed: bool, count: int
+) -> None:
+    """parallel.zero_padded, which the padded convolutions read, equals np.pad with zeros: every frame cell zero
+    (the new array's memory may hold anything), every inner cell copied, over any thread count and from a view
+    whose axes are swapped too."""
+    x = np.random.default_rng(sum(size)).standard_normal(size).astype(np.float32) + 1  # no zeros of its own
+    if transposed:
+        x = x.transpose(0, 1, 3, 2)
+    expected = np.pad(x, ((0, 0), (0, 0), *padding))
+    old = convlab.get_num_threads()
+    try:
+        convlab.set_num_threads(count)
+        for _ in range(2):  # the second may reuse the first's freed memory, which is not zero
+            padded = parallel.zero_padded(x, padding)
+            np.testing.assert_array_equal(padded, expected)
+            padded[...] = np.nan
+            del padded
+    finally:
+        convlab.set_num_threads(old)
+
+
+@settings(max_examples=15, deadline=None)
 @given(
     axis=st.integers(0, 3),
     size=st.tuples(st.integers(1, 9), st.integers(1, 70), st.integers(40, 90), st.integers(40, 90)),

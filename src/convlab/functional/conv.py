@@ -7,10 +7,10 @@ All four functions check their arguments through :mod:`.calls`, pad through
 
 from __future__ import annotations
 
-from .._args import Array
+from .._args import Array, Pad2d
 from .._arrays import float_arrays
 from ..errors import ShapeError
-from .algorithms import choose
+from .algorithms import choose, parallel
 from .calls import conv2d_call, conv2d_geometry_of, grad_call, unbatch
 from .geometry import ConvArgs, ConvSettings
 from .padding import pad2d, pad2d_grad
@@ -82,7 +82,7 @@ def conv2d(
             call.input, call.weight, call.bias, geo.padding, geo.stride, geo.dilation, geo.groups
         )
     else:
-        padded = pad2d(call.input, geo.padding, geo.padding_mode)
+        padded = _padded(call.input, geo.padding, geo.padding_mode)
         out = chosen.forward(padded, call.weight, call.bias, geo.stride, geo.dilation, geo.groups)
     return unbatch(out, call.unbatched)
 
@@ -186,8 +186,16 @@ def conv2d_weight_grad(
         return chosen.zero_padded.weight_grad(
             x, grad, geo.kernel_size, geo.padding, geo.stride, geo.dilation, geo.groups
         )
-    padded = pad2d(x, geo.padding, geo.padding_mode)
+    padded = _padded(x, geo.padding, geo.padding_mode)
     return chosen.weight_grad(padded, grad, geo.kernel_size, geo.stride, geo.dilation, geo.groups)
+
+
+def _padded(x: Array, padding: Pad2d, mode: str) -> Array:
+    """The padded input an algorithm reads; zeros padding on all cores (on one, it is a serial part of every
+    padded call that no thread count shortens)."""
+    if mode == "zeros" and any(padding[0] + padding[1]):
+        return parallel.zero_padded(x, padding)
+    return pad2d(x, padding, mode)
 
 
 def conv2d_bias_grad(grad_output: object) -> Array:

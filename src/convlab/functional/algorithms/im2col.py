@@ -236,7 +236,7 @@ def input_grad(
     _, C_g, kh, kw = weight.shape
     C, (dh, dw), (sh, sw) = C_g * groups, dilation, stride
     w_t = weight.reshape(groups, O // groups, C_g * kh * kw).transpose(0, 2, 1)
-    grad_padded = np.zeros((N, C, *padded_size), dtype=weight.dtype)
+    grad_padded = parallel.zeros((N, C, *padded_size), dtype=weight.dtype)
     for chunk in workspace.chunks(N, C * kh * kw * Ho * Wo * weight.itemsize, WORKSPACE_BYTES):
         n = chunk.stop - chunk.start
         grad = grad_output[chunk].reshape(n, groups, O // groups, Ho * Wo)

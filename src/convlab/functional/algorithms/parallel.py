@@ -18,14 +18,14 @@ import math
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
 from ..._args import Array
 from . import threads
 
-__all__ = ["copy", "equal", "finite", "matmul", "run", "slices"]
+__all__ = ["copy", "equal", "finite", "matmul", "run", "slices", "zero_padded", "zeros"]
 
 # Below these sizes threads.worth_splitting says no at any thread count: one thread does the whole job
 SMALL_BYTES = int(2 * threads.POOL_HAND_OFF_SECONDS * threads.BYTES_COPIED_PER_SECOND)
@@ -53,7 +53,8 @@ def run(work: Callable[[T], object], items: Iterable[T]) -> None:
     NumPy's floating-point error settings (``np.errstate``) belong to each thread: the workers take the
     caller's, so a caller that silenced "invalid value" warnings does not get them from a worker.
     """
-    if threads.get_num_threads() == 1:
+    items = list(items)
+    if threads.get_num_threads() == 1 or len(items) < 2:  # nothing to hand out: no pool, no settings to pass on
         for item in items:
             work(item)
         return
@@ -63,7 +64,6 @@ def run(work: Callable[[T], object], items: Iterable[T]) -> None:
         with np.errstate(**caller):
             return work(item)
 
-    items = list(items)
     if len(items) > threads.get_num_threads():  # more items than threads: the workers share them out
         for _ in _pool().map(as_caller, items):
             pass
@@ -129,13 +129,14 @@ def _stack_part(x: Array, stack: slice, ndim: int) -> Array:
 def slices(length: int, seconds: float) -> list[slice]:
     """``range(length)`` in consecutive slices for :func:`run`: one per thread when ``seconds`` of work on one
     thread is worth handing out (:func:`.threads.worth_splitting`), else a single slice."""
-    worth = threads.worth_splitting(seconds, threads.POOL_HAND_OFF_SECONDS)
-    return _split(length, max(1, min(threads.get_num_threads() if worth else 1, length)))
+    if not threads.worth_splitting(seconds, threads.POOL_HAND_OFF_SECONDS):
+        return [slice(0, length)]
+    return _split(length, max(1, min(threads.get_num_threads(), length)))
 
 
 def _split(length: int, parts: int) -> list[slice]:
     """``parts`` consecutive slices of ``range(length)``, as equal as whole numbers allow."""
-    bounds = np.linspace(0, length, parts + 1).astype(int).tolist()
+    bounds = [length * part // parts for part in range(parts + 1)]
     return [slice(start, stop) for start, stop in itertools.pairwise(bounds)]
 
 
@@ -177,6 +178,54 @@ def copy(destination: Array, source: Array, axis: int = 0) -> None:
         np.copyto(destination[index], source[index])
 
     run(part, _split(length, parts))
+
+
+def zeros(shape: tuple[int, ...], dtype: np.dtype[Any] | type) -> Array:
+    """``np.zeros(shape, dtype)``, written on all cores when large: memory that NumPy reuses from an earlier
+    array must be cleared cell by cell, which on one core is a serial part of the call.
+
+    Example:
+        >>> zeros((2, 3), np.float32).sum()
+        np.float32(0.0)
+    """
+    out = np.empty(shape, dtype=dtype)
+    flat = out.reshape(-1)
+    run(lambda cells: flat[cells].fill(0), slices(flat.size, out.nbytes / threads.BYTES_COPIED_PER_SECOND))
+    return out
+
+
+def zero_padded(x: Array, padding: tuple[tuple[int, int], tuple[int, int]]) -> Array:
+    """``x`` inside a frame of zeros ((top, bottom), (left, right)) around its last two axes, as a new array:
+    runs of planes each zero their frame and copy their cells, on all cores when large.
+
+    Example:
+        >>> zero_padded(np.ones((1, 1, 1, 2)), ((1, 0), (0, 1)))[0, 0]
+        array([[0., 0., 0.],
+               [1., 1., 0.]])
+
+    Shape:
+        (..., H, W) -> (..., top + H + bottom, left + W + right)
+    """
+    (top, bottom), (left, right) = padding
+    H, W = x.shape[-2:]
+    shape = (*x.shape[:-2], top + H + bottom, left + W + right)
+    if math.prod(shape) * x.itemsize < SMALL_BYTES:  # a Lab-sized image: one core, the fewest NumPy calls
+        small = np.zeros(shape, dtype=x.dtype)
+        small[..., top : top + H, left : left + W] = x
+        return small
+    out = np.empty(shape, dtype=x.dtype)
+    planes, cells = out.reshape(-1, *out.shape[-2:]), x.reshape(-1, H, W)  # a view for the usual contiguous x
+
+    def part(run_of_planes: slice) -> None:
+        block = planes[run_of_planes]
+        block[:, :top] = 0
+        block[:, top + H :] = 0
+        block[:, top : top + H, :left] = 0
+        block[:, top : top + H, left + W :] = 0
+        block[:, top : top + H, left : left + W] = cells[run_of_planes]
+
+    run(part, slices(len(planes), out.nbytes / threads.BYTES_COPIED_PER_SECOND))
+    return out
 
 
 def equal(a: Array, b: Array) -> bool:
