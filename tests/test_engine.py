@@ -3,12 +3,14 @@ and the Winograd weight cache never answering with a stale transform."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import subprocess
 import sys
 import textwrap
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,17 @@ def _run_python(code: str, timeout: float = 300, **env: str) -> subprocess.Compl
         env=environment,
         check=False,
     )
+
+
+@contextlib.contextmanager
+def _on_threads(count: int) -> Iterator[None]:
+    """convlab on ``count`` threads within the block, and back on its earlier setting after it."""
+    old = convlab.get_num_threads()
+    convlab.set_num_threads(count)
+    try:
+        yield
+    finally:
+        convlab.set_num_threads(old)
 
 
 def _torch_conv(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, **settings: Any) -> dict[str, np.ndarray]:
@@ -161,20 +174,15 @@ def test_strided_1x1_split_by_image_matches_torch(
     x = rng.standard_normal((batch, channels * groups, *size))
     w = rng.standard_normal((out_channels * groups, channels, 1, 1))
     b = rng.standard_normal(out_channels * groups) if bias else None
-    old = convlab.get_num_threads()
-    convlab.set_num_threads(count)
-    try:
-        with pytest.MonkeyPatch.context() as patch:
-            if workspace_bytes is not None:
-                patch.setattr(gemm1x1, "WORKSPACE_BYTES", workspace_bytes)
-            _assert_matches_torch("gemm1x1", x, w, b, stride=stride, padding=padding, groups=groups)
+    with _on_threads(count), pytest.MonkeyPatch.context() as patch:
+        if workspace_bytes is not None:
+            patch.setattr(gemm1x1, "WORKSPACE_BYTES", workspace_bytes)
+        _assert_matches_torch("gemm1x1", x, w, b, stride=stride, padding=padding, groups=groups)
         single = [None if a is None else a.astype(np.float32) for a in (x, w, b)]
         out = F.conv2d(*single, stride=stride, padding=padding, groups=groups, algorithm="gemm1x1")
         expected = _torch_conv(x, w, b, stride=stride, padding=padding, groups=groups)
         assert out.dtype == np.float32
         np.testing.assert_allclose(out, expected["out"], rtol=0, atol=1e-5 * (expected["scale"].max() + 1))
-    finally:
-        convlab.set_num_threads(old)
 
 
 @settings(max_examples=25, deadline=None)
@@ -320,16 +328,12 @@ def test_the_shipped_model_on_a_few_digits_needs_no_compiling() -> None:
 
 def test_small_calls_stay_on_the_calling_thread() -> None:
     """The one rule: a split must save twice its hand-off; one thread never splits, long work always does."""
-    old = convlab.get_num_threads()
-    try:
-        convlab.set_num_threads(2)
+    with _on_threads(2):
         assert not threads.worth_splitting(50e-6, threads.NUMBA_HAND_OFF_SECONDS * 4)  # saves 25 us, costs 32
         assert threads.worth_splitting(100e-6, threads.NUMBA_HAND_OFF_SECONDS)
         assert threads.worth_splitting(1e-3, threads.POOL_HAND_OFF_SECONDS)
         convlab.set_num_threads(1)
         assert not threads.worth_splitting(10.0, threads.POOL_HAND_OFF_SECONDS)
-    finally:
-        convlab.set_num_threads(old)
 
 
 @settings(max_examples=30, deadline=None)
@@ -361,12 +365,8 @@ def test_the_split_matmul_equals_numpys(
     b = rng.standard_normal((inner, columns) if flat else (stack, inner, columns), dtype=np.float32)
     expected = np.matmul(a.astype(np.float64), b.astype(np.float64))
     out = np.full(expected.shape, np.nan, dtype=np.float32)
-    old = convlab.get_num_threads()
-    try:
-        convlab.set_num_threads(count)
+    with _on_threads(count):
         parallel.matmul(a, b, out)
-    finally:
-        convlab.set_num_threads(old)
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5 * np.sqrt(inner))
 
 
@@ -394,12 +394,8 @@ def test_the_parallel_comparison_equals_numpys(
         a[size // 2] = b[size // 2] = np.nan
     if transposed and size % 2 == 0:
         a, b = a.reshape(2, -1).T, b.reshape(2, -1).T
-    old = convlab.get_num_threads()
-    try:
-        convlab.set_num_threads(count)
+    with _on_threads(count):
         assert parallel.equal(a, b) == np.array_equal(a, b)
-    finally:
-        convlab.set_num_threads(old)
 
 
 @settings(max_examples=30, deadline=None)
@@ -423,13 +419,8 @@ def test_the_parallel_finiteness_check_finds_every_nan_and_inf(
     if transposed and size % 2 == 0:
         a = a.reshape(2, -1).T
     expected = bad is None or size == 0
-    old = convlab.get_num_threads()
-    try:
-        convlab.set_num_threads(count)
-        with np.errstate(all="raise"):  # and no warning reaches the caller
-            assert parallel.finite(a) == expected
-    finally:
-        convlab.set_num_threads(old)
+    with _on_threads(count), np.errstate(all="raise"):  # and no warning reaches the caller
+        assert parallel.finite(a) == expected
 
 
 @settings(max_examples=15, deadline=None)
@@ -437,9 +428,7 @@ def test_the_parallel_finiteness_check_finds_every_nan_and_inf(
 def test_the_parallel_zeros_are_all_zero(values: int, dtype: type, count: int) -> None:
     """parallel.zeros, where im2col's input gradient adds its columns, clears every cell in any thread's part,
     also in memory just freed with other values in it."""
-    old = convlab.get_num_threads()
-    try:
-        convlab.set_num_threads(count)
+    with _on_threads(count):
         for _ in range(2):
             cleared = parallel.zeros((values // 7, 7), dtype)
             assert cleared.shape == (values // 7, 7)
@@ -447,8 +436,6 @@ def test_the_parallel_zeros_are_all_zero(values: int, dtype: type, count: int) -
             assert not cleared.any()
             cleared[...] = np.nan
             del cleared
-    finally:
-        convlab.set_num_threads(old)
 
 
 @settings(max_examples=20, deadline=None)
@@ -470,16 +457,12 @@ def test_the_parallel_zero_padding_equals_numpys(
     if transposed:
         x = x.transpose(0, 1, 3, 2)
     expected = np.pad(x, ((0, 0), (0, 0), *padding))
-    old = convlab.get_num_threads()
-    try:
-        convlab.set_num_threads(count)
+    with _on_threads(count):
         for _ in range(2):  # the second may reuse the first's freed memory, which is not zero
             padded = parallel.zero_padded(x, padding)
             np.testing.assert_array_equal(padded, expected)
             padded[...] = np.nan
             del padded
-    finally:
-        convlab.set_num_threads(old)
 
 
 @settings(max_examples=15, deadline=None)
@@ -497,12 +480,8 @@ def test_the_parallel_copy_writes_every_cell_once(
     rng = np.random.default_rng(sum(size))
     source = rng.standard_normal((*size[:3], 2 * size[3]))[..., ::2] if strided else rng.standard_normal(size)
     destination = np.full(size, np.nan)
-    old = convlab.get_num_threads()
-    try:
-        convlab.set_num_threads(count)
+    with _on_threads(count):
         parallel.copy(destination, source, axis=axis)
-    finally:
-        convlab.set_num_threads(old)
     np.testing.assert_array_equal(destination, source)
 
 
@@ -520,9 +499,7 @@ def test_a_small_compiled_call_runs_the_serial_twin_with_the_same_answer(monkeyp
     for name in ("serial", "compiled"):
         original = getattr(compiled.Kernel, name)
         monkeypatch.setattr(compiled.Kernel, name, lambda self, o=original, n=name: ran.append(n) or o(self))
-    old = convlab.get_num_threads()
-    convlab.set_num_threads(2)
-    try:
+    with _on_threads(2):
         for rows, expected in ((10, "serial"), (100_000, "compiled")):
             values = np.random.default_rng(rows).standard_normal((rows, 8))
             out = np.empty(rows)
@@ -531,8 +508,6 @@ def test_a_small_compiled_call_runs_the_serial_twin_with_the_same_answer(monkeyp
             assert ran == [expected]
             bound = 1e-14 * np.abs(values).sum(axis=1).max()  # another summation order rounds differently
             np.testing.assert_allclose(out, values.sum(axis=1), rtol=0, atol=bound)
-    finally:
-        convlab.set_num_threads(old)
 
 
 def test_editing_a_called_kernel_recompiles_its_callers(tmp_path: Path) -> None:
