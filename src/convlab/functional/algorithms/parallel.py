@@ -1,6 +1,8 @@
-"""Matrix products and large copies on all cores, from one pool of threads.
+"""Matrix products and whole-array passes (copies, zeroing, padding, comparing, NaN checks) on all cores, from
+one pool of threads.
 
-NumPy copies an array on one core, and BLAS, left to itself, starts and joins
+NumPy copies an array on one core, so every such pass left on the calling thread
+is a part of the call that no thread count shortens. BLAS, left to itself, starts and joins
 its own threads for every product: dozens of small products per convolution
 (Winograd runs 36) then spend their time waking threads, and on a busy machine
 far longer. So convlab keeps BLAS at one thread per caller and splits each batch
