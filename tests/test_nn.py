@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 import torch
@@ -197,6 +199,30 @@ def test_gradients_accumulate_until_zero_grad() -> None:
     assert conv.weight.grad is None
     assert conv.bias is not None
     assert conv.bias.grad is None
+
+
+@pytest.mark.parametrize(
+    ("make", "shape"),
+    [
+        (lambda: nn.Conv2d(4, 6, 3, seed=0), (2, 4, 9, 9)),
+        (lambda: nn.Conv2d(16, 8, 3, padding=1, seed=1), (8, 16, 96, 96)),  # megabytes: copied on all cores
+        (lambda: nn.Conv2d(16, 8, 3, seed=2), (2, 16, 120, 120)),  # fewer images than channels
+        (lambda: nn.ConvTranspose2d(4, 6, 3, stride=2, seed=3), (3, 4, 8, 8)),
+        (lambda: nn.Linear(12, 5, seed=4), (7, 12)),
+    ],
+    ids=["conv", "conv-large", "conv-few-images", "transposed", "linear"],
+)
+def test_changing_the_input_after_forward_leaves_the_gradients_alone(make: Any, shape: tuple[int, ...]) -> None:
+    """The layer keeps its own copy of the input: a caller that reuses its array before backward (a data
+    loader filling the next batch in place) still gets the gradients of the input it passed."""
+    x = np.random.default_rng(len(shape)).standard_normal(shape).astype(np.float32)
+    untouched, reused = make(), make()
+    grad = np.ones_like(untouched(x.copy()))
+    reused(x)
+    x[...] = 7  # the caller's array, changed before backward
+    untouched.backward(grad)
+    reused.backward(grad)
+    np.testing.assert_array_equal(reused.weight.grad, untouched.weight.grad)
 
 
 def test_assigning_a_kernel_keeps_the_parameter() -> None:

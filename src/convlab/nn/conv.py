@@ -20,6 +20,7 @@ from ..functional import (
     conv_transpose2d_input_grad,
     conv_transpose2d_weight_grad,
 )
+from ..functional.algorithms import parallel
 from ..functional.geometry import ConvSettings, conv_settings, transpose_settings
 from .module import Module, Parameter, check_dtype
 
@@ -112,7 +113,7 @@ class Convolution(Module):
 
     def forward(self, input: object) -> Array:
         """Convolve ``input`` and keep it for :meth:`backward`."""
-        self._input = np.array(input)  # a copy: changing the caller's array later must not change the gradients
+        self._input = _kept(input)
         return self._passes()[0](self._input, self.weight, self.bias, **self._settings())
 
     def backward(self, grad_output: object) -> Array:
@@ -305,3 +306,13 @@ class ConvTranspose2d(Convolution):
                 ("output_padding", self.output_padding, (0, 0)),
             ],
         )
+
+
+def _kept(input: object) -> Array:
+    """A copy of ``input`` for :meth:`backward` (changing the caller's array later must not change the
+    gradients), made on all cores when large, split along whichever of its first two axes is longer."""
+    if not isinstance(input, np.ndarray) or input.ndim < 2:
+        return np.array(input)
+    kept = np.empty(input.shape, dtype=input.dtype)
+    parallel.copy(kept, input, axis=0 if input.shape[0] >= input.shape[1] else 1)
+    return kept
