@@ -209,8 +209,9 @@ def test_gradients_accumulate_until_zero_grad() -> None:
         (lambda: nn.Conv2d(16, 8, 3, seed=2), (2, 16, 120, 120)),  # fewer images than channels
         (lambda: nn.ConvTranspose2d(4, 6, 3, stride=2, seed=3), (3, 4, 8, 8)),
         (lambda: nn.Linear(12, 5, seed=4), (7, 12)),
+        (nn.ReLU, (3, 4, 10, 10)),
     ],
-    ids=["conv", "conv-large", "conv-few-images", "transposed", "linear"],
+    ids=["conv", "conv-large", "conv-few-images", "transposed", "linear", "relu"],
 )
 def test_changing_the_input_after_forward_leaves_the_gradients_alone(make: Any, shape: tuple[int, ...]) -> None:
     """The layer keeps its own copy of the input: a caller that reuses its array before backward (a data
@@ -220,9 +221,9 @@ def test_changing_the_input_after_forward_leaves_the_gradients_alone(make: Any, 
     grad = np.ones_like(untouched(x.copy()))
     reused(x)
     x[...] = 7  # the caller's array, changed before backward
-    untouched.backward(grad)
-    reused.backward(grad)
-    np.testing.assert_array_equal(reused.weight.grad, untouched.weight.grad)
+    np.testing.assert_array_equal(reused.backward(grad), untouched.backward(grad))
+    for name, parameter in untouched.named_parameters():
+        np.testing.assert_array_equal(dict(reused.named_parameters())[name].grad, parameter.grad)
 
 
 def test_assigning_a_kernel_keeps_the_parameter() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .._args import Array
@@ -26,17 +28,19 @@ class ReLU(Module):
     torch_arguments = ()
 
     def __init__(self) -> None:
-        self._input: Array | None = None
+        self._stops: Array | None = None  # where the input was <= 0: a byte per value, and the caller's array
+        self._dtype: np.dtype[Any] | None = None  # may change after forward without changing the gradient
 
     def forward(self, input: object) -> Array:
-        self._input = float_arrays({"input": input})["input"]
-        return np.maximum(self._input, 0)
+        x = float_arrays({"input": input})["input"]
+        self._stops, self._dtype = x <= 0, x.dtype
+        return np.maximum(x, 0)
 
     def backward(self, grad_output: object) -> Array:
         """The gradient stops where the input was <= 0 (also at exactly 0) and passes elsewhere, as in torch:
         a NaN input is not <= 0, so its gradient passes."""
-        x = self._saved()
-        return _zero_where(x <= 0, np.asarray(grad_output, dtype=x.dtype))
+        stops = self._saved("_stops")
+        return _zero_where(stops, np.asarray(grad_output, dtype=self._dtype))
 
 
 def _zero_where(stops: Array, grad: Array) -> Array:
