@@ -210,17 +210,23 @@ def test_gradients_accumulate_until_zero_grad() -> None:
         (lambda: nn.ConvTranspose2d(4, 6, 3, stride=2, seed=3), (3, 4, 8, 8)),
         (lambda: nn.Linear(12, 5, seed=4), (7, 12)),
         (nn.ReLU, (3, 4, 10, 10)),
+        (nn.Sigmoid, (3, 4, 10, 10)),
+        (nn.Tanh, (5, 7)),
     ],
-    ids=["conv", "conv-large", "conv-few-images", "transposed", "linear", "relu"],
+    ids=["conv", "conv-large", "conv-few-images", "transposed", "linear", "relu", "sigmoid", "tanh"],
 )
-def test_changing_the_input_after_forward_leaves_the_gradients_alone(make: Any, shape: tuple[int, ...]) -> None:
-    """The layer keeps its own copy of the input: a caller that reuses its array before backward (a data
-    loader filling the next batch in place) still gets the gradients of the input it passed."""
+def test_changing_the_input_or_output_after_forward_leaves_the_gradients_alone(
+    make: Any, shape: tuple[int, ...]
+) -> None:
+    """The layer keeps its own copy of what backward needs: a caller that reuses its arrays before backward (a
+    data loader filling the next batch in place, an output scaled in place) still gets the gradients of the
+    input it passed."""
     x = np.random.default_rng(len(shape)).standard_normal(shape).astype(np.float32)
     untouched, reused = make(), make()
     grad = np.ones_like(untouched(x.copy()))
-    reused(x)
-    x[...] = 7  # the caller's array, changed before backward
+    out = reused(x)
+    x[...] = 7  # the caller's arrays, changed before backward
+    out[...] = 0.5
     np.testing.assert_array_equal(reused.backward(grad), untouched.backward(grad))
     for name, parameter in untouched.named_parameters():
         np.testing.assert_array_equal(dict(reused.named_parameters())[name].grad, parameter.grad)

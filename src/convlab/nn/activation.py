@@ -80,7 +80,7 @@ class Sigmoid(Module):
         x = float_arrays({"input": input})["input"]
         small = np.exp(-np.abs(x))  # never overflows: exp of a value <= 0
         output: Array = np.where(x >= 0, 1 / (1 + small), small / (1 + small)).astype(x.dtype)
-        self._output = output
+        self._output = output.copy()  # the caller gets ``output``: changing it must not change the gradient
         return output
 
     def backward(self, grad_output: object) -> Array:
@@ -109,7 +109,7 @@ class Tanh(Module):
 
     def forward(self, input: object) -> Array:
         output: Array = np.tanh(float_arrays({"input": input})["input"])
-        self._output = output
+        self._output = output.copy()  # the caller gets ``output``: changing it must not change the gradient
         return output
 
     def backward(self, grad_output: object) -> Array:
