@@ -20,8 +20,7 @@ import numpy as np
 
 from ..._args import Array, Pad2d, Pair
 from ..geometry import output_length
-from ..padding import pad2d
-from . import im2col
+from . import im2col, parallel
 
 __all__ = [
     "forward",
@@ -50,7 +49,7 @@ def forward_zero_padded(
     O, C_g, kh, kw = weight.shape
     Ho, Wo = output_length((H, W), (kh, kw), stride, (sum(padding[0]), sum(padding[1])), dilation)
     if groups != 1 or N * O * Ho * Wo * C_g * kh * kw < COMPILED_MIN_WORK:
-        return im2col.forward(pad2d(input, padding), weight, bias, stride, dilation, groups)
+        return im2col.forward(parallel.zero_padded(input, padding), weight, bias, stride, dilation, groups)
     from . import direct_kernels
 
     out = np.empty((N, O, Ho, Wo), dtype=weight.dtype)
@@ -81,11 +80,14 @@ def input_grad_zero_padded(
     (top, bottom), (left, right) = padding
     padded_size = (input_size[0] + top + bottom, input_size[1] + left + right)
     grad = im2col.input_grad(weight, grad_output, padded_size, stride, dilation, groups)
-    return np.ascontiguousarray(grad[:, :, top : top + input_size[0], left : left + input_size[1]])
+    cut = np.empty((*grad.shape[:2], *input_size), dtype=grad.dtype)
+    parallel.copy(cut, grad[:, :, top : top + input_size[0], left : left + input_size[1]], axis=1)
+    return cut
 
 
 def weight_grad_zero_padded(
     input: Array, grad_output: Array, kernel_size: Pair, padding: Pad2d, stride: Pair, dilation: Pair, groups: int
 ) -> Array:
     """im2col's weight gradient of the zero-padded input. Shape: -> (O, C / groups, kH, kW)"""
-    return im2col.weight_grad(pad2d(input, padding), grad_output, kernel_size, stride, dilation, groups)
+    padded = parallel.zero_padded(input, padding)
+    return im2col.weight_grad(padded, grad_output, kernel_size, stride, dilation, groups)
